@@ -1,0 +1,110 @@
+#pragma once
+#include <cstdint>
+#include <string>
+// THE one place where every configuration key is declared: section, name, C++ type,
+// default, allowed values and help text. The Config structs, the INI/CLI parser,
+// the validation, `--help` and the resolved-config dump are all generated from
+// these lists, so a key cannot exist in one of them and be missing from another.
+//
+// X(section, name, type, default, rule, help)
+//   rule: a Rule (see config.h) saying what values are allowed.
+
+// clang-format off
+#define ST_KEYS_data(X)                                                                                 \
+  X(data, train,        std::string, "",        any_text(),                                             \
+    "Training files: comma-separated paths or globs; plain TSV or gzip (.gz)")                           \
+  X(data, test,         std::string, "",        any_text(),                                             \
+    "Held-out files for evaluation (AUC, logloss); empty = no evaluation")                               \
+  X(data, on_error,     std::string, "skip",    one_of({"skip", "fail"}),                               \
+    "Malformed rows: 'skip' counts, warns (file, line, field) and skips them; 'fail' stops the run")     \
+  X(data, max_warnings, int,         10,        int_range(0, 1000000),                                  \
+    "How many malformed rows are reported in full before only counting them")                             \
+  X(data, input_dim,    int64_t,     1048576,   int_range(16, 4294967296LL),                             \
+    "Hashed feature space: categorical and binned integer values hash into [0, input_dim)")              \
+  X(data, int_encoding, std::string, "log_squared", one_of({"log_squared", "identity"}),                \
+    "Integer features -> tokens: 'log_squared' bins v>2 as floor(ln(v)^2); 'identity' keeps v")          \
+  X(data, dense_features, bool,      true,      any_bool(),                                             \
+    "Also feed log(1+max(v,0)) of the 13 integer fields through a dense projection")                     \
+  X(data, hash_seed,    int64_t,     0,         int_range(0, 9223372036854775807LL),                     \
+    "Seed of the feature hash (changing it changes every feature id)")
+
+#define ST_KEYS_model(X)                                                                                \
+  X(model, embed_dim,   int,         64,        int_range(1, 65536),                                    \
+    "Width of the sparse-input layer's output (row length of the input weight table)")                   \
+  X(model, hidden,      std::string, "1024",    int_list(1, 1 << 24),                                   \
+    "Hidden fully connected layer widths, comma separated (e.g. '1024,256'); may be empty")              \
+  X(model, sparsity,    std::string, "0.05",    fraction_list(),                                        \
+    "Per hidden layer: fraction of neurons computed per sample via LSH (1 = dense); one value = all")    \
+  X(model, init_seed,   int64_t,     -1,        int_range(-1, 9223372036854775807LL),                    \
+    "Seed for weight init; -1 = derive from train.seed")
+
+#define ST_KEYS_lsh(X)                                                                                  \
+  X(lsh, family,        std::string, "simhash", one_of({"simhash", "dwta"}),                            \
+    "Hash family over neuron weights: signed random projections or densified winner-take-all")          \
+  X(lsh, bits,          int,         6,         int_range(1, 20),                                       \
+    "K: bits per table (2^K buckets)")                                                                   \
+  X(lsh, tables,        int,         16,        int_range(1, 1024),                                     \
+    "L: number of hash tables")                                                                          \
+  X(lsh, bucket_capacity, int,       128,       int_range(1, 1 << 20),                                  \
+    "Fixed capacity of each bucket (reservoir-sampled when full)")                                       \
+  X(lsh, rebuild_every, int,         50,        int_range(1, 1 << 30),                                  \
+    "Steps before the first rebuild of the tables from the current weights")                             \
+  X(lsh, rebuild_growth, double,     1.2,       real_range(1.0, 100.0),                                 \
+    "Each rebuild multiplies the interval to the next one by this factor (SLIDE's decaying schedule)")   \
+  X(lsh, rebuild_max,   int,         5000,      int_range(1, 1 << 30),                                  \
+    "Upper bound on the interval between rebuilds, in steps")
+
+#define ST_KEYS_optim(X)                                                                                \
+  X(optim, name,        std::string, "adam",    one_of({"adam", "sgd"}),                                \
+    "Optimizer: lazy (sparse) Adam or plain SGD")                                                        \
+  X(optim, lr,          double,      0.001,     real_range(0.0, 10.0),                                  \
+    "Learning rate")                                                                                     \
+  X(optim, beta1,       double,      0.9,       real_range(0.0, 0.999999),                              \
+    "Adam beta1")                                                                                        \
+  X(optim, beta2,       double,      0.999,     real_range(0.0, 0.99999999),                            \
+    "Adam beta2")                                                                                        \
+  X(optim, eps,         double,      1e-8,      real_range(1e-30, 1.0),                                 \
+    "Adam epsilon")                                                                                      \
+  X(optim, weight_decay, double,     0.0,       real_range(0.0, 1.0),                                   \
+    "Decoupled weight decay (AdamW style), applied to touched rows only")                                \
+  X(optim, warmup_steps, int,        0,         int_range(0, 1 << 30),                                  \
+    "Linear learning-rate warm-up over this many steps")
+
+#define ST_KEYS_train(X)                                                                                \
+  X(train, batch_size,  int,         1024,      int_range(1, 1 << 22),                                  \
+    "Global batch size (split across ranks)")                                                            \
+  X(train, epochs,      int,         1,         int_range(1, 1 << 20),                                  \
+    "Passes over the training data")                                                                     \
+  X(train, max_steps,   int64_t,     0,         int_range(0, 9223372036854775807LL),                     \
+    "Stop after this many steps (0 = run all epochs)")                                                   \
+  X(train, threads,     int,         0,         int_range(0, 4096),                                     \
+    "OpenMP threads per rank (0 = OMP_NUM_THREADS or all cores)")                                        \
+  X(train, seed,        int64_t,     42,        int_range(0, 9223372036854775807LL),                     \
+    "Seed of everything random (init, LSH, sampling)")                                                   \
+  X(train, kernels,     std::string, "auto",    one_of({"auto", "scalar", "avx512"}),                   \
+    "SIMD kernels: 'auto' picks AVX-512 when the CPU has it")                                            \
+  X(train, run_dir,     std::string, "runs/default", nonempty_text(),                                   \
+    "Directory for model.h5, metrics.jsonl, config.ini and checkpoints")                                 \
+  X(train, log_every,   int,         100,       int_range(1, 1 << 30),                                  \
+    "Steps between metrics lines / progress lines")                                                      \
+  X(train, eval_every,  int,         0,         int_range(0, 1 << 30),                                  \
+    "Steps between evaluations on data.test (0 = only at the end)")
+
+#define ST_KEYS_dist(X)                                                                                 \
+  X(dist, exchange,     std::string, "auto",    one_of({"auto", "sparse", "dense"}),                    \
+    "Gradient exchange between ranks: touched rows only, dense allreduce, or pick per layer by bytes")   \
+  X(dist, verify_every, int,         0,         int_range(0, 1 << 30),                                  \
+    "Every N steps compare a checksum of all parameters across ranks (0 = never)")
+
+#define ST_KEYS_checkpoint(X)                                                                           \
+  X(checkpoint, every_steps,   int64_t,   0,    int_range(0, 9223372036854775807LL),                     \
+    "Checkpoint every N steps (0 = off)")                                                                \
+  X(checkpoint, every_minutes, double,    0.0,  real_range(0.0, 1e9),                                   \
+    "Checkpoint every N minutes of wall time (0 = off)")                                                 \
+  X(checkpoint, keep,          int,       3,    int_range(1, 1000),                                     \
+    "How many complete checkpoints to keep")                                                             \
+  X(checkpoint, resume,        std::string, "auto", one_of({"auto", "never"}),                          \
+    "'auto' continues from the newest complete checkpoint in train.run_dir")
+
+#define ST_CONFIG_SECTIONS(S) S(data) S(model) S(lsh) S(optim) S(train) S(dist) S(checkpoint)
+// clang-format on
