@@ -1,0 +1,70 @@
+#pragma once
+// SIMD hot loops behind a plain function table (ggml/llama.cpp style).
+//
+// Every kernel exists as a scalar reference (scalar_table(), plain loops built for
+// baseline x86-64) and, where the CPU has it, an AVX-512 version (avx512_table()).
+// Callers fetch the process-wide table once per hot region with active() and call
+// through its function pointers; select() picks the table at start-up.
+//
+// Common contract for all kernels: pointers need no particular alignment, any
+// length (including 0) is valid, and nothing outside [0, n) is read or written.
+// Input and output ranges must not overlap unless stated otherwise.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace sparsetrain::kernels {
+
+struct AdamRowParams {      // one lazy-Adam step on a contiguous row
+  float beta1, beta2;       // moment coefficients
+  float m_decay, v_decay;   // extra decay for steps the row skipped: beta1^skipped, beta2^skipped (1 if none)
+  float lr_t;               // lr * sqrt(1-beta2^t) / (1-beta1^t)  (bias-corrected step size)
+  float eps_hat;            // eps * sqrt(1-beta2^t)
+  float decoupled_wd;       // lr * weight_decay (AdamW style: w -= decoupled_wd * w before the step); 0 = off
+};
+// m = beta1*(m*m_decay) + (1-beta1)*g ; v = beta2*(v*v_decay) + (1-beta2)*g*g ;
+// w -= decoupled_wd*w ; w -= lr_t * m / (sqrt(v) + eps_hat)
+
+struct KernelTable {
+  const char* name;  // "scalar" or "avx512"
+  float (*dot)(const float* a, const float* b, size_t n);
+  void (*axpy)(float alpha, const float* x, float* y, size_t n);  // y += alpha*x
+  void (*add)(const float* x, float* y, size_t n);                // y += x
+  void (*scale)(float alpha, float* x, size_t n);                 // x *= alpha
+  // out[0..n) += sum_k table[rows[k]*row_stride + j]  (row ids may be up to 2^32; size_t math).
+  // Rows are added in order k = 0..nrows-1, so scalar and AVX-512 results are bit-identical.
+  void (*gather_rows_sum)(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows,
+                          float* out, size_t n);
+  // sum_k w[idx[k]]*vals[k]  (any uint32 index is valid)
+  float (*sparse_dot)(const float* w, const uint32_t* idx, const float* vals, size_t nnz);
+  // y[idx[k]] += alpha*vals[k]  (idx must be unique: the AVX-512 version scatters 16 at a time)
+  void (*sparse_axpy)(float alpha, const uint32_t* idx, const float* vals, size_t nnz, float* y);
+  void (*relu_inplace)(float* x, size_t n);                        // x = x > 0 ? x : 0 (NaN -> 0)
+  void (*relu_backward)(const float* act, float* delta, size_t n);  // delta[i] = act[i] > 0 ? delta[i] : 0
+  void (*adam_row)(float* w, float* m, float* v, const float* g, size_t n, const AdamRowParams& p);
+  void (*sgd_row)(float* w, const float* g, size_t n, float lr, float decoupled_wd);  // w -= decoupled_wd*w; w -= lr*g
+};
+
+enum class KernelChoice { Auto, Scalar, Avx512 };
+
+const KernelTable& scalar_table();
+// nullptr when the CPU (and OS) lack AVX-512F/DQ/BW/VL, or on non-x86 builds.
+const KernelTable* avx512_table();
+bool cpu_supports_avx512();
+
+// Selects the process-wide table (thread-safe, but meant to be called once at start-up).
+// Avx512 on a CPU without it throws std::runtime_error.
+void select(KernelChoice);
+// "auto" | "scalar" | "avx512" (exact, lower case); anything else throws std::invalid_argument
+// naming the allowed values.
+KernelChoice parse_kernel_choice(const std::string&);
+// The selected table; before any select() call this is Auto (avx512 if supported, else scalar).
+const KernelTable& active();
+
+namespace detail {
+// Internal: the AVX-512 table if this build compiled it, without checking the CPU.
+// Use avx512_table() instead.
+const KernelTable* avx512_table_unchecked();
+}  // namespace detail
+
+}  // namespace sparsetrain::kernels

@@ -1,0 +1,253 @@
+// AVX-512 kernels (16 floats per vector). This file alone is compiled with
+// -mavx512f/dq/bw/vl -mfma; nothing here may run unless the dispatcher in
+// kernels.cpp has checked the CPU, so it exposes only the table getter.
+//
+// Every loop ends in a masked tail (_mm512_maskz_loadu_ps / _mm512_mask_storeu_ps),
+// so any length and unaligned pointers work without reading or writing past the end
+// (masked-out lanes of a masked load/store never fault).
+#include "sparsetrain/kernels/kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+
+#include <immintrin.h>
+
+namespace sparsetrain::kernels {
+namespace {
+
+constexpr size_t kW = 16;  // floats per vector
+
+// Mask with the low r lanes set, 0 < r < 16.
+inline __mmask16 tail_mask(size_t r) { return static_cast<__mmask16>((1u << r) - 1u); }
+
+// _mm512_i32gather_ps / _mm512_i32scatter_ps treat indices as *signed* 32-bit, so
+// an index >= 2^31 would address before the base. Flipping the top bit maps
+// idx -> idx - 2^31 (as int32), and moving the base up by 2^31 floats cancels it:
+// (base + 2^31) + (idx - 2^31) == base + idx for every uint32 idx. The biased base
+// is formed with integer arithmetic; only the final, in-bounds address is used.
+inline const float* biased_base(const float* p) {
+  return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(p) + (uintptr_t{1} << 31) * sizeof(float));
+}
+inline float* biased_base(float* p) {
+  return reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(p) + (uintptr_t{1} << 31) * sizeof(float));
+}
+inline __m512i bias_index(__m512i idx) { return _mm512_xor_si512(idx, _mm512_set1_epi32(INT32_MIN)); }
+
+// GCC 12.2's unmasked _mm512_i32gather_ps, _mm512_sqrt_ps, _mm512_reduce_add_ps and
+// _mm512_castps512_ps256 are built on _mm512_undefined_ps(), which trips
+// -Wuninitialized (GCC PR 105593). We use masked forms (same instructions) and this
+// hand-written reduction instead.
+inline float hsum(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+  return _mm_cvtss_f32(s4);
+}
+inline __m512 gather(__m512i biased_idx, const float* base, __mmask16 m) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, biased_idx, base, 4);
+}
+
+// Applies body(i, mask) to every 16-float block of [0, n): full blocks with an
+// all-ones mask, then one masked tail block. For the element-wise kernels.
+template <class Body>
+inline void for_blocks(size_t n, Body body) {
+  size_t i = 0;
+  for (; i + kW <= n; i += kW) body(i, static_cast<__mmask16>(0xFFFF));
+  if (i < n) body(i, tail_mask(n - i));
+}
+
+float dot(const float* a, const float* b, size_t n) {
+  // Four independent accumulators hide the FMA latency (4 cycles, 2 per cycle).
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 4 * kW <= n; i += 4 * kW) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + kW), _mm512_loadu_ps(b + i + kW), acc1);
+    acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 2 * kW), _mm512_loadu_ps(b + i + 2 * kW), acc2);
+    acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 3 * kW), _mm512_loadu_ps(b + i + 3 * kW), acc3);
+  }
+  for (; i + kW <= n; i += kW) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc1);
+  }
+  return hsum(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+void axpy(float alpha, const float* x, float* y, size_t n) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  for_blocks(n, [&](size_t i, __mmask16 m) {
+    const __m512 r = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
+    _mm512_mask_storeu_ps(y + i, m, r);
+  });
+}
+
+void add(const float* x, float* y, size_t n) {
+  for_blocks(n, [&](size_t i, __mmask16 m) {
+    const __m512 r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i));
+    _mm512_mask_storeu_ps(y + i, m, r);
+  });
+}
+
+void scale(float alpha, float* x, size_t n) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  for_blocks(n, [&](size_t i, __mmask16 m) {
+    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), va));
+  });
+}
+
+// Sums all rows into B consecutive 16-float output blocks starting at out, keeping
+// the B accumulators in registers for the whole pass over the rows. The last block
+// uses last_mask (all-ones when it is full). Rows are added in order, exactly like
+// the scalar reference, so the results are bit-identical.
+template <int B>
+inline void gather_rows_blocks(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows,
+                               float* out, __mmask16 last_mask) {
+  auto mask_of = [last_mask](int b) { return b == B - 1 ? last_mask : static_cast<__mmask16>(0xFFFF); };
+  __m512 acc[B];
+  for (int b = 0; b < B; ++b) acc[b] = _mm512_maskz_loadu_ps(mask_of(b), out + b * kW);
+  for (size_t k = 0; k < nrows; ++k) {
+    const float* row = table + static_cast<size_t>(rows[k]) * row_stride;
+    for (int b = 0; b < B; ++b) acc[b] = _mm512_add_ps(acc[b], _mm512_maskz_loadu_ps(mask_of(b), row + b * kW));
+  }
+  for (int b = 0; b < B; ++b) _mm512_mask_storeu_ps(out + b * kW, mask_of(b), acc[b]);
+}
+
+void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out,
+                     size_t n) {
+  // 8 blocks (128 floats, 8 of the 32 zmm registers) per pass: a typical hidden
+  // layer fits in one pass, so each row is streamed exactly once.
+  constexpr int kMaxBlocks = 8;
+  size_t j = 0;
+  for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW)
+    gather_rows_blocks<kMaxBlocks>(table + j, row_stride, rows, nrows, out + j, 0xFFFF);
+  const size_t rest = n - j;  // < 128 floats: one more pass with just enough blocks
+  if (rest == 0) return;
+  const bool full = rest % kW == 0;
+  const __mmask16 last = full ? static_cast<__mmask16>(0xFFFF) : tail_mask(rest % kW);
+  const float* t = table + j;
+  float* o = out + j;
+  switch ((rest + kW - 1) / kW) {
+    case 1: gather_rows_blocks<1>(t, row_stride, rows, nrows, o, last); break;
+    case 2: gather_rows_blocks<2>(t, row_stride, rows, nrows, o, last); break;
+    case 3: gather_rows_blocks<3>(t, row_stride, rows, nrows, o, last); break;
+    case 4: gather_rows_blocks<4>(t, row_stride, rows, nrows, o, last); break;
+    case 5: gather_rows_blocks<5>(t, row_stride, rows, nrows, o, last); break;
+    case 6: gather_rows_blocks<6>(t, row_stride, rows, nrows, o, last); break;
+    case 7: gather_rows_blocks<7>(t, row_stride, rows, nrows, o, last); break;
+    default: gather_rows_blocks<8>(t, row_stride, rows, nrows, o, last); break;
+  }
+}
+
+float sparse_dot(const float* w, const uint32_t* idx, const float* vals, size_t nnz) {
+  const float* base = biased_base(w);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  size_t k = 0;
+  for (; k + 2 * kW <= nnz; k += 2 * kW) {
+    const __m512i i0 = bias_index(_mm512_loadu_si512(idx + k));
+    const __m512i i1 = bias_index(_mm512_loadu_si512(idx + k + kW));
+    acc0 = _mm512_fmadd_ps(gather(i0, base, 0xFFFF), _mm512_loadu_ps(vals + k), acc0);
+    acc1 = _mm512_fmadd_ps(gather(i1, base, 0xFFFF), _mm512_loadu_ps(vals + k + kW), acc1);
+  }
+  for (; k < nnz; k += kW) {  // at most two more blocks, the last one possibly partial
+    const __mmask16 m = nnz - k >= kW ? static_cast<__mmask16>(0xFFFF) : tail_mask(nnz - k);
+    const __m512i i0 = bias_index(_mm512_maskz_loadu_epi32(m, idx + k));
+    const __m512 wv = gather(i0, base, m);
+    acc0 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, vals + k), acc0);
+  }
+  return hsum(_mm512_add_ps(acc0, acc1));
+}
+
+void sparse_axpy(float alpha, const uint32_t* idx, const float* vals, size_t nnz, float* y) {
+  // Gather, FMA, scatter. Correct only because the indices are unique: a repeated
+  // index within one 16-lane block would lose all but one of its updates.
+  float* base = biased_base(y);
+  const __m512 va = _mm512_set1_ps(alpha);
+  for_blocks(nnz, [&](size_t k, __mmask16 m) {
+    const __m512i i0 = bias_index(_mm512_maskz_loadu_epi32(m, idx + k));
+    const __m512 yv = gather(i0, base, m);
+    const __m512 r = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, vals + k), yv);
+    _mm512_mask_i32scatter_ps(base, m, i0, r, 4);
+  });
+}
+
+void relu_inplace(float* x, size_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  for_blocks(n, [&](size_t i, __mmask16 m) {
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    // Ordered compare: NaN and -0 become +0, exactly as in the scalar version.
+    const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_maskz_mov_ps(pos, v));
+  });
+}
+
+void relu_backward(const float* act, float* delta, size_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  for_blocks(n, [&](size_t i, __mmask16 m) {
+    const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, act + i), zero, _CMP_GT_OQ);
+    _mm512_mask_storeu_ps(delta + i, m, _mm512_maskz_loadu_ps(m & pos, delta + i));
+  });
+}
+
+void adam_row(float* w, float* m, float* v, const float* g, size_t n, const AdamRowParams& p) {
+  const __m512 b1 = _mm512_set1_ps(p.beta1), b2 = _mm512_set1_ps(p.beta2);
+  const __m512 c1 = _mm512_set1_ps(1.0f - p.beta1), c2 = _mm512_set1_ps(1.0f - p.beta2);
+  const __m512 md = _mm512_set1_ps(p.m_decay), vd = _mm512_set1_ps(p.v_decay);
+  const __m512 lr = _mm512_set1_ps(p.lr_t), eps = _mm512_set1_ps(p.eps_hat);
+  const __m512 wd = _mm512_set1_ps(p.decoupled_wd);
+  for_blocks(n, [&](size_t i, __mmask16 k) {
+    const __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
+    // Same operation order as the scalar reference; the FMAs round once fewer.
+    const __m512 mi = _mm512_fmadd_ps(b1, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, m + i), md), _mm512_mul_ps(c1, gi));
+    const __m512 vi = _mm512_fmadd_ps(b2, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + i), vd),
+                                      _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
+    __m512 wi = _mm512_maskz_loadu_ps(k, w + i);
+    wi = _mm512_fnmadd_ps(wd, wi, wi);  // w -= wd*w
+    // Exact IEEE sqrt and division (not rsqrt14/rcp14): must match scalar to ~1 ulp.
+    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, mi), _mm512_add_ps(_mm512_maskz_sqrt_ps(k, vi), eps));
+    wi = _mm512_sub_ps(wi, step);
+    _mm512_mask_storeu_ps(m + i, k, mi);
+    _mm512_mask_storeu_ps(v + i, k, vi);
+    _mm512_mask_storeu_ps(w + i, k, wi);
+  });
+}
+
+void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
+  const __m512 vlr = _mm512_set1_ps(lr), wd = _mm512_set1_ps(decoupled_wd);
+  for_blocks(n, [&](size_t i, __mmask16 k) {
+    __m512 wi = _mm512_maskz_loadu_ps(k, w + i);
+    wi = _mm512_fnmadd_ps(wd, wi, wi);
+    wi = _mm512_fnmadd_ps(vlr, _mm512_maskz_loadu_ps(k, g + i), wi);
+    _mm512_mask_storeu_ps(w + i, k, wi);
+  });
+}
+
+constexpr KernelTable kAvx512Table{
+    .name = "avx512",
+    .dot = dot,
+    .axpy = axpy,
+    .add = add,
+    .scale = scale,
+    .gather_rows_sum = gather_rows_sum,
+    .sparse_dot = sparse_dot,
+    .sparse_axpy = sparse_axpy,
+    .relu_inplace = relu_inplace,
+    .relu_backward = relu_backward,
+    .adam_row = adam_row,
+    .sgd_row = sgd_row,
+};
+
+}  // namespace
+
+const KernelTable* detail::avx512_table_unchecked() { return &kAvx512Table; }
+
+}  // namespace sparsetrain::kernels
+
+#else  // compiler did not get the AVX-512 flags (e.g. a non-x86 build)
+
+namespace sparsetrain::kernels {
+const KernelTable* detail::avx512_table_unchecked() { return nullptr; }
+}  // namespace sparsetrain::kernels
+
+#endif
