@@ -1,0 +1,77 @@
+// SimHash with sparse signed random projections (Achlioptas-style, density 1/3).
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "sampling.h"
+#include "sparsetrain/lsh/hash_family.h"
+#include "sparsetrain/util/hash.h"
+
+namespace sparsetrain::lsh {
+
+SimHashFamily::SimHashFamily(const LshConfig& config) : HashFamily(config) {
+  validate(config);
+  const size_t d = config.input_dim;
+  const size_t K = static_cast<size_t>(config.bits_per_table);
+  const size_t planes = K * static_cast<size_t>(config.num_tables);
+  const size_t nnz = std::max<size_t>(1, d / 3);
+  if (planes * nnz > std::numeric_limits<uint32_t>::max())
+    throw std::invalid_argument("SimHash: K * L * input_dim / 3 must fit in uint32");
+
+  indices_.reserve(planes * nnz);
+  begin_.reserve(planes + 1);
+  split_.reserve(planes);
+  std::vector<uint32_t> coords, minus;
+  coords.reserve(nnz);
+  for (size_t p = 0; p < planes; ++p) {
+    // One independent stream per hyperplane: the family does not depend on
+    // generation order, and any plane can be regenerated on its own.
+    util::Rng rng(util::derive_seed(config.seed, detail::kStreamSimHash, p));
+    coords.clear();
+    minus.clear();
+    detail::sample_sorted(rng, d, nnz, coords);
+    begin_.push_back(static_cast<uint32_t>(indices_.size()));
+    for (uint32_t c : coords) {
+      if (rng.next_u64() >> 63) {
+        indices_.push_back(c);
+      } else {
+        minus.push_back(c);
+      }
+    }
+    split_.push_back(static_cast<uint32_t>(indices_.size()));
+    indices_.insert(indices_.end(), minus.begin(), minus.end());
+  }
+  begin_.push_back(static_cast<uint32_t>(indices_.size()));
+}
+
+void SimHashFamily::hash(const float* x, uint32_t* codes) const {
+  const size_t K = static_cast<size_t>(config_.bits_per_table);
+  const size_t L = static_cast<size_t>(config_.num_tables);
+  const uint32_t* idx = indices_.data();
+  for (size_t t = 0; t < L; ++t) {
+    uint32_t code = 0;
+    for (size_t k = 0; k < K; ++k) {
+      const size_t p = t * K + k;
+      // Two accumulators give the gathers some instruction-level parallelism.
+      float s0 = 0.f, s1 = 0.f;
+      const uint32_t split = split_[p];
+      const uint32_t end = begin_[p + 1];
+      uint32_t i = begin_[p];
+      for (; i + 1 < split; i += 2) {
+        s0 += x[idx[i]];
+        s1 += x[idx[i + 1]];
+      }
+      if (i < split) s0 += x[idx[i++]];
+      i = split;
+      for (; i + 1 < end; i += 2) {
+        s0 -= x[idx[i]];
+        s1 -= x[idx[i + 1]];
+      }
+      if (i < end) s0 -= x[idx[i]];
+      code |= static_cast<uint32_t>(s0 + s1 > 0.f) << k;
+    }
+    codes[t] = code;
+  }
+}
+
+}  // namespace sparsetrain::lsh

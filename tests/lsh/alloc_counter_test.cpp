@@ -1,0 +1,19 @@
+// Global operator new/delete replacement that counts heap allocations, so
+// neuron_index_test.cpp can check that warm queries allocate nothing. Kept in
+// its own translation unit: with the definitions visible next to new/delete
+// expressions, GCC 12 emits false -Wmismatched-new-delete warnings.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace sparsetrain::lsh::testing {
+std::atomic<long> allocations{0};
+}  // namespace sparsetrain::lsh::testing
+
+void* operator new(std::size_t n) {
+  sparsetrain::lsh::testing::allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
