@@ -1,0 +1,54 @@
+#pragma once
+// Synthetic Criteo-like click logs with a planted model, so that the best AUC
+// any model can reach on them is known (it is the AUC of the true click
+// probability against the sampled labels).
+//
+// Output format: the Criteo Kaggle text format, `label \t I1..I13 \t C1..C26`
+// (or 39 columns without the label, like Kaggle's test.txt), tab separated,
+// empty field = missing, integers in decimal, categoricals as 8 lowercase hex
+// digits. Field marginals follow criteo_profile.h.
+//
+// The planted model and the value -> hex-string mapping do not depend on the
+// seed: two files written with different seeds (say train and test) are two
+// samples of the same world. They do depend on the profile and on
+// cardinality_scale (the click rate and AUC are recalibrated for those).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparsetrain::synth {
+
+enum class Profile { Kaggle, Tb };  // click rate ~25% (Kaggle) or ~3% (Criteo 1TB)
+
+// "kaggle" | "1tb"; anything else throws std::invalid_argument listing both.
+Profile parse_profile(const std::string& name);
+
+struct SynthOptions {
+  uint64_t rows = 100000;
+  uint64_t seed = 1;
+  Profile profile = Profile::Kaggle;
+  std::string output;             // path; a ".gz" suffix writes gzip (level 1)
+  std::string probabilities_out;  // optional: one true click probability per row, "%.6f\n"
+  bool with_label = true;         // false -> 39-column rows like Kaggle test.txt
+  double cardinality_scale = 1.0; // multiplies every categorical field's cardinality
+  int threads = 0;                // generator threads; 0 = hardware concurrency.
+                                  // The output does not depend on it.
+};
+
+struct SynthReport {
+  uint64_t rows;
+  uint64_t bytes;          // uncompressed bytes of the main output
+  double positives_rate;   // fraction of sampled labels that are 1
+  double seconds;
+};
+
+// Writes opts.rows rows; throws std::runtime_error naming the path on I/O
+// failure and std::invalid_argument on bad options.
+SynthReport write_synthetic(const SynthOptions& opts);
+
+// Exact ROC-AUC of `probs` as scores for binary `labels` (label > 0.5 is
+// positive), tied scores counted as half (average ranks). Returns NaN when
+// one class is absent; throws std::invalid_argument on a size mismatch.
+double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs);
+
+}  // namespace sparsetrain::synth

@@ -1,0 +1,505 @@
+// Synthetic Criteo-like data with a planted click model (see synth.h).
+//
+// Each row is generated from its own RNG, seeded from (seed, row index), so the
+// bytes depend on the seed only, never on the thread count or chunking. Rows
+// are produced in fixed-size chunks by worker threads and written in order.
+#include "sparsetrain/synth/synth.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "sparsetrain/synth/criteo_profile.h"
+#include "sparsetrain/util/hash.h"
+#include "sparsetrain/util/random.h"
+#include "zipf.h"
+
+namespace sparsetrain::synth {
+
+Profile parse_profile(const std::string& name) {
+  if (name == "kaggle") return Profile::Kaggle;
+  if (name == "1tb") return Profile::Tb;
+  throw std::invalid_argument("unknown synth profile '" + name + "' (allowed: kaggle, 1tb)");
+}
+
+namespace {
+
+using util::Rng;
+using util::hash64;
+
+// The "world" seed: fixes the planted model and the value -> hex mapping, so
+// that files written with different seeds share vocabulary and click model.
+constexpr uint64_t kWorld = 0xc817e0da7a5eed01ULL;
+// Sub-stream ids for derive_seed / hash64.
+constexpr uint64_t kRowStream = 1, kCalibStream = 2;
+constexpr uint64_t kHexSalt = 11, kCatEffectSalt = 12, kIntEffectSalt = 13, kPairSalt = 14;
+constexpr uint64_t kMissingKey = ~0ULL;  // effect key of a missing value
+
+// Target click rates: Kaggle train.txt has 25.6% positives, Criteo 1TB ~3%.
+// Target best reachable AUC: good Criteo models reach ~0.80-0.81, so the
+// ceiling is planted just above what a good learner can extract.
+constexpr double kTargetRateKaggle = 0.256, kTargetRateTb = 0.03;
+constexpr double kTargetAuc = 0.805;
+constexpr uint64_t kCalibRows = 20000;
+constexpr uint64_t kChunkRows = 16384;
+
+// Gaussian-ish N(0,1) from a hash: Irwin-Hall sum of four 16-bit uniforms
+// (mean 2, variance 1/3), centred and scaled. Cheap and deterministic.
+inline double hash_gauss(uint64_t h) {
+  const double s = static_cast<double>((h & 0xffff) + ((h >> 16) & 0xffff) + ((h >> 32) & 0xffff) +
+                                       (h >> 48)) *
+                   (1.0 / 65536.0);
+  return (s - 2.0) * 1.7320508075688772;
+}
+
+// Signed log: compresses the heavy-tailed integers, works for I2's negatives.
+inline double slog(double x) { return x < 0 ? -std::log1p(-x) : std::log1p(x); }
+inline double slog_inv(double y) { return y < 0 ? -std::expm1(-y) : std::expm1(y); }
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// --- planted model parameters (before the global scale `alpha`) ------------
+// Per categorical field: scale of the per-value effects.
+constexpr std::array<double, kNumCatFields> kCatSigma = {
+    0.30, 0.40, 0.25, 0.25, 0.30, 0.30, 0.30, 0.30, 0.20, 0.30, 0.35, 0.25, 0.35,
+    0.50, 0.30, 0.25, 0.40, 0.30, 0.30, 0.30, 0.25, 0.20, 0.50, 0.30, 0.30, 0.30};
+// Per integer field: slope of the smooth (log-scale) effect, and scale of the
+// per-log-bin wiggle on top of it.
+constexpr std::array<double, kNumIntFields> kIntSlope = {
+    0.30, 0.05, -0.10, 0.10, -0.12, 0.05, 0.15, 0.00, 0.05, 0.30, 0.25, 0.10, -0.10};
+constexpr double kIntBinSigma = 0.20;
+// Pairwise interactions between categorical fields (0-based C indices). Ranks
+// are clamped to kPairRanks so that the crosses are learnable from data.
+constexpr std::array<std::pair<int, int>, 6> kPairs = {
+    {{0, 7}, {1, 13}, {4, 22}, {5, 16}, {9, 18}, {12, 25}}};
+constexpr uint64_t kPairRanks = 64;
+constexpr double kPairSigma = 0.35;
+
+// Precomputed per-field state (the profile scaled and turned into samplers).
+struct CatField {
+  double missing_rate;
+  int group;
+  uint64_t cardinality;
+  double head_share;
+  detail::ZipfSampler tail;  // ranks 2..cardinality; value index = rank - 1 (0 = head value)
+};
+struct IntField {
+  double missing_rate;
+  int group;
+  std::array<double, kNumQuantiles> slog_q;  // quantiles in slog space
+  std::array<int64_t, kNumQuantiles> q;
+  double centre;  // slog of the median: the smooth effect is 0 there
+};
+
+// One sampled row (values as field-local indices; -1 / missing flags).
+struct Row {
+  std::array<bool, kNumIntFields> int_present;
+  std::array<int64_t, kNumIntFields> ints;
+  std::array<bool, kNumCatFields> cat_present;
+  std::array<uint64_t, kNumCatFields> cats;  // 0 = most frequent value
+  double raw;                                // planted logit before alpha/bias
+  double label_u;                            // uniform used to draw the label
+};
+
+class World {
+ public:
+  World(Profile profile, double cardinality_scale) {
+    const auto& ip = int_field_profiles();
+    for (int f = 0; f < kNumIntFields; ++f) {
+      IntField& F = ints_[f];
+      F.missing_rate = ip[f].missing_rate;
+      F.group = ip[f].missing_group;
+      F.q = ip[f].quantiles;
+      for (int i = 0; i < kNumQuantiles; ++i) F.slog_q[i] = slog(static_cast<double>(F.q[i]));
+      F.centre = F.slog_q[kNumQuantiles / 2];
+    }
+    const auto& cp = cat_field_profiles();
+    for (int f = 0; f < kNumCatFields; ++f) {
+      CatField& F = cats_[f];
+      F.missing_rate = cp[f].missing_rate;
+      F.group = cp[f].missing_group;
+      const double c = std::round(static_cast<double>(cp[f].cardinality) * cardinality_scale);
+      F.cardinality = static_cast<uint64_t>(std::clamp(c, 2.0, 1e15));
+      F.head_share = cp[f].head_share;
+      F.tail = detail::ZipfSampler(2, F.cardinality, cp[f].zipf_s, cp[f].zipf_q);
+    }
+    calibrate(profile == Profile::Kaggle ? kTargetRateKaggle : kTargetRateTb);
+  }
+
+  // Samples row `row` of the stream `stream_seed`: features, raw logit and the
+  // label uniform. The RNG consumption order is fixed, so a row is a pure
+  // function of (stream_seed, row).
+  void sample(uint64_t stream_seed, uint64_t row, Row& r) const {
+    Rng rng(util::derive_seed(stream_seed, kRowStream, row));
+    std::array<double, kNumMissingGroups> group_u;
+    for (double& u : group_u) u = rng.uniform();
+    auto missing_u = [&](int group) { return group == kNoGroup ? rng.uniform() : group_u[group]; };
+
+    double raw = 0.0;
+    for (int f = 0; f < kNumIntFields; ++f) {
+      const IntField& F = ints_[f];
+      const bool present = missing_u(F.group) >= F.missing_rate;
+      r.int_present[f] = present;
+      if (!present) {
+        r.ints[f] = 0;
+        raw += kIntBinSigma * hash_gauss(hash64(kMissingKey, kWorld + kIntEffectSalt * 64 + f));
+        continue;
+      }
+      const int64_t v = sample_int(F, rng.uniform());
+      r.ints[f] = v;
+      const double sv = slog(static_cast<double>(v));
+      const uint64_t bin = static_cast<uint64_t>(static_cast<int64_t>(std::floor(2.0 * sv)) + 16);
+      raw += kIntSlope[f] * (sv - F.centre) +
+             kIntBinSigma * hash_gauss(hash64(bin, kWorld + kIntEffectSalt * 64 + f));
+    }
+    for (int f = 0; f < kNumCatFields; ++f) {
+      const CatField& F = cats_[f];
+      const bool present = missing_u(F.group) >= F.missing_rate;
+      r.cat_present[f] = present;
+      uint64_t k = 0;
+      if (present && rng.uniform() >= F.head_share) k = F.tail(rng) - 1;
+      r.cats[f] = k;
+      // Frequent values get larger effects: the weight decays with log2(rank),
+      // so most of the signal sits in values a model sees often enough to learn.
+      const double w = present ? 1.0 / (1.0 + 0.25 * std::bit_width(k)) : 1.0;
+      const uint64_t key = present ? k : kMissingKey;
+      raw += kCatSigma[f] * w * hash_gauss(hash64(key, kWorld + kCatEffectSalt * 64 + f));
+    }
+    for (size_t p = 0; p < kPairs.size(); ++p) {
+      const auto [a, b] = kPairs[p];
+      const uint64_t ka = r.cat_present[a] ? std::min(r.cats[a], kPairRanks - 1) : kPairRanks;
+      const uint64_t kb = r.cat_present[b] ? std::min(r.cats[b], kPairRanks - 1) : kPairRanks;
+      raw += kPairSigma * hash_gauss(hash64(ka * (kPairRanks + 1) + kb, kWorld + kPairSalt * 64 + p));
+    }
+    // Nonlinear parts no additive model captures: a smooth product of two
+    // integer features (I5, I7) and a threshold rule on I1 x I10.
+    if (r.int_present[4] && r.int_present[6]) {
+      raw += 0.5 * std::sin(1.2 * slog(static_cast<double>(r.ints[4]))) *
+             std::tanh(slog(static_cast<double>(r.ints[6])) - 1.5);
+    }
+    if (r.int_present[0] && r.int_present[9] && r.ints[0] >= 2 && r.ints[9] == 0) raw += 0.5;
+    r.raw = raw;
+    r.label_u = rng.uniform();
+  }
+
+  double probability(double raw) const { return sigmoid(alpha_ * raw + bias_); }
+  uint64_t cardinality(int f) const { return cats_[f].cardinality; }
+
+ private:
+  // Inverse CDF through the measured quantiles, linear in slog space between
+  // knots; a flat segment (equal knots, e.g. the zeros of I10) is a point mass.
+  static int64_t sample_int(const IntField& F, double u) {
+    int i = 0;
+    while (i < kNumQuantiles - 2 && u >= kQuantileProbs[i + 1]) ++i;
+    if (F.q[i] == F.q[i + 1]) return F.q[i];
+    const double t = (u - kQuantileProbs[i]) / (kQuantileProbs[i + 1] - kQuantileProbs[i]);
+    const double y = F.slog_q[i] + t * (F.slog_q[i + 1] - F.slog_q[i]);
+    const double v = std::floor(slog_inv(y) + 0.5);
+    return std::clamp(static_cast<int64_t>(v), F.q[i], F.q[i + 1]);
+  }
+
+  // Finds alpha (overall effect scale) and bias so that, on a fixed calibration
+  // sample, the mean click probability is the target rate and the expected AUC
+  // of the true probability is kTargetAuc. Sampled with a fixed seed, so the
+  // model is the same for every user seed.
+  void calibrate(double target_rate) {
+    std::vector<double> raw(kCalibRows);
+    Row r;
+    for (uint64_t i = 0; i < kCalibRows; ++i) {
+      sample(util::derive_seed(kWorld, kCalibStream), i, r);
+      raw[i] = r.raw;
+    }
+    std::sort(raw.begin(), raw.end());  // order by score is the same for any alpha > 0
+    std::vector<double> p(raw.size());
+    auto fit_bias = [&](double alpha) {
+      double lo = -30.0, hi = 30.0;
+      for (int it = 0; it < 45; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        double sum = 0.0;
+        for (double x : raw) sum += sigmoid(alpha * x + mid);
+        (sum / static_cast<double>(raw.size()) < target_rate ? lo : hi) = mid;
+      }
+      return 0.5 * (lo + hi);
+    };
+    // E[#correctly ordered (pos, neg) pairs] / E[#(pos, neg) pairs] over the
+    // Bernoulli labels; raw is sorted ascending (ties have measure zero here).
+    auto expected_auc = [&](double alpha, double bias) {
+      double neg_below = 0.0, num = 0.0, sp = 0.0, sq = 0.0, self = 0.0;
+      for (double x : raw) {
+        const double pi = sigmoid(alpha * x + bias);
+        num += pi * neg_below;
+        neg_below += 1.0 - pi;
+        sp += pi;
+        sq += 1.0 - pi;
+        self += pi * (1.0 - pi);
+      }
+      return num / (sp * sq - self);
+    };
+    double lo = 0.01, hi = 20.0;  // AUC grows with alpha
+    for (int it = 0; it < 28; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (expected_auc(mid, fit_bias(mid)) < kTargetAuc ? lo : hi) = mid;
+    }
+    alpha_ = 0.5 * (lo + hi);
+    bias_ = fit_bias(alpha_);
+  }
+
+  std::array<IntField, kNumIntFields> ints_;
+  std::array<CatField, kNumCatFields> cats_;
+  double alpha_ = 1.0, bias_ = 0.0;
+};
+
+// Calibration costs ~0.3 s; cache worlds per (profile, scale).
+std::shared_ptr<const World> get_world(Profile profile, double scale) {
+  static std::mutex mu;
+  static std::map<std::pair<int, double>, std::shared_ptr<const World>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& w = cache[{static_cast<int>(profile), scale}];
+  if (!w) w = std::make_shared<const World>(profile, scale);
+  return w;
+}
+
+// --- formatting ------------------------------------------------------------
+inline char* put_uint(char* out, uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *out++ = tmp[--n];
+  return out;
+}
+inline char* put_int(char* out, int64_t v) {
+  if (v < 0) {
+    *out++ = '-';
+    return put_uint(out, static_cast<uint64_t>(-(v + 1)) + 1);
+  }
+  return put_uint(out, static_cast<uint64_t>(v));
+}
+inline char* put_hex8(char* out, uint32_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 7; i >= 0; --i) {
+    out[i] = kDigits[v & 15];
+    v >>= 4;
+  }
+  return out + 8;
+}
+// "%.6f" for p in [0, 1].
+inline char* put_prob(char* out, double p) {
+  const uint64_t v = static_cast<uint64_t>(p * 1e6 + 0.5);
+  *out++ = static_cast<char>('0' + v / 1000000);
+  *out++ = '.';
+  uint64_t frac = v % 1000000;
+  for (int i = 5; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  return out + 6;
+}
+
+struct Chunk {
+  std::string text, probs;
+  uint64_t positives = 0;
+};
+
+// Upper bound of one row's length: 13 ints of <= 20 chars, 26 x 8 hex, label,
+// 39 separators and the newline.
+constexpr size_t kMaxRowBytes = 2 + 13 * 20 + 26 * 8 + 40;
+
+Chunk make_chunk(const World& world, uint64_t seed, uint64_t begin, uint64_t end, bool with_label,
+                 bool with_probs) {
+  Chunk c;
+  c.text.resize((end - begin) * kMaxRowBytes);
+  if (with_probs) c.probs.resize((end - begin) * 16);
+  char* out = c.text.data();
+  char* pout = c.probs.data();
+  Row r;
+  for (uint64_t i = begin; i < end; ++i) {
+    world.sample(seed, i, r);
+    const double p = world.probability(r.raw);
+    const bool label = r.label_u < p;
+    c.positives += label;
+    if (with_label) {
+      *out++ = label ? '1' : '0';
+      *out++ = '\t';
+    }
+    for (int f = 0; f < kNumIntFields; ++f) {
+      if (r.int_present[f]) out = put_int(out, r.ints[f]);
+      *out++ = '\t';
+    }
+    for (int f = 0; f < kNumCatFields; ++f) {
+      if (r.cat_present[f]) {
+        // Fixed (seed-independent) string per (field, value); 32-bit like the
+        // real hashed data, so rare collisions inside huge fields are realistic.
+        out = put_hex8(out, static_cast<uint32_t>(hash64(r.cats[f], kWorld + kHexSalt * 64 + f)));
+      }
+      *out++ = f + 1 < kNumCatFields ? '\t' : '\n';
+    }
+    if (with_probs) {
+      pout = put_prob(pout, p);
+      *pout++ = '\n';
+    }
+  }
+  c.text.resize(static_cast<size_t>(out - c.text.data()));
+  c.probs.resize(static_cast<size_t>(pout - c.probs.data()));
+  return c;
+}
+
+// --- output ------------------------------------------------------------------
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Plain or gzip file sink; every failure throws naming the path.
+class Sink {
+ public:
+  explicit Sink(const std::string& path) : path_(path), gz_(ends_with(path, ".gz")) {
+    if (gz_) {
+      gzf_ = gzopen(path.c_str(), "wb1");
+      if (!gzf_) fail("cannot open for writing");
+      gzbuffer(gzf_, 1 << 20);
+    } else {
+      f_ = std::fopen(path.c_str(), "wb");
+      if (!f_) fail(std::string("cannot open for writing: ") + std::strerror(errno));
+      std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+    }
+  }
+  ~Sink() {  // only reached without close() on an error path
+    if (gzf_) gzclose(gzf_);
+    if (f_) std::fclose(f_);
+  }
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  void write(const std::string& data) {
+    if (gz_) {
+      size_t off = 0;
+      while (off < data.size()) {  // gzwrite takes an unsigned length
+        const unsigned n = static_cast<unsigned>(std::min<size_t>(data.size() - off, 1u << 30));
+        if (gzwrite(gzf_, data.data() + off, n) != static_cast<int>(n)) fail("write failed");
+        off += n;
+      }
+    } else if (!data.empty() && std::fwrite(data.data(), 1, data.size(), f_) != data.size()) {
+      fail(std::string("write failed: ") + std::strerror(errno));
+    }
+  }
+  void close() {
+    if (gz_) {
+      const int rc = gzclose(gzf_);
+      gzf_ = nullptr;
+      if (rc != Z_OK) fail("close failed");
+    } else {
+      const int rc = std::fclose(f_);
+      f_ = nullptr;
+      if (rc != 0) fail(std::string("close failed: ") + std::strerror(errno));
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error("synth: " + what + ": " + path_);
+  }
+  std::string path_;
+  bool gz_;
+  gzFile gzf_ = nullptr;
+  std::FILE* f_ = nullptr;
+};
+
+}  // namespace
+
+SynthReport write_synthetic(const SynthOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (opts.output.empty()) throw std::invalid_argument("synth: output path is empty");
+  if (!(opts.cardinality_scale > 0.0) || !std::isfinite(opts.cardinality_scale))
+    throw std::invalid_argument("synth: cardinality_scale must be a positive number");
+  if (opts.threads < 0) throw std::invalid_argument("synth: threads must be >= 0");
+
+  const std::shared_ptr<const World> world = get_world(opts.profile, opts.cardinality_scale);
+  Sink out(opts.output);
+  std::unique_ptr<Sink> probs_out;
+  if (!opts.probabilities_out.empty()) probs_out = std::make_unique<Sink>(opts.probabilities_out);
+
+  int threads = opts.threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  SynthReport rep{opts.rows, 0, 0.0, 0.0};
+  uint64_t positives = 0;
+  auto consume = [&](const Chunk& c) {
+    out.write(c.text);
+    if (probs_out) probs_out->write(c.probs);
+    rep.bytes += c.text.size();
+    positives += c.positives;
+  };
+  auto chunk_at = [&](uint64_t begin) {
+    return make_chunk(*world, opts.seed, begin, std::min(opts.rows, begin + kChunkRows),
+                      opts.with_label, probs_out != nullptr);
+  };
+
+  if (threads == 1) {
+    for (uint64_t b = 0; b < opts.rows; b += kChunkRows) consume(chunk_at(b));
+  } else {
+    // Up to `threads` chunks in flight; the calling thread writes them in order.
+    std::deque<std::future<Chunk>> inflight;
+    uint64_t next = 0;
+    while (next < opts.rows || !inflight.empty()) {
+      while (next < opts.rows && inflight.size() < static_cast<size_t>(threads)) {
+        inflight.push_back(std::async(std::launch::async, chunk_at, next));
+        next += kChunkRows;
+      }
+      Chunk c = inflight.front().get();
+      inflight.pop_front();
+      consume(c);
+    }
+  }
+  out.close();
+  if (probs_out) probs_out->close();
+
+  rep.positives_rate = opts.rows ? static_cast<double>(positives) / static_cast<double>(opts.rows) : 0.0;
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs) {
+  if (labels.size() != probs.size())
+    throw std::invalid_argument("best_reachable_auc: labels and probs differ in size");
+  const size_t n = labels.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return probs[a] < probs[b]; });
+  // Mann-Whitney U: sum of the (tie-averaged, 1-based) ranks of the positives.
+  double pos_rank_sum = 0.0;
+  uint64_t n_pos = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    uint64_t group_pos = 0;
+    while (j < n && probs[order[j]] == probs[order[i]]) group_pos += labels[order[j++]] > 0.5f;
+    const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1..j
+    pos_rank_sum += avg_rank * static_cast<double>(group_pos);
+    n_pos += group_pos;
+    i = j;
+  }
+  const uint64_t n_neg = n - n_pos;
+  if (n_pos == 0 || n_neg == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double np = static_cast<double>(n_pos);
+  return (pos_rank_sum - np * (np + 1.0) / 2.0) / (np * static_cast<double>(n_neg));
+}
+
+}  // namespace sparsetrain::synth
