@@ -1,0 +1,93 @@
+#pragma once
+// The streaming Criteo reader: expands the inputs, reads this rank's shard piece by
+// piece, parses and featurizes rows into flat batches, and deals with bad rows as
+// configured (count + warn + skip, or stop with file, line and field).
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sparsetrain/data/criteo_row.h"
+#include "sparsetrain/data/featurizer.h"
+#include "sparsetrain/data/line_source.h"
+#include "sparsetrain/data/shard.h"
+
+namespace sparsetrain::data {
+
+enum class ErrorPolicy { Skip, Fail };
+
+struct ReaderOptions {
+  std::string inputs;  // comma-separated paths / globs
+  int rank = 0;
+  int nranks = 1;
+  LabelMode label_mode = LabelMode::Required;
+  ErrorPolicy on_error = ErrorPolicy::Skip;
+  int max_warnings = 10;
+  FeaturizerOptions featurizer;
+  size_t block_bytes = 1 << 20;
+  // Prediction keeps one output per input line: a skipped malformed row still yields
+  // a placeholder row with valid = 0 (ids of missing values, label -1).
+  bool emit_invalid = false;
+  // Where warnings go (default: stderr). Tests capture them.
+  std::function<void(const std::string&)> warn;
+};
+
+struct ReaderStats {
+  uint64_t rows = 0;           // rows delivered
+  uint64_t bytes = 0;          // bytes of input consumed (uncompressed)
+  uint64_t skipped = 0;        // malformed rows skipped
+  std::array<uint64_t, kNumRowErrorKinds> skipped_by_kind{};
+  uint64_t crlf_rows = 0;      // rows that ended in \r\n (accepted)
+  uint64_t warnings_printed = 0;
+};
+
+// Where a rank is in its shard: enough to continue exactly there.
+struct ReaderCursor {
+  uint64_t piece = 0;        // index into this rank's piece list
+  uint64_t offset = 0;       // byte offset of the next line in that piece's file
+  uint64_t line_index = 0;   // piece lines before it
+  uint64_t rows = 0;         // rows delivered so far in this epoch
+};
+
+class CriteoReader {
+ public:
+  // Expands inputs (DataError if any is missing or unreadable) and plans the shard.
+  explicit CriteoReader(ReaderOptions options);
+  ~CriteoReader();
+
+  // Fills `batch` with up to max_rows rows; returns the number read, 0 at the end of
+  // the shard. Throws DataError on a malformed row when on_error = Fail.
+  size_t next_batch(Batch& batch, size_t max_rows);
+
+  // Back to the start of the shard (next epoch).
+  void rewind();
+
+  ReaderCursor cursor() const;
+  void seek(const ReaderCursor& cursor);
+
+  const ReaderStats& stats() const { return stats_; }
+  // One line: rows, skipped by kind, CRLF rows.
+  std::string summary() const;
+  const std::vector<InputFile>& files() const { return files_; }
+  const std::vector<ShardPiece>& pieces() const { return pieces_; }
+  const Featurizer& featurizer() const { return featurizer_; }
+
+ private:
+  bool open_piece(size_t piece);  // false when past the last piece
+  void report(RowError kind, const std::string& message);
+  size_t emit_placeholder(Batch& batch, size_t n);
+
+  ReaderOptions options_;
+  std::vector<InputFile> files_;
+  std::vector<ShardPiece> pieces_;
+  Featurizer featurizer_;
+  size_t piece_ = 0;
+  std::unique_ptr<LineSource> source_;
+  ReaderStats stats_;
+  uint64_t epoch_rows_ = 0;
+  bool crlf_warned_ = false;
+};
+
+}  // namespace sparsetrain::data

@@ -1,0 +1,151 @@
+#include "sparsetrain/data/criteo_reader.h"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+namespace sparsetrain::data {
+
+CriteoReader::CriteoReader(ReaderOptions options)
+    : options_(std::move(options)),
+      files_(expand_inputs(options_.inputs)),
+      pieces_(plan_shard(files_, options_.rank, options_.nranks)),
+      featurizer_(options_.featurizer) {
+  if (!options_.warn) options_.warn = [](const std::string& m) { std::cerr << m << "\n"; };
+  open_piece(0);
+}
+
+CriteoReader::~CriteoReader() = default;
+
+bool CriteoReader::open_piece(size_t piece) {
+  piece_ = piece;
+  source_.reset();
+  if (piece_ >= pieces_.size()) return false;
+  const ShardPiece& p = pieces_[piece_];
+  source_ = std::make_unique<LineSource>(files_[p.file], p, options_.block_bytes);
+  return true;
+}
+
+void CriteoReader::rewind() {
+  epoch_rows_ = 0;
+  open_piece(0);
+}
+
+void CriteoReader::report(RowError kind, const std::string& message) {
+  if (options_.on_error == ErrorPolicy::Fail) throw DataError(message + " (data.on_error = fail)");
+  ++stats_.skipped;
+  ++stats_.skipped_by_kind[static_cast<int>(kind)];
+  if (stats_.warnings_printed < static_cast<uint64_t>(options_.max_warnings)) {
+    ++stats_.warnings_printed;
+    options_.warn("warning: " + message + " (row skipped)");
+    if (stats_.warnings_printed == static_cast<uint64_t>(options_.max_warnings))
+      options_.warn("warning: further malformed rows are only counted (data.max_warnings = " +
+                    std::to_string(options_.max_warnings) + ")");
+  }
+}
+
+size_t CriteoReader::emit_placeholder(Batch& batch, size_t n) {
+  if (!options_.emit_invalid) return n;
+  CriteoRow empty;
+  for (int i = 0; i < kNumIntFields; ++i) empty.int_present[i] = false;
+  for (int i = 0; i < kNumCatFields; ++i) empty.cat_present[i] = false;
+  const bool dense = options_.featurizer.dense_features;
+  featurizer_.featurize(empty, &batch.ids[n * Featurizer::kIdsPerRow],
+                        dense ? &batch.dense[n * Featurizer::kDensePerRow] : nullptr);
+  batch.labels[n] = -1.0f;
+  batch.valid[n] = 0;
+  return n + 1;
+}
+
+size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
+  const bool dense = options_.featurizer.dense_features;
+  batch.resize(max_rows, dense);
+  size_t n = 0;
+  CriteoRow row;
+  ParseFailure failure;
+  while (n < max_rows && source_) {
+    const char* line = nullptr;
+    size_t len = 0;
+    const uint64_t before = source_->next_offset();
+    const LineSource::Status status = source_->next(line, len);
+    if (status == LineSource::Status::End) {
+      open_piece(piece_ + 1);
+      continue;
+    }
+    const ShardPiece& piece = pieces_[piece_];
+    if (piece.stride > 1 && source_->line_index() % piece.stride != piece.phase) continue;
+    stats_.bytes += source_->next_offset() - before;
+    if (status == LineSource::Status::Truncated) {
+      report(RowError::TruncatedInput, source_->path() + ":" + std::to_string(source_->file_line_number()) +
+                                           ": input ends in the middle of a compressed stream (truncated gzip "
+                                           "member); the partial last line is dropped");
+      n = emit_placeholder(batch, n);
+      continue;
+    }
+    if (status == LineSource::Status::TooLong) {
+      report(RowError::LineTooLong, source_->path() + ":" + std::to_string(source_->file_line_number()) +
+                                        ": line longer than 1 MiB");
+      n = emit_placeholder(batch, n);
+      continue;
+    }
+    if (!parse_criteo_line(line, len, options_.label_mode, row, failure)) {
+      const bool labeled = failure.error != RowError::ColumnCount &&
+                           options_.label_mode != LabelMode::Forbidden &&
+                           std::count(line, line + len, '\t') == kNumFields;
+      std::string where = source_->path() + ":" + std::to_string(source_->file_line_number()) + ": ";
+      if (failure.column >= 0) where += "field " + column_name(failure.column, labeled) + ": ";
+      report(failure.error, where + failure.detail);
+      n = emit_placeholder(batch, n);
+      continue;
+    }
+    if (row.had_crlf) {
+      ++stats_.crlf_rows;
+      if (!crlf_warned_) {
+        crlf_warned_ = true;
+        options_.warn("warning: " + source_->path() + ":" + std::to_string(source_->file_line_number()) +
+                      ": line ends in \\r\\n (Windows line ending); the \\r is ignored and such rows are "
+                      "counted as crlf_rows");
+      }
+    }
+    featurizer_.featurize(row, &batch.ids[n * Featurizer::kIdsPerRow],
+                          dense ? &batch.dense[n * Featurizer::kDensePerRow] : nullptr);
+    batch.labels[n] = static_cast<float>(row.label);
+    ++n;
+  }
+  stats_.rows += n;
+  epoch_rows_ += n;
+  batch.resize(n, dense);  // rows, ids, dense and labels all describe the n rows read
+  return n;
+}
+
+ReaderCursor CriteoReader::cursor() const {
+  ReaderCursor c;
+  c.piece = piece_;
+  c.rows = epoch_rows_;
+  if (source_) {
+    c.offset = source_->next_offset();
+    c.line_index = source_->line_index_next();
+  }
+  return c;
+}
+
+void CriteoReader::seek(const ReaderCursor& c) {
+  if (!open_piece(c.piece)) {
+    epoch_rows_ = c.rows;
+    return;
+  }
+  source_->seek(c.offset, c.line_index);
+  epoch_rows_ = c.rows;
+}
+
+std::string CriteoReader::summary() const {
+  std::ostringstream os;
+  os << "rows=" << stats_.rows << " skipped=" << stats_.skipped;
+  for (int k = 1; k < kNumRowErrorKinds; ++k) {
+    if (stats_.skipped_by_kind[k]) os << " " << row_error_name(static_cast<RowError>(k)) << "=" << stats_.skipped_by_kind[k];
+  }
+  os << " crlf_rows=" << stats_.crlf_rows;
+  return os.str();
+}
+
+}  // namespace sparsetrain::data
