@@ -1,0 +1,46 @@
+#pragma once
+// Adam with lazy (sparse) row updates, and plain SGD.
+//
+// Lazy Adam: a row that skipped k steps first decays its moments by beta^k, which
+// is exactly what dense Adam's moments would be after k zero gradients; bias
+// correction uses the global step t. What it leaves out (as every lazy Adam does)
+// is the small weight drift dense Adam would apply from momentum on skipped steps.
+#include <cstdint>
+#include <string>
+
+#include "sparsetrain/optim/param_block.h"
+
+namespace sparsetrain::optim {
+
+struct OptimizerOptions {
+  std::string name = "adam";  // adam | sgd
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 0.0;
+  int64_t warmup_steps = 0;
+};
+
+class Optimizer {
+ public:
+  explicit Optimizer(const OptimizerOptions& options);
+
+  // Starts global step t (1-based) and fixes the learning rate for it.
+  void begin_step(uint64_t t);
+  // Apply this step's gradients. Thread-parallel over rows (OpenMP); deterministic.
+  void apply(ParamBlock& block, const SparseGrad& grad) const;
+  void apply(ParamBlock& block, const DenseGrad& grad) const;
+
+  double current_lr() const { return lr_now_; }
+  const OptimizerOptions& options() const { return options_; }
+
+ private:
+  void update_row(ParamBlock& block, size_t row, const float* g) const;
+
+  OptimizerOptions options_;
+  bool adam_ = true;
+  uint64_t t_ = 0;
+  double lr_now_ = 0, lr_t_ = 0, eps_hat_ = 0;
+  double log_beta1_ = 0, log_beta2_ = 0;
+};
+
+}  // namespace sparsetrain::optim

@@ -1,0 +1,40 @@
+#pragma once
+// Storage of one parameter matrix and its optimizer state, plus the two gradient
+// shapes the trainer produces: sparse (touched rows only) and dense.
+//
+// Memory per parameter: weight + Adam m + Adam v = 12 bytes, plus 4 bytes per ROW
+// for the step at which the row was last updated (lazy Adam); for rows of 64 floats
+// that is 12.06 bytes per parameter.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparsetrain::optim {
+
+struct ParamBlock {
+  std::string name;
+  size_t rows = 0, cols = 0;
+  bool lazy = false;              // updated row-by-row from sparse gradients
+  std::vector<float> w, m, v;     // rows*cols each
+  std::vector<uint32_t> last_step;  // per row: global step of the last update (0 = never)
+
+  void allocate(size_t r, size_t c, bool lazy_rows);
+  size_t size() const { return rows * cols; }
+  float* row(size_t r) { return w.data() + r * cols; }
+  const float* row(size_t r) const { return w.data() + r * cols; }
+};
+
+// Gradient of a lazy block: row ids (sorted, unique) and their gradient rows.
+struct SparseGrad {
+  std::vector<uint32_t> rows;
+  std::vector<float> values;  // rows.size() * cols
+  size_t cols = 0;
+  void clear() { rows.clear(); values.clear(); }
+};
+
+// Gradient of a dense block: all of it.
+struct DenseGrad {
+  std::vector<float> values;
+};
+
+}  // namespace sparsetrain::optim

@@ -1,0 +1,70 @@
+#include "sparsetrain/optim/optimizer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "sparsetrain/kernels/kernels.h"
+
+namespace sparsetrain::optim {
+
+Optimizer::Optimizer(const OptimizerOptions& options) : options_(options) {
+  if (options_.name == "adam") {
+    adam_ = true;
+  } else if (options_.name == "sgd") {
+    adam_ = false;
+  } else {
+    throw std::invalid_argument("optimizer '" + options_.name + "' unknown; allowed: adam|sgd");
+  }
+  log_beta1_ = std::log(options_.beta1 > 0 ? options_.beta1 : 1e-300);
+  log_beta2_ = std::log(options_.beta2 > 0 ? options_.beta2 : 1e-300);
+}
+
+void Optimizer::begin_step(uint64_t t) {
+  t_ = t;
+  lr_now_ = options_.lr;
+  if (options_.warmup_steps > 0 && t <= static_cast<uint64_t>(options_.warmup_steps)) {
+    lr_now_ = options_.lr * static_cast<double>(t) / static_cast<double>(options_.warmup_steps);
+  }
+  const double c1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
+  const double c2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
+  lr_t_ = lr_now_ * std::sqrt(c2) / c1;
+  eps_hat_ = options_.eps * std::sqrt(c2);
+}
+
+void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const {
+  const auto& k = kernels::active();
+  float* w = block.w.data() + row * block.cols;
+  const float decoupled_wd = static_cast<float>(lr_now_ * options_.weight_decay);
+  if (!adam_) {
+    k.sgd_row(w, g, block.cols, static_cast<float>(lr_now_), decoupled_wd);
+    block.last_step[row] = static_cast<uint32_t>(t_);
+    return;
+  }
+  // Steps this row skipped since its last update (0 for a row updated every step).
+  const uint32_t last = block.last_step[row];
+  const double skipped = last == 0 ? 0.0 : static_cast<double>(t_ - last - 1);
+  kernels::AdamRowParams p;
+  p.beta1 = static_cast<float>(options_.beta1);
+  p.beta2 = static_cast<float>(options_.beta2);
+  p.m_decay = skipped > 0 ? static_cast<float>(std::exp(skipped * log_beta1_)) : 1.0f;
+  p.v_decay = skipped > 0 ? static_cast<float>(std::exp(skipped * log_beta2_)) : 1.0f;
+  p.lr_t = static_cast<float>(lr_t_);
+  p.eps_hat = static_cast<float>(eps_hat_);
+  p.decoupled_wd = decoupled_wd;
+  k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols, p);
+  block.last_step[row] = static_cast<uint32_t>(t_);
+}
+
+void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
+  const long n = static_cast<long>(grad.rows.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) update_row(block, grad.rows[i], grad.values.data() + i * block.cols);
+}
+
+void Optimizer::apply(ParamBlock& block, const DenseGrad& grad) const {
+  const long n = static_cast<long>(block.rows);
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < n; ++r) update_row(block, static_cast<size_t>(r), grad.values.data() + r * block.cols);
+}
+
+}  // namespace sparsetrain::optim
