@@ -1,0 +1,107 @@
+#pragma once
+// The sparse network: a sparse-input layer (sum of gathered rows of a wide table),
+// fully connected ReLU layers whose neurons are picked per sample by LSH (or all of
+// them when sparsity = 1), and a sigmoid click output trained with binary cross-entropy.
+//
+// Determinism: forward and per-sample backward run in parallel over samples, each
+// sample writing only its own buffers; weight gradients run in parallel over ROWS,
+// each row summing its samples in sample order. So results do not depend on the
+// number of threads (only on the kernel table: AVX-512 and scalar round differently).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sparsetrain/data/featurizer.h"
+#include "sparsetrain/lsh/neuron_index.h"
+#include "sparsetrain/optim/param_block.h"
+
+namespace sparsetrain::model {
+
+struct NetworkSpec {
+  uint64_t input_dim = 1 << 20;
+  int embed_dim = 64;
+  bool dense_features = true;      // 13 dense values through a (13 x embed_dim) projection
+  std::vector<int> hidden;         // FC widths
+  std::vector<double> sparsity;    // per hidden layer, (0, 1]
+  lsh::LshConfig lsh;              // family, K, L, capacity (input_dim and seed set per layer)
+  int rebuild_every = 50;
+  double rebuild_growth = 1.2;
+  int rebuild_max = 5000;
+  uint64_t seed = 42;
+};
+
+// Exact number of trainable parameters of a spec.
+uint64_t parameter_count(const NetworkSpec& spec);
+
+// Gradients of one step, in the order of Network::blocks().
+struct BlockGrad {
+  bool sparse = false;
+  optim::SparseGrad sparse_grad;
+  optim::DenseGrad dense_grad;
+};
+
+struct StepStats {
+  double loss_sum = 0;    // sum of per-sample BCE over the batch
+  uint64_t samples = 0;
+  uint64_t active_neurons = 0;  // summed over samples and hidden layers
+};
+
+class Network {
+ public:
+  explicit Network(const NetworkSpec& spec);
+  ~Network();
+
+  const NetworkSpec& spec() const { return spec_; }
+  // Parameter blocks in a fixed order: "embed", "embed_bias", ["dense_proj"], "fc1".., "out".
+  std::vector<optim::ParamBlock>& blocks() { return blocks_; }
+  const std::vector<optim::ParamBlock>& blocks() const { return blocks_; }
+  uint64_t num_parameters() const;
+
+  // Forward + backward on a batch. loss_scale multiplies every per-sample gradient
+  // (1 / global batch size for the mean loss). `step` and `sample_base` (the global
+  // index of the batch's first sample) seed the LSH top-ups, so replicas agree.
+  void forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
+                        std::vector<BlockGrad>& grads, StepStats& stats);
+
+  // Click probabilities for a batch (same sparse path as training).
+  void predict(const data::Batch& batch, uint64_t sample_base, float* probs);
+
+  // LSH tables: rebuilt from the current weights when the schedule says so.
+  bool rebuild_due(uint64_t step) const { return has_lsh_ && step >= next_rebuild_; }
+  void rebuild(uint64_t step);  // rebuilds every sparse layer and advances the schedule
+  // Rebuilds the tables from the current weights without touching the schedule: after
+  // loading weights, and before the final evaluation, so that a model file alone
+  // determines its predictions.
+  void rebuild_tables();
+  double rebuild_seconds_total() const { return rebuild_seconds_; }
+  uint64_t rebuild_count() const { return rebuilds_; }
+  // Schedule position, saved in checkpoints.
+  uint64_t next_rebuild() const { return next_rebuild_; }
+  double rebuild_interval() const { return rebuild_interval_; }
+  void set_rebuild_schedule(uint64_t next, double interval) { next_rebuild_ = next; rebuild_interval_ = interval; }
+
+  // Number of neurons each hidden layer computes per sample.
+  const std::vector<size_t>& active_per_layer() const { return active_; }
+
+ private:
+  struct Workspace;
+  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, bool keep_for_backward);
+  void init_weights();
+
+  NetworkSpec spec_;
+  std::vector<optim::ParamBlock> blocks_;
+  size_t embed_ = 0, embed_bias_ = 0, dense_proj_ = SIZE_MAX, out_ = 0;
+  std::vector<size_t> fc_;        // block index of each hidden layer
+  std::vector<size_t> active_;    // active neurons per hidden layer
+  std::vector<bool> layer_dense_; // sparsity == 1
+  std::vector<std::unique_ptr<lsh::NeuronIndex>> index_;  // per hidden layer (null when dense)
+  bool has_lsh_ = false;
+  uint64_t next_rebuild_ = 0;
+  double rebuild_interval_ = 0;
+  double rebuild_seconds_ = 0;
+  uint64_t rebuilds_ = 0;
+  std::unique_ptr<Workspace> ws_;
+};
+
+}  // namespace sparsetrain::model

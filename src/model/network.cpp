@@ -1,0 +1,451 @@
+#include "sparsetrain/model/network.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "sparsetrain/kernels/kernels.h"
+#include "sparsetrain/util/hash.h"
+#include "sparsetrain/util/random.h"
+
+namespace sparsetrain::model {
+namespace {
+
+constexpr int kIds = data::Featurizer::kIdsPerRow;
+constexpr int kDense = data::Featurizer::kDensePerRow;
+
+// Sub-stream tags for util::derive_seed.
+enum SeedTag : uint64_t { kSeedInit = 1, kSeedLsh = 2, kSeedTopUp = 3 };
+
+inline float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
+
+// Binary cross-entropy of probability p for label y, clamped away from log(0).
+inline double bce(float p, float y) {
+  const double q = std::clamp(static_cast<double>(p), 1e-7, 1.0 - 1e-7);
+  return y > 0.5f ? -std::log(q) : -std::log(1.0 - q);
+}
+
+}  // namespace
+
+// Per-batch buffers, reused across steps (resized, never shrunk).
+struct Network::Workspace {
+  size_t batch = 0;
+  std::vector<float> h0;                       // B x D: sparse-input layer output (post-ReLU)
+  std::vector<float> d0;                       // B x D: its delta
+  std::vector<std::vector<uint32_t>> idx;      // per layer: B x active, neuron ids
+  std::vector<std::vector<float>> act;         // per layer: B x active, post-ReLU outputs
+  std::vector<std::vector<float>> delta;       // per layer: B x active
+  std::vector<float> logit, dlogit;            // B
+  // Inverted index per layer: for neuron n, entries [start[n], start[n+1]) of `entry`
+  // hold s*active + k for every sample s that computed n (at position k), in sample order.
+  std::vector<std::vector<uint32_t>> inv_start, inv_entry;
+  std::vector<uint64_t> id_pairs;              // (feature id << 24 | sample) sorted
+  // Per-thread scratch.
+  std::vector<lsh::QueryScratch> lsh_scratch;  // per thread x per layer (layer-major inside)
+  std::vector<std::vector<uint32_t>> picked;   // per thread
+  std::vector<std::vector<float>> dense_in;    // per thread: a sparse layer output scattered dense
+};
+
+uint64_t parameter_count(const NetworkSpec& spec) {
+  uint64_t n = spec.input_dim * static_cast<uint64_t>(spec.embed_dim) + spec.embed_dim;
+  if (spec.dense_features) n += static_cast<uint64_t>(kDense) * spec.embed_dim;
+  uint64_t in = static_cast<uint64_t>(spec.embed_dim);
+  for (int h : spec.hidden) {
+    n += static_cast<uint64_t>(h) * (in + 1);
+    in = static_cast<uint64_t>(h);
+  }
+  return n + in + 1;
+}
+
+Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Workspace>()) {
+  if (spec_.sparsity.size() != spec_.hidden.size())
+    throw std::invalid_argument("sparsity needs one value per hidden layer");
+  if (spec_.input_dim == 0 || spec_.input_dim > (1ULL << 32)) throw std::invalid_argument("input_dim must be in [1, 2^32]");
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  auto add_block = [&](const std::string& name, size_t rows, size_t cols, bool lazy) {
+    blocks_.emplace_back();
+    blocks_.back().name = name;
+    blocks_.back().allocate(rows, cols, lazy);
+    return blocks_.size() - 1;
+  };
+  embed_ = add_block("embed", spec_.input_dim, D, true);
+  embed_bias_ = add_block("embed_bias", 1, D, false);
+  if (spec_.dense_features) dense_proj_ = add_block("dense_proj", kDense, D, false);
+  size_t in = D;
+  for (size_t l = 0; l < spec_.hidden.size(); ++l) {
+    const size_t out = static_cast<size_t>(spec_.hidden[l]);
+    fc_.push_back(add_block("fc" + std::to_string(l + 1), out, in + 1, true));  // last column = bias
+    const bool dense = spec_.sparsity[l] >= 1.0;
+    layer_dense_.push_back(dense);
+    active_.push_back(dense ? out : std::max<size_t>(1, static_cast<size_t>(std::ceil(spec_.sparsity[l] * out))));
+    if (dense) {
+      index_.push_back(nullptr);
+    } else {
+      lsh::LshConfig c = spec_.lsh;
+      c.input_dim = in;
+      c.seed = util::derive_seed(spec_.seed, kSeedLsh, l);
+      index_.push_back(std::make_unique<lsh::NeuronIndex>(c, out));
+      has_lsh_ = true;
+    }
+    in = out;
+  }
+  out_ = add_block("out", 1, in + 1, false);  // last entry = bias
+  init_weights();
+  if (has_lsh_) {
+    rebuild_interval_ = spec_.rebuild_every;
+    rebuild(0);
+    next_rebuild_ = static_cast<uint64_t>(spec_.rebuild_every);
+  }
+}
+
+Network::~Network() = default;
+
+uint64_t Network::num_parameters() const {
+  uint64_t n = 0;
+  for (const auto& b : blocks_) n += b.size();
+  return n;
+}
+
+void Network::init_weights() {
+  // Uniform(-a, a) with a = sqrt(3) * std: same variance as a Gaussian, far cheaper to
+  // draw for a billion parameters. Each chunk of rows has its own RNG stream, so the
+  // result does not depend on the thread count.
+  auto fill = [&](optim::ParamBlock& b, size_t block_no, double stddev, size_t cols_to_fill) {
+    const float a = static_cast<float>(std::sqrt(3.0) * stddev);
+    constexpr size_t kChunk = 4096;
+    const long chunks = static_cast<long>((b.rows + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; ++c) {
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | c));
+      const size_t r_end = std::min(b.rows, (static_cast<size_t>(c) + 1) * kChunk);
+      for (size_t r = static_cast<size_t>(c) * kChunk; r < r_end; ++r)
+        for (size_t j = 0; j < cols_to_fill; ++j)
+          b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+    }
+  };
+  // The sparse-input layer sums kIds rows: scale so the sum has unit variance.
+  fill(blocks_[embed_], embed_, 1.0 / std::sqrt(static_cast<double>(kIds)), blocks_[embed_].cols);
+  if (dense_proj_ != SIZE_MAX) fill(blocks_[dense_proj_], dense_proj_, 0.1, blocks_[dense_proj_].cols);
+  size_t in = static_cast<size_t>(spec_.embed_dim);
+  double in_active = static_cast<double>(in);
+  for (size_t l = 0; l < fc_.size(); ++l) {
+    // He initialisation over the inputs a neuron actually sees (fewer when the
+    // previous layer is sparse); the bias column stays 0.
+    fill(blocks_[fc_[l]], fc_[l], std::sqrt(2.0 / in_active), in);
+    in = static_cast<size_t>(spec_.hidden[l]);
+    in_active = static_cast<double>(active_[l]);
+  }
+  fill(blocks_[out_], out_, std::sqrt(1.0 / in_active), in);
+}
+
+void Network::rebuild_tables() {
+  for (size_t l = 0; l < fc_.size(); ++l) {
+    if (!index_[l]) continue;
+    const auto& b = blocks_[fc_[l]];
+    index_[l]->rebuild(b.w.data(), b.cols);
+  }
+}
+
+void Network::rebuild(uint64_t step) {
+  const auto t0 = std::chrono::steady_clock::now();
+  rebuild_tables();
+  rebuild_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++rebuilds_;
+  if (step > 0) {
+    rebuild_interval_ = std::min<double>(rebuild_interval_ * spec_.rebuild_growth, spec_.rebuild_max);
+    next_rebuild_ = step + static_cast<uint64_t>(std::max(1.0, std::floor(rebuild_interval_)));
+  }
+}
+
+void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, bool keep_for_backward) {
+  (void)keep_for_backward;
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t B = batch.rows;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t L = fc_.size();
+  const int threads = omp_get_max_threads();
+  ws.batch = B;
+  ws.h0.resize(B * D);
+  ws.idx.resize(L);
+  ws.act.resize(L);
+  ws.delta.resize(L);
+  for (size_t l = 0; l < L; ++l) {
+    ws.idx[l].resize(B * active_[l]);
+    ws.act[l].resize(B * active_[l]);
+  }
+  ws.logit.resize(B);
+  if (ws.lsh_scratch.size() != static_cast<size_t>(threads) * L) {
+    ws.lsh_scratch.clear();
+    for (int t = 0; t < threads; ++t)
+      for (size_t l = 0; l < L; ++l)
+        ws.lsh_scratch.push_back(index_[l] ? index_[l]->make_scratch() : lsh::QueryScratch{});
+    ws.picked.assign(threads, {});
+    ws.dense_in.assign(threads, {});
+  }
+  const optim::ParamBlock& E = blocks_[embed_];
+  const float* eb = blocks_[embed_bias_].w.data();
+  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
+  const optim::ParamBlock& O = blocks_[out_];
+
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+    std::vector<uint32_t>& picked = ws.picked[tid];
+    std::vector<float>& dense_in = ws.dense_in[tid];
+#pragma omp for schedule(static)
+    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+      const size_t s = static_cast<size_t>(sl);
+      // Sparse-input layer: bias + sum of the rows of the 39 active ids (+ dense projection).
+      float* h0 = &ws.h0[s * D];
+      std::copy(eb, eb + D, h0);
+      K.gather_rows_sum(E.w.data(), D, &batch.ids[s * kIds], kIds, h0, D);
+      if (P) {
+        const float* xd = &batch.dense[s * kDense];
+        for (int j = 0; j < kDense; ++j)
+          if (xd[j] != 0.0f) K.axpy(xd[j], P->row(j), h0, D);
+      }
+      K.relu_inplace(h0, D);
+
+      // Hidden layers. The input of layer l is h0 (l = 0) or layer l-1's active outputs.
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(sample_base + s, step)));
+      const float* x_dense = h0;  // dense view of the input, or null when it is sparse
+      const uint32_t* x_idx = nullptr;
+      const float* x_val = nullptr;
+      size_t x_nnz = 0, in = D;
+      for (size_t l = 0; l < L; ++l) {
+        const optim::ParamBlock& W = blocks_[fc_[l]];
+        const size_t A = active_[l];
+        uint32_t* idx = &ws.idx[l][s * A];
+        float* act = &ws.act[l][s * A];
+        if (layer_dense_[l]) {
+          for (size_t k = 0; k < A; ++k) idx[k] = static_cast<uint32_t>(k);
+        } else {
+          const float* query = x_dense;
+          if (!query) {  // scatter the sparse input into a dense vector for hashing
+            dense_in.assign(in, 0.0f);
+            for (size_t j = 0; j < x_nnz; ++j) dense_in[x_idx[j]] = x_val[j];
+            query = dense_in.data();
+          }
+          picked.clear();
+          index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
+          std::copy(picked.begin(), picked.end(), idx);
+        }
+        for (size_t k = 0; k < A; ++k) {
+          const float* wrow = W.row(idx[k]);
+          const float z = wrow[in] + (x_dense ? K.dot(wrow, x_dense, in) : K.sparse_dot(wrow, x_idx, x_val, x_nnz));
+          act[k] = z > 0.0f ? z : 0.0f;
+        }
+        if (layer_dense_[l]) {
+          x_dense = act;
+        } else {
+          x_dense = nullptr;
+          x_idx = idx;
+          x_val = act;
+          x_nnz = A;
+        }
+        in = static_cast<size_t>(spec_.hidden[l]);
+      }
+      const float* wo = O.w.data();
+      ws.logit[s] = wo[in] + (x_dense ? K.dot(wo, x_dense, in) : K.sparse_dot(wo, x_idx, x_val, x_nnz));
+    }
+  }
+}
+
+void Network::predict(const data::Batch& batch, uint64_t sample_base, float* probs) {
+  forward(batch, 0, sample_base, false);
+  for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
+}
+
+void Network::forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
+                               std::vector<BlockGrad>& grads, StepStats& stats) {
+  if (batch.rows >= (1u << 24)) throw std::invalid_argument("batch too large: at most 2^24 - 1 rows per rank");
+  forward(batch, step, sample_base, true);
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t B = batch.rows;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t L = fc_.size();
+  const optim::ParamBlock& O = blocks_[out_];
+  const size_t last_width = O.cols - 1;
+
+  // Output: d(mean BCE)/d logit = (p - y) * scale.
+  ws.dlogit.resize(B);
+  double loss = 0;
+  for (size_t s = 0; s < B; ++s) {
+    const float p = sigmoid(ws.logit[s]);
+    loss += bce(p, batch.labels[s]);
+    ws.dlogit[s] = (p - batch.labels[s]) * loss_scale;
+  }
+  stats.loss_sum += loss;
+  stats.samples += B;
+  for (size_t l = 0; l < L; ++l) stats.active_neurons += B * active_[l];
+
+  // Per-sample backward through the hidden layers down to the sparse-input layer.
+  ws.d0.resize(B * D);
+  for (size_t l = 0; l < L; ++l) ws.delta[l].resize(B * active_[l]);
+#pragma omp parallel for schedule(static)
+    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+      const size_t s = static_cast<size_t>(sl);
+      float* d0 = &ws.d0[s * D];
+      if (L == 0) {
+        for (size_t j = 0; j < D; ++j) d0[j] = ws.dlogit[s] * O.w[j];
+        K.relu_backward(&ws.h0[s * D], d0, D);
+        continue;
+      }
+      {  // delta of the last hidden layer from the output weights
+        const size_t A = active_[L - 1];
+        const uint32_t* idx = &ws.idx[L - 1][s * A];
+        const float* act = &ws.act[L - 1][s * A];
+        float* dl = &ws.delta[L - 1][s * A];
+        for (size_t k = 0; k < A; ++k) dl[k] = act[k] > 0.0f ? ws.dlogit[s] * O.w[idx[k]] : 0.0f;
+      }
+      for (size_t l = L; l-- > 0;) {
+        const optim::ParamBlock& W = blocks_[fc_[l]];
+        const size_t A = active_[l];
+        const uint32_t* idx = &ws.idx[l][s * A];
+        const float* dl = &ws.delta[l][s * A];
+        const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
+        const bool input_dense = l == 0 || layer_dense_[l - 1];
+        if (input_dense) {
+          // d(input) = sum over active neurons of delta * weight row; then the ReLU mask.
+          float* din = l == 0 ? d0 : &ws.delta[l - 1][s * in];
+          std::fill(din, din + in, 0.0f);
+          for (size_t k = 0; k < A; ++k)
+            if (dl[k] != 0.0f) K.axpy(dl[k], W.row(idx[k]), din, in);
+          K.relu_backward(l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in], din, in);
+        } else {
+          const size_t Ap = active_[l - 1];
+          const uint32_t* pidx = &ws.idx[l - 1][s * Ap];
+          const float* pact = &ws.act[l - 1][s * Ap];
+          float* din = &ws.delta[l - 1][s * Ap];
+          std::fill(din, din + Ap, 0.0f);
+          for (size_t k = 0; k < A; ++k) {
+            if (dl[k] == 0.0f) continue;
+            const float* wrow = W.row(idx[k]);
+            for (size_t j = 0; j < Ap; ++j) din[j] += dl[k] * wrow[pidx[j]];
+          }
+          for (size_t j = 0; j < Ap; ++j)
+            if (!(pact[j] > 0.0f)) din[j] = 0.0f;
+        }
+      }
+    }
+
+  // ---- Weight gradients, parallel over rows, each row summing samples in order. ----
+  grads.resize(blocks_.size());
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    grads[b].sparse = blocks_[b].lazy;
+    if (!grads[b].sparse) grads[b].dense_grad.values.assign(blocks_[b].size(), 0.0f);
+  }
+
+  // Hidden layers (and the output weights, which use the last layer's index).
+  ws.inv_start.resize(L);
+  ws.inv_entry.resize(L);
+  for (size_t l = 0; l < L; ++l) {
+    const size_t A = active_[l];
+    const size_t out = static_cast<size_t>(spec_.hidden[l]);
+    const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
+    const bool input_dense = l == 0 || layer_dense_[l - 1];
+    const size_t Ap = l == 0 ? D : active_[l - 1];
+    auto& start = ws.inv_start[l];
+    auto& entry = ws.inv_entry[l];
+    optim::SparseGrad& g = grads[fc_[l]].sparse_grad;
+    g.cols = in + 1;
+    g.rows.clear();
+    if (layer_dense_[l]) {
+      g.rows.resize(out);
+      for (size_t n = 0; n < out; ++n) g.rows[n] = static_cast<uint32_t>(n);
+    } else {
+      // Counting sort of (neuron, sample) pairs: deterministic and linear.
+      start.assign(out + 1, 0);
+      const auto& idx = ws.idx[l];
+      for (size_t e = 0; e < B * A; ++e) ++start[idx[e] + 1];
+      for (size_t n = 0; n < out; ++n) start[n + 1] += start[n];
+      entry.resize(B * A);
+      std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+      for (size_t e = 0; e < B * A; ++e) entry[fill[idx[e]]++] = static_cast<uint32_t>(e);
+      for (size_t n = 0; n < out; ++n)
+        if (start[n + 1] > start[n]) g.rows.push_back(static_cast<uint32_t>(n));
+    }
+    g.values.assign(g.rows.size() * g.cols, 0.0f);
+    const bool last = l + 1 == L;
+    float* gout = last ? grads[out_].dense_grad.values.data() : nullptr;
+    const long nrows = static_cast<long>(g.rows.size());
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long r = 0; r < nrows; ++r) {
+      const uint32_t n = g.rows[r];
+      float* grow = &g.values[static_cast<size_t>(r) * g.cols];
+      auto accumulate = [&](size_t s, size_t k) {
+        const float d = ws.delta[l][s * A + k];
+        if (last) gout[n] += ws.dlogit[s] * ws.act[l][s * A + k];
+        if (d == 0.0f) return;
+        grow[in] += d;
+        if (input_dense) {
+          const float* x = l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in];
+          K.axpy(d, x, grow, in);
+        } else {
+          K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
+        }
+      };
+      if (layer_dense_[l]) {
+        for (size_t s = 0; s < B; ++s) accumulate(s, n);
+      } else {
+        for (uint32_t e = start[n]; e < start[n + 1]; ++e) accumulate(entry[e] / A, entry[e] % A);
+      }
+    }
+  }
+  {
+    float* gout = grads[out_].dense_grad.values.data();
+    if (L == 0) {
+      for (size_t s = 0; s < B; ++s) K.axpy(ws.dlogit[s], &ws.h0[s * D], gout, D);
+    }
+    for (size_t s = 0; s < B; ++s) gout[last_width] += ws.dlogit[s];
+  }
+
+  // Sparse-input layer: group the (id, sample) pairs by id; each touched row sums the
+  // deltas of its samples in sample order.
+  {
+    auto& pairs = ws.id_pairs;
+    pairs.resize(B * kIds);
+    for (size_t s = 0; s < B; ++s)
+      for (int j = 0; j < kIds; ++j)
+        pairs[s * kIds + j] = (static_cast<uint64_t>(batch.ids[s * kIds + j]) << 24) | s;
+    std::sort(pairs.begin(), pairs.end());
+    optim::SparseGrad& g = grads[embed_].sparse_grad;
+    g.cols = D;
+    g.rows.clear();
+    std::vector<uint32_t> row_start;
+    for (size_t e = 0; e < pairs.size(); ++e) {
+      const uint32_t id = static_cast<uint32_t>(pairs[e] >> 24);
+      if (g.rows.empty() || g.rows.back() != id) {
+        g.rows.push_back(id);
+        row_start.push_back(static_cast<uint32_t>(e));
+      }
+    }
+    row_start.push_back(static_cast<uint32_t>(pairs.size()));
+    g.values.assign(g.rows.size() * D, 0.0f);
+    const long nrows = static_cast<long>(g.rows.size());
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < nrows; ++r) {
+      float* grow = &g.values[static_cast<size_t>(r) * D];
+      for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e)
+        K.add(&ws.d0[(pairs[e] & 0xFFFFFF) * D], grow, D);
+    }
+    float* gb = grads[embed_bias_].dense_grad.values.data();
+    for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
+    if (dense_proj_ != SIZE_MAX) {
+      float* gp = grads[dense_proj_].dense_grad.values.data();
+#pragma omp parallel for schedule(static)
+      for (int j = 0; j < kDense; ++j)
+        for (size_t s = 0; s < B; ++s) {
+          const float x = batch.dense[s * kDense + j];
+          if (x != 0.0f) K.axpy(x, &ws.d0[s * D], gp + static_cast<size_t>(j) * D, D);
+        }
+    }
+  }
+}
+
+}  // namespace sparsetrain::model
