@@ -1,0 +1,83 @@
+#pragma once
+// Thin RAII layer over the HDF5 C API: the handful of calls the model files and
+// checkpoints need, each failure turned into an exception naming the file and object.
+#include <hdf5.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sparsetrain::checkpoint {
+
+class H5Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Owns one hid_t and closes it with the matching H5*close.
+class H5Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  H5Handle() = default;
+  H5Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  ~H5Handle() { reset(); }
+  H5Handle(H5Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  H5Handle& operator=(H5Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  hid_t get() const { return id_; }
+  void reset() {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = -1;
+  }
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+class H5File {
+ public:
+  static H5File create(const std::string& path);  // truncates
+  static H5File open_read(const std::string& path);
+  const std::string& path() const { return path_; }
+  hid_t id() const { return file_.get(); }
+  void flush();
+  void close() { file_.reset(); }
+
+  void create_group(const std::string& name);
+  bool exists(const std::string& name) const;
+
+  // Datasets of 1-2 dimensions; large ones are written/read in slabs.
+  void write_floats(const std::string& name, const float* data, uint64_t rows, uint64_t cols);
+  void write_u32(const std::string& name, const uint32_t* data, uint64_t n);
+  void write_u64(const std::string& name, const uint64_t* data, uint64_t n);
+  std::vector<uint64_t> dims(const std::string& name) const;
+  void read_floats(const std::string& name, float* data, uint64_t count) const;
+  void read_u32(const std::string& name, uint32_t* data, uint64_t count) const;
+  std::vector<uint64_t> read_u64(const std::string& name) const;
+
+  // Attributes on the root group (or on an object path).
+  void set_attr(const std::string& name, const std::string& value, const std::string& object = "/");
+  void set_attr(const std::string& name, int64_t value, const std::string& object = "/");
+  void set_attr(const std::string& name, double value, const std::string& object = "/");
+  std::string attr_string(const std::string& name, const std::string& object = "/") const;
+  int64_t attr_int(const std::string& name, const std::string& object = "/") const;
+  double attr_double(const std::string& name, const std::string& object = "/") const;
+  bool has_attr(const std::string& name, const std::string& object = "/") const;
+
+ private:
+  std::string path_;
+  H5Handle file_;
+};
+
+}  // namespace sparsetrain::checkpoint

@@ -1,0 +1,29 @@
+#pragma once
+// model.h5: the trained weights plus everything needed to rebuild the network
+// (the resolved config as INI text; LSH seeds derive from its train.seed).
+//
+// Layout (h5ls -r model.h5):
+//   /                     attrs: format = "sparsetrain-model", format_version = 1,
+//                                config (INI text), parameter_count
+//   /params/<block>/w     float32 [rows x cols] for each block of Network::blocks()
+#include <string>
+
+#include "sparsetrain/model/network.h"
+
+namespace sparsetrain::checkpoint {
+
+inline constexpr int kModelFormatVersion = 1;
+
+// Writes atomically: a temporary file in the same directory, fsync, then rename.
+void save_model(const std::string& path, const model::Network& network, const std::string& config_ini);
+
+// The config stored in a model file (to build the Network before loading weights).
+std::string read_model_config(const std::string& path);
+
+// Loads weights into a network built from that config; shapes must match.
+void load_model_weights(const std::string& path, model::Network& network);
+
+// fsync a file and its directory, then rename tmp -> final (used by checkpoints too).
+void commit_file(const std::string& tmp_path, const std::string& final_path);
+
+}  // namespace sparsetrain::checkpoint

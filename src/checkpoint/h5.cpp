@@ -1,0 +1,196 @@
+#include "sparsetrain/checkpoint/h5.h"
+
+#include <algorithm>
+
+namespace sparsetrain::checkpoint {
+namespace {
+
+// HDF5 prints its own error stack by default; we report through exceptions instead.
+struct SilenceHdf5 {
+  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+} silence_hdf5;
+
+void check(herr_t rc, const std::string& what, const std::string& path) {
+  if (rc < 0) throw H5Error("HDF5: " + what + " failed for '" + path + "'");
+}
+hid_t check_id(hid_t id, const std::string& what, const std::string& path) {
+  if (id < 0) throw H5Error("HDF5: " + what + " failed for '" + path + "'");
+  return id;
+}
+
+// Rows per slab so that one H5Dwrite/H5Dread moves at most ~256 MiB.
+uint64_t slab_rows(uint64_t rows, uint64_t row_bytes) {
+  const uint64_t max_bytes = 256ULL << 20;
+  return std::max<uint64_t>(1, std::min<uint64_t>(rows, max_bytes / std::max<uint64_t>(row_bytes, 1)));
+}
+
+template <typename T>
+void write_2d(hid_t file, const std::string& path, const std::string& name, hid_t type, const T* data,
+              uint64_t rows, uint64_t cols) {
+  hsize_t dims[2] = {rows, cols};
+  H5Handle space(check_id(H5Screate_simple(cols ? 2 : 1, dims, nullptr), "dataspace " + name, path), H5Sclose);
+  H5Handle dset(check_id(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         "create dataset " + name, path),
+                H5Dclose);
+  const uint64_t width = cols ? cols : 1;
+  const uint64_t step = slab_rows(rows, width * sizeof(T));
+  for (uint64_t r = 0; r < rows; r += step) {
+    const uint64_t n = std::min(step, rows - r);
+    hsize_t start[2] = {r, 0}, count[2] = {n, cols};
+    H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
+    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "select " + name, path);
+    H5Handle mspace(H5Screate_simple(cols ? 2 : 1, count, nullptr), H5Sclose);
+    check(H5Dwrite(dset.get(), type, mspace.get(), fspace.get(), H5P_DEFAULT, data + r * width),
+          "write dataset " + name, path);
+  }
+}
+
+template <typename T>
+void read_all(hid_t file, const std::string& path, const std::string& name, hid_t type, T* data, uint64_t count) {
+  H5Handle dset(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open dataset " + name, path), H5Dclose);
+  H5Handle space(H5Dget_space(dset.get()), H5Sclose);
+  const int nd = H5Sget_simple_extent_ndims(space.get());
+  hsize_t dims[2] = {0, 0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  const uint64_t rows = dims[0], cols = nd == 2 ? dims[1] : 0;
+  const uint64_t width = cols ? cols : 1;
+  if (rows * width != count) {
+    throw H5Error("HDF5: dataset " + name + " in '" + path + "' has " + std::to_string(rows * width) +
+                  " elements, expected " + std::to_string(count));
+  }
+  const uint64_t step = slab_rows(rows, width * sizeof(T));
+  for (uint64_t r = 0; r < rows; r += step) {
+    const uint64_t n = std::min(step, rows - r);
+    hsize_t start[2] = {r, 0}, cnt[2] = {n, cols};
+    H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
+    check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select " + name, path);
+    H5Handle mspace(H5Screate_simple(nd, cnt, nullptr), H5Sclose);
+    check(H5Dread(dset.get(), type, mspace.get(), fspace.get(), H5P_DEFAULT, data + r * width),
+          "read dataset " + name, path);
+  }
+}
+
+H5Handle open_object(hid_t file, const std::string& object, const std::string& path) {
+  return H5Handle(check_id(H5Oopen(file, object.c_str(), H5P_DEFAULT), "open object " + object, path), H5Oclose);
+}
+
+void write_attr(hid_t file, const std::string& path, const std::string& object, const std::string& name, hid_t type,
+                const void* value) {
+  H5Handle obj = open_object(file, object, path);
+  if (H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle attr(check_id(H5Acreate2(obj.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         "create attribute " + name, path),
+                H5Aclose);
+  check(H5Awrite(attr.get(), type, value), "write attribute " + name, path);
+}
+
+}  // namespace
+
+H5File H5File::create(const std::string& path) {
+  H5File f;
+  f.path_ = path;
+  f.file_ = H5Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create file", path),
+                     H5Fclose);
+  return f;
+}
+
+H5File H5File::open_read(const std::string& path) {
+  H5File f;
+  f.path_ = path;
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw H5Error("'" + path + "' is missing or not an HDF5 file");
+  f.file_ = H5Handle(check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open file", path), H5Fclose);
+  return f;
+}
+
+void H5File::flush() { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flush", path_); }
+
+void H5File::create_group(const std::string& name) {
+  H5Handle g(check_id(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group " + name,
+                      path_),
+             H5Gclose);
+}
+
+bool H5File::exists(const std::string& name) const { return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0; }
+
+void H5File::write_floats(const std::string& name, const float* data, uint64_t rows, uint64_t cols) {
+  write_2d(id(), path_, name, H5T_NATIVE_FLOAT, data, rows, cols);
+}
+void H5File::write_u32(const std::string& name, const uint32_t* data, uint64_t n) {
+  write_2d(id(), path_, name, H5T_NATIVE_UINT32, data, n, 0);
+}
+void H5File::write_u64(const std::string& name, const uint64_t* data, uint64_t n) {
+  write_2d(id(), path_, name, H5T_NATIVE_UINT64, data, n, 0);
+}
+
+std::vector<uint64_t> H5File::dims(const std::string& name) const {
+  H5Handle dset(check_id(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), "open dataset " + name, path_), H5Dclose);
+  H5Handle space(H5Dget_space(dset.get()), H5Sclose);
+  const int nd = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> d(static_cast<size_t>(std::max(nd, 0)));
+  H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+  return {d.begin(), d.end()};
+}
+
+void H5File::read_floats(const std::string& name, float* data, uint64_t count) const {
+  read_all(id(), path_, name, H5T_NATIVE_FLOAT, data, count);
+}
+void H5File::read_u32(const std::string& name, uint32_t* data, uint64_t count) const {
+  read_all(id(), path_, name, H5T_NATIVE_UINT32, data, count);
+}
+std::vector<uint64_t> H5File::read_u64(const std::string& name) const {
+  const auto d = dims(name);
+  std::vector<uint64_t> out(d.empty() ? 0 : d[0]);
+  read_all(id(), path_, name, H5T_NATIVE_UINT64, out.data(), out.size());
+  return out;
+}
+
+void H5File::set_attr(const std::string& name, const std::string& value, const std::string& object) {
+  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  std::string v = value.empty() ? std::string(1, '\0') : value;
+  write_attr(id(), path_, object, name, type.get(), v.data());
+}
+void H5File::set_attr(const std::string& name, int64_t value, const std::string& object) {
+  write_attr(id(), path_, object, name, H5T_NATIVE_INT64, &value);
+}
+void H5File::set_attr(const std::string& name, double value, const std::string& object) {
+  write_attr(id(), path_, object, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+bool H5File::has_attr(const std::string& name, const std::string& object) const {
+  H5Handle obj = open_object(id(), object, path_);
+  return H5Aexists(obj.get(), name.c_str()) > 0;
+}
+
+std::string H5File::attr_string(const std::string& name, const std::string& object) const {
+  H5Handle obj = open_object(id(), object, path_);
+  H5Handle attr(check_id(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), "open attribute " + name, path_), H5Aclose);
+  H5Handle type(H5Aget_type(attr.get()), H5Tclose);
+  const size_t size = H5Tget_size(type.get());
+  std::string out(size, '\0');
+  H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), size);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  check(H5Aread(attr.get(), mem.get(), out.data()), "read attribute " + name, path_);
+  while (!out.empty() && out.back() == '\0') out.pop_back();
+  return out;
+}
+int64_t H5File::attr_int(const std::string& name, const std::string& object) const {
+  H5Handle obj = open_object(id(), object, path_);
+  H5Handle attr(check_id(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), "open attribute " + name, path_), H5Aclose);
+  int64_t v = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), "read attribute " + name, path_);
+  return v;
+}
+double H5File::attr_double(const std::string& name, const std::string& object) const {
+  H5Handle obj = open_object(id(), object, path_);
+  H5Handle attr(check_id(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), "open attribute " + name, path_), H5Aclose);
+  double v = 0;
+  check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), "read attribute " + name, path_);
+  return v;
+}
+
+}  // namespace sparsetrain::checkpoint

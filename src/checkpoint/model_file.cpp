@@ -1,0 +1,77 @@
+#include "sparsetrain/checkpoint/model_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "sparsetrain/checkpoint/h5.h"
+
+namespace sparsetrain::checkpoint {
+namespace {
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) throw H5Error("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 && !directory) throw H5Error("fsync of '" + path + "' failed: " + std::strerror(errno));
+}
+
+}  // namespace
+
+void commit_file(const std::string& tmp_path, const std::string& final_path) {
+  fsync_path(tmp_path, false);
+  if (std::rename(tmp_path.c_str(), final_path.c_str()) != 0)
+    throw H5Error("cannot rename '" + tmp_path + "' to '" + final_path + "': " + std::strerror(errno));
+  auto dir = std::filesystem::path(final_path).parent_path();
+  fsync_path(dir.empty() ? "." : dir.string(), true);
+}
+
+void save_model(const std::string& path, const model::Network& network, const std::string& config_ini) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    H5File f = H5File::create(tmp);
+    f.set_attr("format", std::string("sparsetrain-model"));
+    f.set_attr("format_version", static_cast<int64_t>(kModelFormatVersion));
+    f.set_attr("config", config_ini);
+    f.set_attr("parameter_count", static_cast<int64_t>(network.num_parameters()));
+    f.create_group("/params");
+    for (const auto& b : network.blocks()) {
+      f.create_group("/params/" + b.name);
+      f.write_floats("/params/" + b.name + "/w", b.w.data(), b.rows, b.cols);
+    }
+    f.flush();
+  }
+  commit_file(tmp, path);
+}
+
+std::string read_model_config(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  if (!f.has_attr("format") || f.attr_string("format") != "sparsetrain-model")
+    throw H5Error("'" + path + "' is not a sparsetrain model file (no format = sparsetrain-model attribute)");
+  const int64_t version = f.attr_int("format_version");
+  if (version != kModelFormatVersion)
+    throw H5Error("'" + path + "' has model format version " + std::to_string(version) + ", this build reads " +
+                  std::to_string(kModelFormatVersion));
+  return f.attr_string("config");
+}
+
+void load_model_weights(const std::string& path, model::Network& network) {
+  H5File f = H5File::open_read(path);
+  for (auto& b : network.blocks()) {
+    const std::string name = "/params/" + b.name + "/w";
+    if (!f.exists("/params/" + b.name) || !f.exists(name))
+      throw H5Error("'" + path + "' has no dataset " + name);
+    const auto d = f.dims(name);
+    if (d.size() != 2 || d[0] != b.rows || d[1] != b.cols)
+      throw H5Error("'" + path + "': " + name + " has the wrong shape for this config");
+    f.read_floats(name, b.w.data(), b.size());
+  }
+  network.rebuild_tables();
+}
+
+}  // namespace sparsetrain::checkpoint
