@@ -1,0 +1,17 @@
+#pragma once
+// The subcommands of the one `sparsetrain` binary. Each takes the arguments after
+// the subcommand name and returns the process exit code.
+#include <string>
+#include <vector>
+
+#include "sparsetrain/dist/comm.h"
+
+namespace sparsetrain::train {
+
+int command_train(const std::vector<std::string>& args, dist::Comm& comm);
+int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm);
+int command_predict(const std::vector<std::string>& args, dist::Comm& comm);
+int command_synth(const std::vector<std::string>& args, dist::Comm& comm);
+void print_usage(std::ostream& os);
+
+}  // namespace sparsetrain::train

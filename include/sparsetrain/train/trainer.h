@@ -1,0 +1,52 @@
+#pragma once
+// The training loop (SPMD: every rank runs it on its own shard) and distributed evaluation.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "sparsetrain/cli/config.h"
+#include "sparsetrain/data/criteo_reader.h"
+#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/model/network.h"
+
+namespace sparsetrain::train {
+
+struct EvalResult {
+  uint64_t rows = 0;
+  double auc = 0, logloss = 0;
+  bool exact_auc = true;
+};
+
+// Scores every labeled row of `inputs` (each rank its shard) and merges AUC and
+// logloss over ranks; the result is the same on every rank.
+EvalResult evaluate(model::Network& network, const cli::Config& config, const std::string& inputs,
+                    dist::Comm& comm);
+
+struct TrainSummary {
+  uint64_t steps = 0, samples = 0;
+  double seconds = 0, samples_per_second = 0;
+  double rebuild_seconds = 0, comm_seconds = 0;
+  uint64_t comm_bytes = 0;
+  double final_train_loss = 0;
+  bool evaluated = false;
+  EvalResult eval;
+  uint64_t parameters = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const cli::Config& config, dist::Comm& comm);
+  ~Trainer();
+  TrainSummary run();
+  model::Network& network() { return *network_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<model::Network> network_;
+};
+
+// Compact JSON of a summary (one line).
+std::string to_json(const TrainSummary& s);
+
+}  // namespace sparsetrain::train

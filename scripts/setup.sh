@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package sparsetrain needs on a bare Debian 12 machine,
+# then configures and builds Release into build/. Safe to run again.
+#   scripts/setup.sh            install + build
+#   SKIP_APT=1 scripts/setup.sh build only (packages already there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libopenmpi-dev openmpi-bin            # MPI (mpirun, mpicxx)
+  libhdf5-dev hdf5-tools                # checkpoints / model files (h5ls, h5dump)
+  libboost-program-options-dev          # config: INI + command line
+  zlib1g-dev                            # gzip input (Criteo 1TB ships as .gz)
+  libgtest-dev googletest               # unit tests
+  libbenchmark-dev                      # micro-benchmarks
+  python3                               # test helpers
+)
+
+if [[ "${SKIP_APT:-0}" != "1" ]]; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+fi
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$JOBS"
+echo "setup: built $(pwd)/build/sparsetrain"

@@ -1,0 +1,202 @@
+#include "sparsetrain/train/commands.h"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "sparsetrain/checkpoint/model_file.h"
+#include "sparsetrain/synth/synth.h"
+#include "sparsetrain/train/setup.h"
+#include "sparsetrain/train/trainer.h"
+
+namespace sparsetrain::train {
+namespace {
+
+// The value of --name VALUE / --name=VALUE in args, or "".
+std::string find_arg(const std::vector<std::string>& args, const std::string& name) {
+  const std::string flag = "--" + name;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == flag && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind(flag + "=", 0) == 0) return args[i].substr(flag.size() + 1);
+  }
+  return "";
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+std::string describe_parameters(const model::Network& net) {
+  std::ostringstream os;
+  os << "parameters: " << net.num_parameters() << " (";
+  bool first = true;
+  for (const auto& b : net.blocks()) {
+    os << (first ? "" : ", ") << b.name << " " << b.rows << "x" << b.cols;
+    first = false;
+  }
+  const double bytes = static_cast<double>(net.num_parameters()) * 12.0;
+  os << "); weights + Adam state " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
+  return os.str();
+}
+
+// Loads a model file's config (with command-line overrides) and weights.
+std::unique_ptr<model::Network> load_model(const std::string& path, const std::vector<std::string>& args,
+                                           std::vector<cli::ExtraOption> extras, cli::Config& config) {
+  const std::string stored = checkpoint::read_model_config(path);
+  config = cli::parse_args(args, std::move(extras), stored).config;
+  configure_runtime(config);
+  auto net = std::make_unique<model::Network>(network_spec(config));
+  checkpoint::load_model_weights(path, *net);
+  return net;
+}
+
+}  // namespace
+
+void print_usage(std::ostream& os) {
+  os << "sparsetrain: sparse (LSH-selected) neural networks for click prediction on CPU clusters\n\n"
+        "Usage: sparsetrain <command> [options]      (under mpirun: one rank per process)\n\n"
+        "Commands:\n"
+        "  train     --config FILE [--section.key VALUE ...]   train; writes model.h5 + metrics.jsonl\n"
+        "  evaluate  --model M --data FILES                     print {\"rows\",\"auc\",\"logloss\"}\n"
+        "  predict   --model M --data FILE --output OUT         one probability per input row\n"
+        "  synth     --rows N --output FILE [...]               Criteo-like data with known best AUC\n\n"
+        "'sparsetrain <command> --help' lists every option with its default and meaning.\n\n";
+  cli::print_help(os, "train");
+}
+
+int command_train(const std::vector<std::string>& args, dist::Comm& comm) {
+  if (wants_help(args)) {
+    if (comm.is_root()) cli::print_help(std::cout, "train");
+    return 0;
+  }
+  const cli::ParsedArgs parsed = cli::parse_args(args);
+  const cli::Config& config = parsed.config;
+  if (config.data.train.empty()) throw cli::ConfigError("data.train is empty; allowed: comma-separated paths or globs");
+  // Missing or unreadable inputs stop the run here, before the model is allocated.
+  data::expand_inputs(config.data.train);
+  if (!config.data.test.empty()) data::expand_inputs(config.data.test);
+  const std::string runtime = configure_runtime(config);
+  if (comm.is_root()) {
+    std::cout << "# sparsetrain train: " << comm.size() << " rank(s), " << runtime << "\n# resolved config:\n";
+    std::istringstream ini(cli::to_ini(config));
+    for (std::string line; std::getline(ini, line);) std::cout << "#   " << line << "\n";
+  }
+  Trainer trainer(config, comm);
+  if (comm.is_root()) std::cout << "# " << describe_parameters(trainer.network()) << std::endl;
+  const TrainSummary summary = trainer.run();
+  if (comm.is_root()) std::cout << to_json(summary) << std::endl;
+  return 0;
+}
+
+int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm) {
+  std::string model_path, data;
+  std::vector<cli::ExtraOption> extras = {
+      {"model", "model.h5 written by 'sparsetrain train'", "", true, &model_path},
+      {"data", "labeled Criteo files: comma-separated paths or globs", "", true, &data}};
+  if (wants_help(args)) {
+    if (comm.is_root()) cli::print_help(std::cout, "evaluate", extras);
+    return 0;
+  }
+  const std::string path = find_arg(args, "model");
+  if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
+  cli::Config config;
+  auto net = load_model(path, args, extras, config);
+  const EvalResult r = evaluate(*net, config, data, comm);
+  if (comm.is_root()) {
+    std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"auc\":" << r.auc << ",\"logloss\":" << r.logloss
+              << "}" << std::endl;
+  }
+  return 0;
+}
+
+int command_predict(const std::vector<std::string>& args, dist::Comm& comm) {
+  std::string model_path, data, output;
+  std::vector<cli::ExtraOption> extras = {
+      {"model", "model.h5 written by 'sparsetrain train'", "", true, &model_path},
+      {"data", "Criteo file(s), labeled (40 columns) or not (39)", "", true, &data},
+      {"output", "where to write one probability per input row, in input order", "", true, &output}};
+  if (wants_help(args)) {
+    if (comm.is_root()) cli::print_help(std::cout, "predict", extras);
+    return 0;
+  }
+  const std::string path = find_arg(args, "model");
+  if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
+  cli::Config config;
+  auto net = load_model(path, args, extras, config);
+  if (!comm.is_root()) return 0;  // one writer keeps the input order; other ranks have nothing to do
+  data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
+  ro.emit_invalid = true;
+  data::CriteoReader reader(ro);
+  std::ofstream out(output);
+  if (!out) throw std::runtime_error("cannot write '" + output + "'");
+  data::Batch batch;
+  std::vector<float> probs;
+  uint64_t rows = 0;
+  char buf[32];
+  while (size_t n = reader.next_batch(batch, 4096)) {
+    probs.resize(n);
+    net->predict(batch, rows, probs.data());
+    for (size_t i = 0; i < n; ++i) {
+      if (batch.valid[i]) {
+        std::snprintf(buf, sizeof buf, "%.6f\n", probs[i]);
+        out << buf;
+      } else {
+        out << "nan\n";  // a malformed input row keeps its place
+      }
+    }
+    rows += n;
+  }
+  out.close();
+  if (!out) throw std::runtime_error("error writing '" + output + "'");
+  std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader.stats().skipped << ",\"output\":\"" << output << "\"}"
+            << std::endl;
+  return 0;
+}
+
+int command_synth(const std::vector<std::string>& args, dist::Comm& comm) {
+  namespace po = boost::program_options;
+  synth::SynthOptions o;
+  std::string profile = "kaggle";
+  po::options_description desc("sparsetrain synth: Criteo-like TSV with a planted label model");
+  desc.add_options()("help,h", "Show this help")(
+      "rows", po::value<uint64_t>(&o.rows)->default_value(o.rows), "Number of rows")(
+      "seed", po::value<uint64_t>(&o.seed)->default_value(o.seed), "Seed (same seed, same bytes)")(
+      "profile", po::value<std::string>(&profile)->default_value(profile),
+      "kaggle (click rate ~25%) or 1tb (~3%)")(
+      "output", po::value<std::string>(&o.output), "Output path; '.gz' writes gzip (required)")(
+      "probabilities", po::value<std::string>(&o.probabilities_out),
+      "Optional side file with each row's true click probability (for the best reachable AUC)")(
+      "no-label", po::bool_switch(), "Write 39-column rows without the label (like Kaggle test.txt)")(
+      "cardinality-scale", po::value<double>(&o.cardinality_scale)->default_value(1.0),
+      "Multiplies every categorical field's vocabulary size")(
+      "threads", po::value<int>(&o.threads)->default_value(0), "Generator threads (0 = all cores)");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw cli::ConfigError(std::string("synth: ") + e.what());
+  }
+  if (vm.count("help")) {
+    if (comm.is_root()) std::cout << desc << "\n";
+    return 0;
+  }
+  if (o.output.empty()) throw cli::ConfigError("synth: missing required option --output");
+  if (o.rows == 0) throw cli::ConfigError("synth: --rows must be at least 1");
+  if (!(o.cardinality_scale > 0)) throw cli::ConfigError("synth: --cardinality-scale must be > 0");
+  o.profile = synth::parse_profile(profile);
+  o.with_label = !vm["no-label"].as<bool>();
+  if (!comm.is_root()) return 0;
+  const synth::SynthReport r = synth::write_synthetic(o);
+  std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"bytes\":" << r.bytes
+            << ",\"positive_rate\":" << r.positives_rate << ",\"seconds\":" << r.seconds
+            << ",\"mb_per_s\":" << (static_cast<double>(r.bytes) / 1e6 / std::max(r.seconds, 1e-9)) << "}"
+            << std::endl;
+  return 0;
+}
+
+}  // namespace sparsetrain::train
