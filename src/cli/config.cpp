@@ -48,10 +48,14 @@ bool parse_double(const std::string& s, double& out) {
 
 std::string format_value(const std::string& v) { return v; }
 std::string format_value(bool v) { return v ? "true" : "false"; }
+// Shortest text that reads back to the same double (15 digits unless more are needed).
 std::string format_value(double v) {
-  std::ostringstream os;
-  os << std::setprecision(17) << v;
-  return os.str();
+  for (int precision : {15, 17}) {
+    std::ostringstream os;
+    os << std::setprecision(precision) << v;
+    if (precision == 17 || std::strtod(os.str().c_str(), nullptr) == v) return os.str();
+  }
+  return "";
 }
 template <typename T>
 std::string format_value(const T& v) {
