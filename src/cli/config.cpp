@@ -154,7 +154,7 @@ po::options_description general_options(const std::vector<ExtraOption>& extras) 
 // Re-throws Boost's parse errors with the key, the value and what is allowed.
 [[noreturn]] void rethrow_boost(const po::error& e, const std::string& where) {
   std::string msg = e.what();
-  if (auto* ov = dynamic_cast<const po::invalid_option_value*>(&e)) {
+  if (auto* ov = dynamic_cast<const po::validation_error*>(&e)) {
     std::string key = ov->get_option_name();
     while (!key.empty() && key[0] == '-') key.erase(0, 1);
     auto it = rules_by_key().find(key);

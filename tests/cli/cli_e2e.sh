@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The binary's command line: help, unknown commands, bad keys/values stopping before
+# any work (no run directory created), missing inputs, and README listing every key.
+set -euo pipefail
+BIN=$1; FIX=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$BIN" --help > "$T/help" || fail "--help exited non-zero"
+for cmd in train evaluate predict synth; do grep -q "^  $cmd " "$T/help" || fail "--help does not list $cmd"; done
+"$BIN" train --help > "$T/train_help"
+"$BIN" evaluate --help | grep -q -- "--model" || fail "evaluate --help lacks --model"
+"$BIN" predict --help | grep -q -- "--output" || fail "predict --help lacks --output"
+"$BIN" synth --help | grep -q -- "--rows" || fail "synth --help lacks --rows"
+
+set +e
+"$BIN" frobnicate > "$T/out" 2>&1; rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "unknown command exit code $rc"
+grep -q "unknown command 'frobnicate'" "$T/out" || fail "unknown command message: $(cat "$T/out")"
+
+# Bad keys and values stop before any work: message names key/value/allowed; no run dir.
+expect_error() {  # expect_error PATTERN ARGS...
+  local pattern=$1; shift
+  set +e; "$BIN" train --config "$ROOT/configs/criteo-sample.ini" --train.run_dir "$T/run" "$@" > "$T/out" 2>&1; local rc=$?; set -e
+  [[ $rc -ne 0 ]] || fail "expected failure for $*"
+  grep -qF -- "$pattern" "$T/out" || fail "message for $* lacks '$pattern': $(cat "$T/out")"
+  [[ ! -e "$T/run" ]] || fail "run dir created despite bad config ($*)"
+}
+expect_error "train.bogus" --train.bogus 1
+expect_error "allowed: an integer in [1, 4194304]" --train.batch_size 0
+expect_error "allowed: one of skip|fail" --data.on_error maybe
+expect_error "allowed: one of simhash|dwta" --lsh.family minhash
+expect_error "'abc'" --optim.lr abc
+expect_error "cannot open input '/nonexistent/x.tsv'" --data.train /nonexistent/x.tsv
+expect_error "matches no file" --data.test "$T/none*.tsv"
+printf '[train]\nbatch_sise = 3\n' > "$T/bad.ini"
+set +e; "$BIN" train --config "$T/bad.ini" > "$T/out" 2>&1; rc=$?; set -e
+[[ $rc -ne 0 ]] && grep -q "bad.ini" "$T/out" && grep -q "batch_sise" "$T/out" || fail "bad ini key: $(cat "$T/out")"
+
+# Every config key is documented in the README.
+keys=$(grep -oE '^  X\((data|model|lsh|optim|train|dist|checkpoint), *[a-z_0-9]+' "$ROOT/include/sparsetrain/cli/config_keys.h" \
+       | sed -E 's/^  X\(([a-z]+), *([a-z_0-9]+)/\1.\2/')
+[[ $(echo "$keys" | wc -l) -gt 30 ]] || fail "could not read keys from config_keys.h"
+for k in $keys; do
+  grep -qF "\`$k\`" "$ROOT/README.md" || fail "README.md does not document $k"
+  grep -qF -- "--$k" "$T/train_help" || fail "train --help does not list $k"
+done
+echo "cli_e2e: all checks passed"

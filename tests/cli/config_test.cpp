@@ -1,0 +1,170 @@
+// Config parsing: defaults, INI + command-line precedence, and every kind of bad
+// key or value stopping with a message that names the key, the value and what is allowed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "sparsetrain/cli/config.h"
+
+using sparsetrain::cli::Config;
+using sparsetrain::cli::ConfigError;
+using sparsetrain::cli::parse_args;
+
+namespace {
+
+std::string write_ini(const std::string& text) {
+  static int counter = 0;
+  const std::string path = ::testing::TempDir() + "cfg_" + std::to_string(counter++) + ".ini";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// The message of the ConfigError that parse_args throws for `args`.
+std::string error_of(const std::vector<std::string>& args) {
+  try {
+    parse_args(args);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError thrown";
+  return "";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsComeFromTheKeyTable) {
+  const Config c = parse_args({}).config;
+  EXPECT_EQ(c.train.batch_size, 1024);
+  EXPECT_EQ(c.data.on_error, "skip");
+  EXPECT_EQ(c.data.input_dim, 1048576);
+  EXPECT_DOUBLE_EQ(c.optim.lr, 0.001);
+  EXPECT_TRUE(c.data.dense_features);
+  EXPECT_EQ(c.checkpoint.resume, "auto");
+}
+
+TEST(Config, IniFileAndCommandLineOverride) {
+  const std::string ini = write_ini("[train]\nbatch_size = 2048\nseed = 7\n[model]\nhidden = 512,128\nsparsity = 0.1,1\n");
+  const Config c = parse_args({"--config", ini, "--train.batch_size", "4096"}).config;
+  EXPECT_EQ(c.train.batch_size, 4096);  // command line wins
+  EXPECT_EQ(c.train.seed, 7);           // from the file
+  EXPECT_EQ(sparsetrain::cli::hidden_sizes(c), (std::vector<int>{512, 128}));
+  EXPECT_EQ(sparsetrain::cli::layer_sparsity(c), (std::vector<double>{0.1, 1.0}));
+  const Config d = parse_args({"--config=" + ini, "--train.batch_size=8"}).config;
+  EXPECT_EQ(d.train.batch_size, 8);
+}
+
+TEST(Config, OneSparsityValueAppliesToEveryLayer) {
+  const Config c = parse_args({"--model.hidden", "64,32,16", "--model.sparsity", "0.25"}).config;
+  EXPECT_EQ(sparsetrain::cli::layer_sparsity(c), (std::vector<double>{0.25, 0.25, 0.25}));
+}
+
+TEST(Config, ResolvedIniReadsBackToTheSameConfig) {
+  const Config c = parse_args({"--optim.lr", "0.0123", "--model.hidden", "100,10", "--data.train", "a.tsv,b/*.gz",
+                               "--data.dense_features", "false", "--optim.beta1", "0.9"})
+                       .config;
+  const std::string ini = write_ini(sparsetrain::cli::to_ini(c));
+  const Config d = parse_args({"--config", ini}).config;
+  EXPECT_EQ(sparsetrain::cli::to_ini(c), sparsetrain::cli::to_ini(d));
+  EXPECT_DOUBLE_EQ(d.optim.lr, 0.0123);
+  EXPECT_FALSE(d.data.dense_features);
+  EXPECT_EQ(d.data.train, "a.tsv,b/*.gz");
+  EXPECT_NE(sparsetrain::cli::to_ini(c).find("beta1 = 0.9\n"), std::string::npos);
+}
+
+TEST(Config, UnknownKeyOnCommandLine) {
+  const std::string msg = error_of({"--train.bogus", "1"});
+  EXPECT_NE(msg.find("train.bogus"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--help"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownKeyInIniNamesTheFile) {
+  const std::string ini = write_ini("[train]\nbatch_sise = 10\n");
+  const std::string msg = error_of({"--config", ini});
+  EXPECT_NE(msg.find(ini), std::string::npos) << msg;
+  EXPECT_NE(msg.find("batch_sise"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownSectionInIni) {
+  const std::string msg = error_of({"--config", write_ini("[trian]\nbatch_size = 10\n")});
+  EXPECT_NE(msg.find("trian.batch_size"), std::string::npos) << msg;
+}
+
+TEST(Config, WrongTypeNamesKeyValueAndAllowed) {
+  const std::string msg = error_of({"--train.batch_size", "many"});
+  EXPECT_NE(msg.find("many"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train.batch_size"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("an integer in [1, 4194304]"), std::string::npos) << msg;
+  const std::string msg2 = error_of({"--config", write_ini("[optim]\nlr = fast\n")});
+  EXPECT_NE(msg2.find("fast"), std::string::npos) << msg2;
+  EXPECT_NE(msg2.find("optim.lr"), std::string::npos) << msg2;
+}
+
+TEST(Config, OutOfRangeNamesKeyValueAndAllowed) {
+  const std::string msg = error_of({"--train.batch_size", "0"});
+  EXPECT_NE(msg.find("'0'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train.batch_size"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[1, 4194304]"), std::string::npos) << msg;
+  EXPECT_NE(error_of({"--optim.lr", "-1"}).find("optim.lr"), std::string::npos);
+  EXPECT_NE(error_of({"--data.input_dim", "8"}).find("data.input_dim"), std::string::npos);
+}
+
+TEST(Config, ChoiceListsTheAllowedValues) {
+  const std::string msg = error_of({"--data.on_error", "ignore"});
+  EXPECT_NE(msg.find("ignore"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("skip|fail"), std::string::npos) << msg;
+  EXPECT_NE(error_of({"--train.kernels", "avx2"}).find("auto|scalar|avx512"), std::string::npos);
+  EXPECT_NE(error_of({"--dist.exchange", "ring"}).find("auto|sparse|dense"), std::string::npos);
+}
+
+TEST(Config, ListValuesAreChecked) {
+  EXPECT_NE(error_of({"--model.hidden", "128,x"}).find("'x' is not an integer"), std::string::npos);
+  EXPECT_NE(error_of({"--model.hidden", "128,0"}).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of({"--model.sparsity", "1.5"}).find("(0, 1]"), std::string::npos);
+  EXPECT_NE(error_of({"--model.sparsity", "0"}).find("model.sparsity"), std::string::npos);
+  const std::string msg = error_of({"--model.hidden", "10,20,30", "--model.sparsity", "0.1,0.2"});
+  EXPECT_NE(msg.find("model.sparsity has 2 values but model.hidden has 3 layers"), std::string::npos) << msg;
+}
+
+TEST(Config, BoolValues) {
+  EXPECT_FALSE(parse_args({"--data.dense_features", "off"}).config.data.dense_features);
+  EXPECT_TRUE(parse_args({"--data.dense_features", "yes"}).config.data.dense_features);
+  EXPECT_NE(error_of({"--data.dense_features", "maybe"}).find("true or false"), std::string::npos);
+}
+
+TEST(Config, MissingConfigFile) {
+  const std::string msg = error_of({"--config", "/no/such/dir/x.ini"});
+  EXPECT_NE(msg.find("/no/such/dir/x.ini"), std::string::npos) << msg;
+}
+
+TEST(Config, RequiredExtraOption) {
+  std::string model;
+  try {
+    parse_args({}, {{"model", "model file", "", true, &model}});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--model"), std::string::npos);
+  }
+  parse_args({"--model", "m.h5"}, {{"model", "model file", "", true, &model}});
+  EXPECT_EQ(model, "m.h5");
+}
+
+TEST(Config, HelpListsEveryKeyWithDefault) {
+  std::ostringstream os;
+  sparsetrain::cli::print_help(os, "train");
+  const std::string help = os.str();
+  for (const char* key : {"data.train", "data.on_error", "model.sparsity", "lsh.family", "optim.lr",
+                          "train.batch_size", "dist.exchange", "checkpoint.every_steps"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+  EXPECT_NE(help.find("(=1024)"), std::string::npos);  // defaults are shown
+  EXPECT_NE(help.find("skip|fail"), std::string::npos);
+}
+
+TEST(Config, BaseIniSitsBelowTheCommandLine) {
+  const Config c = parse_args({"--train.threads", "3"}, {}, "[train]\nthreads = 1\nseed = 99\n").config;
+  EXPECT_EQ(c.train.threads, 3);
+  EXPECT_EQ(c.train.seed, 99);
+}
