@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Oversubscribed ranks on 2 cores must yield instead of spinning.
 export OMPI_MCA_mpi_yield_when_idle=1
+# Tests share 2 cores (ctest -j2): OpenMP threads must sleep, not spin, at barriers.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 SKIP_APT=${SKIP_APT:-0} scripts/setup.sh
 ctest --test-dir build --output-on-failure -j2 "$@"

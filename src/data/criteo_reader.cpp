@@ -60,6 +60,7 @@ size_t CriteoReader::emit_placeholder(Batch& batch, size_t n) {
 size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
   const bool dense = options_.featurizer.dense_features;
   batch.resize(max_rows, dense);
+  std::fill(batch.valid.begin(), batch.valid.end(), uint8_t{1});
   size_t n = 0;
   CriteoRow row;
   ParseFailure failure;

@@ -10,9 +10,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$BIN" --help > "$T/help" || fail "--help exited non-zero"
 for cmd in train evaluate predict synth; do grep -q "^  $cmd " "$T/help" || fail "--help does not list $cmd"; done
 "$BIN" train --help > "$T/train_help"
-"$BIN" evaluate --help | grep -q -- "--model" || fail "evaluate --help lacks --model"
-"$BIN" predict --help | grep -q -- "--output" || fail "predict --help lacks --output"
-"$BIN" synth --help | grep -q -- "--rows" || fail "synth --help lacks --rows"
+"$BIN" evaluate --help > "$T/h"; grep -q -- "--model" "$T/h" || fail "evaluate --help lacks --model"
+"$BIN" predict --help > "$T/h"; grep -q -- "--output" "$T/h" || fail "predict --help lacks --output"
+"$BIN" synth --help > "$T/h"; grep -q -- "--rows" "$T/h" || fail "synth --help lacks --rows"
 
 set +e
 "$BIN" frobnicate > "$T/out" 2>&1; rc=$?

@@ -34,7 +34,7 @@ PY
 "$BIN" predict --model "$T/run/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$T/p.txt" > /dev/null
 [[ $(wc -l < "$T/p.txt") -eq 1617 ]] || fail "predict wrote $(wc -l < "$T/p.txt") lines"
 head -n 50 "$FIX/criteo_sample_test.tsv" | cut -f 2- > "$T/unlabeled.tsv"
-sed -n '10p' "$FIX/criteo_sample_test.tsv" | cut -f 2- | sed 's/\t/\tnot-an-int\t/' >> "$T/unlabeled.tsv"
+sed -n '10p' "$FIX/criteo_sample_test.tsv" | cut -f 2- | awk -F'\t' -v OFS='\t' '{$3="not-an-int"; print}' >> "$T/unlabeled.tsv"
 "$BIN" predict --model "$T/run/model.h5" --data "$T/unlabeled.tsv" --output "$T/u.txt" > "$T/u.out" 2> "$T/u.err"
 [[ $(wc -l < "$T/u.txt") -eq 51 ]] || fail "unlabeled predict wrote $(wc -l < "$T/u.txt") lines"
 [[ $(sed -n '51p' "$T/u.txt") == nan ]] || fail "bad row did not yield nan"

@@ -56,7 +56,7 @@ struct Batch {
   std::vector<uint8_t> valid; // 0 for a placeholder of a malformed row (ReaderOptions::emit_invalid)
   void resize(size_t n, bool with_dense) {
     rows = n;
-    valid.assign(n, 1);
+    valid.resize(n, 1);  // keeps the flags of the first rows (see CriteoReader::next_batch)
     ids.resize(n * Featurizer::kIdsPerRow);
     dense.resize(with_dense ? n * Featurizer::kDensePerRow : 0);
     labels.resize(n);
