@@ -1,6 +1,9 @@
 #include "sparsetrain/data/criteo_row.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
 
 namespace sparsetrain::data {
 namespace {
@@ -10,11 +13,69 @@ constexpr int kMaxIntDigits = 18;
 // Criteo categorical values are 32-bit hashes printed as 8 hex digits.
 constexpr int kMaxHexDigits = 8;
 
-inline int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// Hex digit values, -1 for anything else: a table, since digits and letters alternate
+// at random in hash values and branches on them mispredict.
+constexpr auto kHexTable = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= '0' && c <= '9'   ? static_cast<int8_t>(c - '0')
+           : c >= 'a' && c <= 'f' ? static_cast<int8_t>(c - 'a' + 10)
+           : c >= 'A' && c <= 'F' ? static_cast<int8_t>(c - 'A' + 10)
+                                  : int8_t{-1};
+  }
+  return t;
+}();
+inline int hex_value(unsigned char c) { return kHexTable[c]; }
+
+// Fast paths: 8 bytes at a time (SWAR) for the common field shapes, a 1..7 digit
+// unsigned integer and an 8-digit hex value. Anything else, errors included, takes the
+// byte-by-byte path, which decides and words the result.
+constexpr bool kSwar = std::endian::native == std::endian::little;
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHigh = 0x8080808080808080ULL;
+
+inline uint64_t load8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+
+// High bit of each byte set where lo <= byte <= hi (bytes >= 0x80 never match; lo >= 1).
+constexpr uint64_t bytes_in_range(uint64_t x, unsigned lo, unsigned hi) {
+  const uint64_t y = x & ~kHigh;
+  const uint64_t ge_lo = y + kOnes * (0x80 - lo);
+  const uint64_t gt_hi = y + kOnes * (0x7f - hi);
+  return ge_lo & ~gt_hi & ~x & kHigh;
+}
+
+// Leading unsigned decimal of up to 7 digits followed by a tab: its value and length.
+inline bool swar_uint(const char* p, int64_t& value, int& len) {
+  const uint64_t x = load8(p);
+  const uint64_t nondigit = ~bytes_in_range(x, '0', '9') & kHigh;
+  if (nondigit == 0) return false;  // 8+ digits
+  len = std::countr_zero(nondigit) >> 3;
+  if (len == 0 || p[len] != '\t') return false;
+  // Right-align the digits (leading zero bytes are leading zeros), then combine pairwise.
+  uint64_t d = (x & 0x0F0F0F0F0F0F0F0FULL) << (8 * (8 - len));
+  d = d * 10 + (d >> 8);
+  d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+       (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+  value = static_cast<int64_t>(static_cast<uint32_t>(d));
+  return true;
+}
+
+// Exactly 8 hex digits at p (p[8] must be checked by the caller).
+inline bool swar_hex8(const char* p, uint32_t& value) {
+  const uint64_t x = load8(p);
+  const uint64_t digit = bytes_in_range(x, '0', '9');
+  const uint64_t alpha = bytes_in_range(x | 0x2020202020202020ULL, 'a', 'f');
+  if ((digit | alpha) != kHigh) return false;
+  // Nibble per byte (first character = most significant), then pack them.
+  const uint64_t n = (x & 0x0F0F0F0F0F0F0F0FULL) + (alpha >> 7) * 9;
+  const uint64_t t = ((n << 4) & 0x00F000F000F000F0ULL) | ((n >> 8) & 0x000F000F000F000FULL);
+  const uint64_t u = ((t << 8) & 0x0000FF000000FF00ULL) | ((t >> 16) & 0x000000FF000000FFULL);
+  value = static_cast<uint32_t>(((u << 16) & 0xFFFF0000ULL) | ((u >> 32) & 0xFFFFULL));
+  return true;
 }
 
 std::string shorten(const char* begin, const char* end) {
@@ -62,8 +123,9 @@ std::string column_name(int column, bool labeled) {
   if (column < 0) return "line";
   int c = labeled ? column - 1 : column;
   if (labeled && column == 0) return "label";
-  if (c < kNumIntFields) return "I" + std::to_string(c + 1);
-  if (c < kNumFields) return "C" + std::to_string(c - kNumIntFields + 1);
+  // (append, not "I" + std::string: GCC 12 raises a false -Wrestrict on the latter)
+  if (c < kNumIntFields) return std::string("I").append(std::to_string(c + 1));
+  if (c < kNumFields) return std::string("C").append(std::to_string(c - kNumIntFields + 1));
   return "column " + std::to_string(column + 1);
 }
 
@@ -108,11 +170,15 @@ bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& 
     row.label = -1;
   }
 
+  int fast_len = 0;
   for (int i = 0; i < kNumIntFields; ++i, ++column) {
     const char* start = p;
     if (p == end || *p == '\t') {
       row.int_present[i] = false;
       row.int_value[i] = 0;
+    } else if (kSwar && end - p >= 8 && swar_uint(p, row.int_value[i], fast_len)) {
+      row.int_present[i] = true;
+      p += fast_len;
     } else {
       bool negative = false;
       if (*p == '-') {
@@ -145,6 +211,9 @@ bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& 
     if (p >= end || *p == '\t') {
       row.cat_present[i] = false;
       row.cat_value[i] = 0;
+    } else if (kSwar && end - p >= 8 && (end - p == 8 || p[8] == '\t') && swar_hex8(p, row.cat_value[i])) {
+      row.cat_present[i] = true;
+      p += 8;
     } else {
       uint32_t v = 0;
       int digits = 0;
