@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "sampling.h"
+#include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/lsh/hash_family.h"
 #include "sparsetrain/util/hash.h"
 
@@ -42,11 +43,33 @@ SimHashFamily::SimHashFamily(const LshConfig& config) : HashFamily(config) {
     indices_.insert(indices_.end(), minus.begin(), minus.end());
   }
   begin_.push_back(static_cast<uint32_t>(indices_.size()));
+
+  // For the narrow inputs of hidden layers (up to a few thousand floats) the same
+  // hyperplanes as a dense {-1, 0, +1} matrix let the SIMD dot kernel compute each
+  // projection: about 10x fewer instructions per query than index gathers.
+  if (d <= kMaxDenseDim) {
+    dense_.assign(planes * d, 0.0f);
+    for (size_t p = 0; p < planes; ++p) {
+      for (uint32_t i = begin_[p]; i < split_[p]; ++i) dense_[p * d + indices_[i]] = 1.0f;
+      for (uint32_t i = split_[p]; i < begin_[p + 1]; ++i) dense_[p * d + indices_[i]] = -1.0f;
+    }
+  }
 }
 
 void SimHashFamily::hash(const float* x, uint32_t* codes) const {
   const size_t K = static_cast<size_t>(config_.bits_per_table);
   const size_t L = static_cast<size_t>(config_.num_tables);
+  if (!dense_.empty()) {
+    const size_t d = config_.input_dim;
+    const auto& kern = kernels::active();
+    for (size_t t = 0; t < L; ++t) {
+      uint32_t code = 0;
+      for (size_t k = 0; k < K; ++k)
+        code |= static_cast<uint32_t>(kern.dot(&dense_[(t * K + k) * d], x, d) > 0.f) << k;
+      codes[t] = code;
+    }
+    return;
+  }
   const uint32_t* idx = indices_.data();
   for (size_t t = 0; t < L; ++t) {
     uint32_t code = 0;

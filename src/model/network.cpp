@@ -28,6 +28,30 @@ inline double bce(float p, float y) {
   return y > 0.5f ? -std::log(q) : -std::log(1.0 - q);
 }
 
+// Sorts (id << 24 | sample) keys by id with a stable LSD radix sort (11-bit digits).
+// The keys are generated in sample order, so stability gives exactly std::sort's
+// order; for ~40k keys per batch it is several times faster than a comparison sort.
+void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) {
+  constexpr int kDigitBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kDigitBits;
+  tmp.resize(keys.size());
+  uint64_t all_or = 0;
+  for (uint64_t k : keys) all_or |= k >> 24;
+  size_t counts[kBuckets];
+  for (int shift = 24; shift < 24 + 32 && (all_or >> (shift - 24)) != 0; shift += kDigitBits) {
+    std::fill(counts, counts + kBuckets, size_t{0});
+    for (uint64_t k : keys) ++counts[(k >> shift) & (kBuckets - 1)];
+    size_t sum = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      const size_t c = counts[b];
+      counts[b] = sum;
+      sum += c;
+    }
+    for (uint64_t k : keys) tmp[counts[(k >> shift) & (kBuckets - 1)]++] = k;
+    keys.swap(tmp);
+  }
+}
+
 }  // namespace
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
@@ -43,6 +67,7 @@ struct Network::Workspace {
   // hold s*active + k for every sample s that computed n (at position k), in sample order.
   std::vector<std::vector<uint32_t>> inv_start, inv_entry;
   std::vector<uint64_t> id_pairs;              // (feature id << 24 | sample) sorted
+  std::vector<uint64_t> id_pairs_tmp;          // radix sort buffer
   // Per-thread scratch.
   std::vector<lsh::QueryScratch> lsh_scratch;  // per thread x per layer (layer-major inside)
   std::vector<std::vector<uint32_t>> picked;   // per thread
@@ -413,7 +438,7 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     for (size_t s = 0; s < B; ++s)
       for (int j = 0; j < kIds; ++j)
         pairs[s * kIds + j] = (static_cast<uint64_t>(batch.ids[s * kIds + j]) << 24) | s;
-    std::sort(pairs.begin(), pairs.end());
+    radix_sort_by_id(pairs, ws.id_pairs_tmp);
     optim::SparseGrad& g = grads[embed_].sparse_grad;
     g.cols = D;
     g.rows.clear();

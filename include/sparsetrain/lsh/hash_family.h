@@ -82,6 +82,10 @@ class SimHashFamily final : public HashFamily {
   std::vector<uint32_t> indices_;
   std::vector<uint32_t> begin_;  // num_planes + 1 offsets
   std::vector<uint32_t> split_;  // num_planes offsets: end of the "+1" part
+  // The same planes as a dense [num_planes x input_dim] matrix of {-1, 0, +1}, kept
+  // when input_dim <= kMaxDenseDim so hash() can use the SIMD dot kernel.
+  static constexpr size_t kMaxDenseDim = 4096;
+  std::vector<float> dense_;
 };
 
 // Densified winner-take-all. Bin b = t*K + k owns coordinates
