@@ -6,6 +6,7 @@ BIN=$1; FIX=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+cd "$ROOT"  # configs name their data relative to the repository root
 
 "$BIN" --help > "$T/help" || fail "--help exited non-zero"
 for cmd in train evaluate predict synth; do grep -q "^  $cmd " "$T/help" || fail "--help does not list $cmd"; done

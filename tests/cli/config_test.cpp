@@ -1,6 +1,7 @@
 // Config parsing: defaults, INI + command-line precedence, and every kind of bad
 // key or value stopping with a message that names the key, the value and what is allowed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -17,7 +18,9 @@ namespace {
 
 std::string write_ini(const std::string& text) {
   static int counter = 0;
-  const std::string path = ::testing::TempDir() + "cfg_" + std::to_string(counter++) + ".ini";
+  // CTest runs each test case as its own process, two at a time: names must not collide.
+  const std::string path = ::testing::TempDir() + "cfg_" + std::to_string(::getpid()) + "_" +
+                           std::to_string(counter++) + ".ini";
   std::ofstream(path) << text;
   return path;
 }
