@@ -203,7 +203,9 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
     ws.act[l].resize(B * active_[l]);
   }
   ws.logit.resize(B);
-  if (ws.lsh_scratch.size() != static_cast<size_t>(threads) * L) {
+  // Keyed on the per-thread vectors too: with no hidden layers the scratch list is
+  // empty for any thread count, and picked[tid] must still exist.
+  if (ws.lsh_scratch.size() != static_cast<size_t>(threads) * L || ws.picked.size() != static_cast<size_t>(threads)) {
     ws.lsh_scratch.clear();
     for (int t = 0; t < threads; ++t)
       for (size_t l = 0; l < L; ++l)

@@ -4,11 +4,17 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 
 namespace sparsetrain::train {
 
 double exact_auc(const std::vector<float>& scores, const std::vector<float>& labels) {
   const size_t n = scores.size();
+  if (labels.size() != n) throw std::invalid_argument("exact_auc: scores and labels differ in length");
+  // A NaN score (a diverged model) has no rank: the AUC is undefined. Checked first
+  // because NaN breaks the sort's ordering and the tie scan below would never advance.
+  if (std::any_of(scores.begin(), scores.end(), [](float s) { return std::isnan(s); }))
+    return std::numeric_limits<double>::quiet_NaN();
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
