@@ -19,7 +19,9 @@ class AucHistogram {
   static constexpr size_t kBins = 1u << 20;
   AucHistogram() : pos_(kBins, 0), neg_(kBins, 0) {}
   void add(float prob, float label) {
-    size_t b = static_cast<size_t>(static_cast<double>(prob) * kBins);
+    // Clamp first: NaN or out-of-range probabilities must not index outside the bins.
+    const double p = prob >= 0.0f ? (prob <= 1.0f ? static_cast<double>(prob) : 1.0) : 0.0;
+    size_t b = static_cast<size_t>(p * kBins);
     if (b >= kBins) b = kBins - 1;
     (label > 0.5f ? pos_ : neg_)[b] += 1;
   }
