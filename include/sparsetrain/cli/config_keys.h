@@ -62,7 +62,7 @@
   X(optim, beta1,       double,      0.9,       real_range(0.0, 0.9999),                              \
     "Adam beta1")                                                                                        \
   X(optim, beta2,       double,      0.999,     real_range(0.0, 0.99999),                               \
-    "Adam beta2 (at most 0.99999: the kernels work in float, where 1 - beta2 loses precision beyond)")                                                                                        \
+    "Adam beta2 (at most 0.99999: the kernels work in float, where 1 - beta2 loses precision beyond)") \
   X(optim, eps,         double,      1e-8,      real_range(1e-30, 1.0),                                 \
     "Adam epsilon")                                                                                      \
   X(optim, weight_decay, double,     0.0,       real_range(0.0, 1.0),                                   \
