@@ -123,6 +123,12 @@ void H5File::write_u32(const std::string& name, const uint32_t* data, uint64_t n
 void H5File::write_u64(const std::string& name, const uint64_t* data, uint64_t n) {
   write_2d(id(), path_, name, H5T_NATIVE_UINT64, data, n, 0);
 }
+void H5File::write_u64(const std::string& name, const uint64_t* data, uint64_t rows, uint64_t cols) {
+  write_2d(id(), path_, name, H5T_NATIVE_UINT64, data, rows, cols);
+}
+void H5File::write_f64(const std::string& name, const double* data, uint64_t n) {
+  write_2d(id(), path_, name, H5T_NATIVE_DOUBLE, data, n, 0);
+}
 
 std::vector<uint64_t> H5File::dims(const std::string& name) const {
   H5Handle dset(check_id(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), "open dataset " + name, path_), H5Dclose);
@@ -139,10 +145,22 @@ void H5File::read_floats(const std::string& name, float* data, uint64_t count) c
 void H5File::read_u32(const std::string& name, uint32_t* data, uint64_t count) const {
   read_all(id(), path_, name, H5T_NATIVE_UINT32, data, count);
 }
+namespace {
+uint64_t element_count(const std::vector<uint64_t>& d) {
+  uint64_t n = d.empty() ? 0 : 1;
+  for (uint64_t x : d) n *= x;
+  return n;
+}
+}  // namespace
+
 std::vector<uint64_t> H5File::read_u64(const std::string& name) const {
-  const auto d = dims(name);
-  std::vector<uint64_t> out(d.empty() ? 0 : d[0]);
+  std::vector<uint64_t> out(element_count(dims(name)));
   read_all(id(), path_, name, H5T_NATIVE_UINT64, out.data(), out.size());
+  return out;
+}
+std::vector<double> H5File::read_f64(const std::string& name) const {
+  std::vector<double> out(element_count(dims(name)));
+  read_all(id(), path_, name, H5T_NATIVE_DOUBLE, out.data(), out.size());
   return out;
 }
 

@@ -31,7 +31,8 @@ void commit_file(const std::string& tmp_path, const std::string& final_path) {
   fsync_path(dir.empty() ? "." : dir.string(), true);
 }
 
-void save_model(const std::string& path, const model::Network& network, const std::string& config_ini) {
+void save_model(const std::string& path, const model::Network& network, const std::string& config_ini,
+                const TableSnapshot* tables) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     H5File f = H5File::create(tmp);
@@ -43,6 +44,13 @@ void save_model(const std::string& path, const model::Network& network, const st
     for (const auto& b : network.blocks()) {
       f.create_group("/params/" + b.name);
       f.write_floats("/params/" + b.name + "/w", b.w.data(), b.rows, b.cols);
+    }
+    if (tables && !tables->blocks().empty()) {
+      f.create_group("/lsh");
+      for (const auto& t : tables->blocks()) {
+        f.create_group("/lsh/" + t.name);
+        f.write_floats("/lsh/" + t.name + "/w", t.w.data(), t.rows, t.cols);
+      }
     }
     f.flush();
   }
@@ -71,7 +79,25 @@ void load_model_weights(const std::string& path, model::Network& network) {
       throw H5Error("'" + path + "': " + name + " has the wrong shape for this config");
     f.read_floats(name, b.w.data(), b.size());
   }
-  network.rebuild_tables();
+  if (!f.exists("/lsh")) {
+    network.rebuild_tables();
+    return;
+  }
+  TableSnapshot tables;
+  for (const auto& name : TableSnapshot::indexed_blocks(network)) {
+    const std::string ds = "/lsh/" + name + "/w";
+    if (!f.exists("/lsh/" + name) || !f.exists(ds)) throw H5Error("'" + path + "' has no dataset " + ds);
+    const auto d = f.dims(ds);
+    if (d.size() != 2) throw H5Error("'" + path + "': " + ds + " is not a matrix");
+    TableSnapshot::Block b;
+    b.name = name;
+    b.rows = d[0];
+    b.cols = d[1];
+    b.w.resize(b.rows * b.cols);
+    f.read_floats(ds, b.w.data(), b.w.size());
+    tables.blocks().push_back(std::move(b));
+  }
+  tables.restore_tables(network);
 }
 
 }  // namespace sparsetrain::checkpoint

@@ -11,6 +11,7 @@ CriteoReader::CriteoReader(ReaderOptions options)
       files_(expand_inputs(options_.inputs)),
       pieces_(plan_shard(files_, options_.rank, options_.nranks)),
       featurizer_(options_.featurizer) {
+  planned_ = pieces_;
   if (!options_.warn) options_.warn = [](const std::string& m) { std::cerr << m << "\n"; };
   open_piece(0);
 }
@@ -23,12 +24,92 @@ bool CriteoReader::open_piece(size_t piece) {
   if (piece_ >= pieces_.size()) return false;
   const ShardPiece& p = pieces_[piece_];
   source_ = std::make_unique<LineSource>(files_[p.file], p, options_.block_bytes);
+  // An assigned remainder starting past its piece's first line: continue at its line start.
+  if (piece_ < starts_.size() && (starts_[piece_].offset != p.begin || starts_[piece_].line_index != 0))
+    source_->seek(starts_[piece_].offset, starts_[piece_].line_index);
   return true;
 }
 
 void CriteoReader::rewind() {
   epoch_rows_ = 0;
+  pieces_ = planned_;
+  starts_.clear();
   open_piece(0);
+}
+
+std::vector<PieceRemainder> CriteoReader::remaining() const {
+  std::vector<PieceRemainder> out;
+  for (size_t i = piece_; i < pieces_.size(); ++i) {
+    PieceRemainder r;
+    r.piece = pieces_[i];
+    r.offset = pieces_[i].begin;
+    if (i == piece_ && source_) {
+      r.offset = source_->next_offset();
+      r.line_index = source_->line_index_next();
+    } else if (i < starts_.size()) {
+      r = starts_[i];
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+void CriteoReader::assign_remaining(const std::vector<PieceRemainder>& rest) {
+  for (const auto& r : rest) {
+    if (r.piece.file >= files_.size())
+      throw DataError("resume: a data remainder names input #" + std::to_string(r.piece.file) + " of only " +
+                      std::to_string(files_.size()));
+  }
+  pieces_.clear();
+  for (const auto& r : rest) pieces_.push_back(r.piece);
+  starts_ = rest;
+  epoch_rows_ = 0;
+  open_piece(0);
+}
+
+std::vector<PieceRemainder> replan_remainders(const std::vector<PieceRemainder>& all,
+                                              const std::vector<InputFile>& files, int rank, int nranks) {
+  if (nranks < 1 || rank < 0 || rank >= nranks) throw std::invalid_argument("bad rank/nranks");
+  std::vector<PieceRemainder> mine;
+  // Plain byte ranges [offset, end): lines starting there are still unread.
+  struct Span {
+    size_t file;
+    uint64_t lo, hi;
+  };
+  std::vector<Span> spans;
+  uint64_t total = 0;
+  size_t whole = 0;
+  for (const auto& r : all) {
+    if (r.piece.file >= files.size()) throw DataError("resume: a data remainder names an unknown input");
+    if (files[r.piece.file].gzip || r.piece.stride > 1) {
+      if (whole++ % static_cast<size_t>(nranks) == static_cast<size_t>(rank)) mine.push_back(r);
+      continue;
+    }
+    const uint64_t lo = std::max(r.offset, r.piece.begin);
+    if (lo >= r.piece.end) continue;
+    spans.push_back({r.piece.file, lo, r.piece.end});
+    total += r.piece.end - lo;
+  }
+  // This rank's global byte interval [a, b) of the concatenated spans.
+  const auto cut = [&](int k) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(total) * static_cast<unsigned>(k)) /
+                                 static_cast<unsigned>(nranks));
+  };
+  const uint64_t a = cut(rank), b = cut(rank + 1);
+  uint64_t base = 0;
+  for (const Span& s : spans) {
+    const uint64_t len = s.hi - s.lo;
+    const uint64_t lo = std::max(a, base), hi = std::min(b, base + len);
+    if (lo < hi) {
+      // A span cut mid-line starts after the partial line (its owner is the previous span).
+      PieceRemainder r;
+      r.piece = {s.file, s.lo + (lo - base), s.lo + (hi - base), 1, 0};
+      r.offset = r.piece.begin;
+      mine.push_back(r);
+    }
+    base += len;
+  }
+  return mine;
 }
 
 void CriteoReader::report(RowError kind, const std::string& message) {

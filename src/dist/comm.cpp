@@ -2,12 +2,18 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <iostream>
 #include <stdexcept>
 
 namespace sparsetrain::dist {
 namespace {
+
+enum Op { kSum, kMax, kMin };
 
 bool launched_by_mpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"})
@@ -15,47 +21,126 @@ bool launched_by_mpi() {
   return false;
 }
 
-void check(int rc, const char* call, int rank) {
-  if (rc == MPI_SUCCESS) return;
+std::string error_text(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
-  MPI_Error_string(rc, text, &len);
-  throw std::runtime_error("rank " + std::to_string(rank) + ": " + call + " failed: " + std::string(text, len));
+  if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) return "MPI error code " + std::to_string(rc);
+  return std::string(text, static_cast<size_t>(len));
 }
 
 template <typename T>
-std::vector<T> gatherv(const std::vector<T>& local, MPI_Datatype type, int size, int rank, uint64_t& bytes) {
-  int n = static_cast<int>(local.size());
-  std::vector<int> counts(size), displs(size);
-  check(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather", rank);
-  int total = 0;
-  for (int r = 0; r < size; ++r) {
-    displs[r] = total;
-    total += counts[r];
+MPI_Datatype type_of();
+template <> MPI_Datatype type_of<float>() { return MPI_FLOAT; }
+template <> MPI_Datatype type_of<double>() { return MPI_DOUBLE; }
+template <> MPI_Datatype type_of<uint32_t>() { return MPI_UINT32_T; }
+template <> MPI_Datatype type_of<uint64_t>() { return MPI_UINT64_T; }
+
+MPI_Op op_of(int op) { return op == kSum ? MPI_SUM : op == kMax ? MPI_MAX : MPI_MIN; }
+
+// Ring-model bytes (see comm.h): allreduce 2(P-1)/P n, broadcast (P-1)/P n.
+uint64_t ring_allreduce_bytes(uint64_t n, int P) { return (2 * (P - 1) * n + P - 1) / P; }
+uint64_t ring_broadcast_bytes(uint64_t n, int P) { return ((P - 1) * n + P - 1) / P; }
+
+// Rank that aborts from the terminate handler; set once MPI is up.
+int g_terminate_rank = -1;
+
+// An exception escaping a thread, a destructor or noexcept code ends the process
+// through std::terminate. Under mpirun that would leave only "terminate called"
+// without the rank; say which rank and what, then take the whole job down.
+[[noreturn]] void terminate_handler() {
+  std::string what = "std::terminate called";
+  if (std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      what += " after an uncaught exception: " + std::string(ex.what());
+    } catch (...) {
+      what += " after an uncaught non-standard exception";
+    }
   }
-  std::vector<T> out(static_cast<size_t>(total));
-  check(MPI_Allgatherv(local.data(), n, type, out.data(), counts.data(), displs.data(), type, MPI_COMM_WORLD),
-        "MPI_Allgatherv", rank);
-  bytes += local.size() * sizeof(T) * static_cast<uint64_t>(size - 1);
-  return out;
+  std::cerr << ("error: rank " + std::to_string(g_terminate_rank) + ": " + what + "\n") << std::flush;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Request
+// ---------------------------------------------------------------------------
+
+struct Request::Impl {
+  std::vector<MPI_Request> handles;
+  const Comm* comm = nullptr;
+  const char* call = "";
+};
+
+Request::Request() = default;
+Request::Request(Request&&) noexcept = default;
+// Completes a pending request without throwing (destructor, move-assignment).
+// During unwinding the job is on its way to MPI_Abort (run_guarded); other ranks
+// may never join this collective, so waiting then could hang: leave it.
+void Request::settle() noexcept {
+  if (done() || std::uncaught_exceptions() > 0) return;
+  try {
+    wait();
+  } catch (const std::exception& e) {
+    std::cerr << ("error: " + std::string(e.what()) + " (completing a request being replaced or destroyed)\n");
+  }
+}
+
+Request& Request::operator=(Request&& other) noexcept {
+  if (this != &other) {
+    settle();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+Request::~Request() { settle(); }
+
+bool Request::done() const { return !impl_ || impl_->handles.empty(); }
+
+void Request::wait() {
+  if (done()) return;
+  std::vector<MPI_Status> status(impl_->handles.size());
+  const int rc = MPI_Waitall(static_cast<int>(impl_->handles.size()), impl_->handles.data(), status.data());
+  const Comm* comm = impl_->comm;
+  const std::string call = std::string("MPI_Waitall on ") + impl_->call;
+  impl_->handles.clear();
+  if (rc == MPI_SUCCESS) return;
+  int code = rc;
+  if (rc == MPI_ERR_IN_STATUS)
+    for (const MPI_Status& s : status)
+      if (s.MPI_ERROR != MPI_SUCCESS) code = s.MPI_ERROR;
+  comm->fail(call, code);
+}
+
+// ---------------------------------------------------------------------------
+// Comm
+// ---------------------------------------------------------------------------
 
 Comm& Comm::world(int* argc, char*** argv) {
   static Comm comm(argc, argv);
   return comm;
 }
 
-Comm::Comm(int* argc, char*** argv) {
+Comm::Comm(int* argc, char*** argv) : max_count_(INT_MAX) {
   if (!launched_by_mpi()) return;
   int provided = 0;
-  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-    throw std::runtime_error("MPI_Init_thread failed");
+  const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  if (rc != MPI_SUCCESS)
+    throw std::runtime_error("MPI_Init_thread failed (started by an MPI launcher, but MPI could not start)");
   mpi_ = true;
+  // Errors come back as codes so that the message names the rank and the call;
+  // run_guarded then aborts the whole job.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (int e = MPI_Comm_rank(MPI_COMM_WORLD, &rank_); e != MPI_SUCCESS) fail("MPI_Comm_rank", e);
+  if (int e = MPI_Comm_size(MPI_COMM_WORLD, &size_); e != MPI_SUCCESS) fail("MPI_Comm_size", e);
+  g_terminate_rank = rank_;
+  std::set_terminate(terminate_handler);
 }
 
 Comm::~Comm() { finalize(); }
@@ -67,59 +152,210 @@ void Comm::finalize() {
   }
 }
 
+void Comm::fail(const std::string& call, int rc) const {
+  throw std::runtime_error("rank " + std::to_string(rank_) + ": " + call + " failed: " + error_text(rc));
+}
+
+void Comm::set_max_count(int n) {
+  if (n < 1) throw std::invalid_argument("Comm::set_max_count: must be at least 1");
+  max_count_ = n;
+}
+
 void Comm::barrier() {
-  if (mpi_) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier", rank_);
+  if (!mpi_) return;
+  ++collectives_;
+  if (int e = MPI_Barrier(MPI_COMM_WORLD); e != MPI_SUCCESS) fail("MPI_Barrier", e);
 }
 
-void Comm::allreduce_sum(float* data, size_t n) {
+template <typename T>
+void Comm::allreduce(T* data, size_t n, int op) {
   if (!mpi_ || n == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce",
-        rank_);
-  bytes_sent_ += n * sizeof(float);
-}
-void Comm::allreduce_sum(double* data, size_t n) {
-  if (!mpi_ || n == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-        "MPI_Allreduce", rank_);
-  bytes_sent_ += n * sizeof(double);
-}
-void Comm::allreduce_sum(uint64_t* data, size_t n) {
-  if (!mpi_ || n == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD),
-        "MPI_Allreduce", rank_);
-  bytes_sent_ += n * sizeof(uint64_t);
-}
-void Comm::allreduce_max(double* data, size_t n) {
-  if (!mpi_ || n == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
-        "MPI_Allreduce", rank_);
-}
-void Comm::allreduce_min(uint64_t* data, size_t n) {
-  if (!mpi_ || n == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD),
-        "MPI_Allreduce", rank_);
+  for (size_t off = 0; off < n; off += static_cast<size_t>(max_count_)) {
+    const int len = static_cast<int>(std::min<size_t>(n - off, static_cast<size_t>(max_count_)));
+    ++collectives_;
+    const int e = MPI_Allreduce(MPI_IN_PLACE, data + off, len, type_of<T>(), op_of(op), MPI_COMM_WORLD);
+    if (e != MPI_SUCCESS) fail("MPI_Allreduce of " + std::to_string(len) + " elements", e);
+  }
+  bytes_sent_ += ring_allreduce_bytes(n * sizeof(T), size_);
 }
 
-std::vector<float> Comm::allgatherv(const std::vector<float>& local) {
-  return mpi_ ? gatherv(local, MPI_FLOAT, size_, rank_, bytes_sent_) : local;
+void Comm::allreduce_sum(float* data, size_t n) { allreduce(data, n, kSum); }
+void Comm::allreduce_sum(double* data, size_t n) { allreduce(data, n, kSum); }
+void Comm::allreduce_sum(uint64_t* data, size_t n) { allreduce(data, n, kSum); }
+void Comm::allreduce_max(double* data, size_t n) { allreduce(data, n, kMax); }
+void Comm::allreduce_max(uint64_t* data, size_t n) { allreduce(data, n, kMax); }
+void Comm::allreduce_min(uint64_t* data, size_t n) { allreduce(data, n, kMin); }
+
+Request Comm::iallreduce_sum(float* data, size_t n) {
+  Request req;
+  if (!mpi_ || n == 0) return req;
+  req.impl_ = std::make_unique<Request::Impl>();
+  req.impl_->comm = this;
+  req.impl_->call = "MPI_Iallreduce";
+  for (size_t off = 0; off < n; off += static_cast<size_t>(max_count_)) {
+    const int len = static_cast<int>(std::min<size_t>(n - off, static_cast<size_t>(max_count_)));
+    MPI_Request h;
+    ++collectives_;
+    const int e = MPI_Iallreduce(MPI_IN_PLACE, data + off, len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &h);
+    if (e != MPI_SUCCESS) fail("MPI_Iallreduce of " + std::to_string(len) + " elements", e);
+    req.impl_->handles.push_back(h);
+  }
+  bytes_sent_ += ring_allreduce_bytes(n * sizeof(float), size_);
+  return req;
 }
-std::vector<uint32_t> Comm::allgatherv(const std::vector<uint32_t>& local) {
-  return mpi_ ? gatherv(local, MPI_UINT32_T, size_, rank_, bytes_sent_) : local;
+
+namespace {
+
+// An allgatherv of `counts[r]` elements per rank into `out` (rank-major): one
+// MPI_Allgatherv when every count and displacement fits an int; otherwise our block
+// is copied into place and each rank broadcasts its block in slices (one MPI_Bcast
+// per rank and slice). Non-blocking when `handles` is given (MPI_Iallgatherv /
+// MPI_Ibcast, handles appended). Returns the MPI code of the first failing call
+// (naming it in `call`) or MPI_SUCCESS.
+template <typename T>
+int run_allgatherv(const T* mine, const std::vector<uint64_t>& counts, T* out, int rank, int max_count,
+                   uint64_t& collectives, std::vector<MPI_Request>* handles, const char*& call) {
+  const size_t P = counts.size();
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  if (total <= static_cast<uint64_t>(max_count)) {
+    std::vector<int> cnt(P), displ(P);
+    int at = 0;
+    for (size_t r = 0; r < P; ++r) {
+      cnt[r] = static_cast<int>(counts[r]);
+      displ[r] = at;
+      at += cnt[r];
+    }
+    ++collectives;
+    const int me = cnt[static_cast<size_t>(rank)];
+    if (!handles) {
+      call = "MPI_Allgatherv";
+      return MPI_Allgatherv(mine, me, type_of<T>(), out, cnt.data(), displ.data(), type_of<T>(), MPI_COMM_WORLD);
+    }
+    MPI_Request h;
+    call = "MPI_Iallgatherv";
+    const int e = MPI_Iallgatherv(mine, me, type_of<T>(), out, cnt.data(), displ.data(), type_of<T>(),
+                                  MPI_COMM_WORLD, &h);
+    if (e == MPI_SUCCESS) handles->push_back(h);
+    return e;
+  }
+  call = handles ? "MPI_Ibcast (sliced allgatherv)" : "MPI_Bcast (sliced allgatherv)";
+  uint64_t at = 0;
+  for (size_t r = 0; r < P; ++r) {
+    if (static_cast<int>(r) == rank && counts[r] > 0) std::memcpy(out + at, mine, counts[r] * sizeof(T));
+    for (uint64_t off = 0; off < counts[r]; off += static_cast<uint64_t>(max_count)) {
+      const int len = static_cast<int>(std::min<uint64_t>(counts[r] - off, static_cast<uint64_t>(max_count)));
+      ++collectives;
+      T* where = out + at + off;
+      if (!handles) {
+        if (int e = MPI_Bcast(where, len, type_of<T>(), static_cast<int>(r), MPI_COMM_WORLD); e != MPI_SUCCESS)
+          return e;
+        continue;
+      }
+      MPI_Request h;
+      const int e = MPI_Ibcast(where, len, type_of<T>(), static_cast<int>(r), MPI_COMM_WORLD, &h);
+      if (e != MPI_SUCCESS) return e;
+      handles->push_back(h);
+    }
+    at += counts[r];
+  }
+  return MPI_SUCCESS;
 }
-std::vector<uint64_t> Comm::allgatherv(const std::vector<uint64_t>& local) {
-  return mpi_ ? gatherv(local, MPI_UINT64_T, size_, rank_, bytes_sent_) : local;
+
+}  // namespace
+
+Request Comm::iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out) {
+  Request req;
+  if (counts.size() != static_cast<size_t>(size_))
+    throw std::invalid_argument("rank " + std::to_string(rank_) + ": Comm::iallgatherv needs one count per rank");
+  if (!mpi_) {
+    if (counts[0] > 0) std::memcpy(out, mine, counts[0] * sizeof(uint32_t));
+    return req;
+  }
+  req.impl_ = std::make_unique<Request::Impl>();
+  req.impl_->comm = this;
+  if (int e = run_allgatherv(mine, counts, out, rank_, max_count_, collectives_, &req.impl_->handles,
+                             req.impl_->call);
+      e != MPI_SUCCESS)
+    fail(req.impl_->call, e);
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  bytes_sent_ += (total - counts[static_cast<size_t>((rank_ + 1) % size_)]) * sizeof(uint32_t);
+  return req;
 }
+
+template <typename T>
+void Comm::gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out) {
+  if (counts.size() != static_cast<size_t>(size_))
+    throw std::invalid_argument("rank " + std::to_string(rank_) + ": allgatherv needs one count per rank");
+  if (!mpi_) {
+    if (counts[0] > 0) std::memcpy(out, mine, counts[0] * sizeof(T));
+    return;
+  }
+  const char* call = "";
+  if (int e = run_allgatherv(mine, counts, out, rank_, max_count_, collectives_, nullptr, call); e != MPI_SUCCESS)
+    fail(call, e);
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  bytes_sent_ += (total - counts[static_cast<size_t>((rank_ + 1) % size_)]) * sizeof(T);
+}
+
+void Comm::allgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out) {
+  gather_into(mine, counts, out);
+}
+
+template <typename T>
+std::vector<T> Comm::gather_vector(const std::vector<T>& local) {
+  if (!mpi_) return local;
+  const uint64_t n = local.size();
+  const std::vector<uint64_t> counts = allgather(&n, 1);
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  std::vector<T> out(total);
+  gather_into(local.data(), counts, out.data());
+  return out;
+}
+
+std::vector<uint64_t> Comm::allgather(const uint64_t* mine, size_t k) {
+  if (!mpi_) return std::vector<uint64_t>(mine, mine + k);
+  std::vector<uint64_t> out(k * static_cast<size_t>(size_));
+  if (k > static_cast<size_t>(max_count_) / static_cast<size_t>(size_)) {
+    // The receive count would overflow an int: the sliced allgatherv path.
+    gather_into(mine, std::vector<uint64_t>(static_cast<size_t>(size_), k), out.data());
+    return out;
+  }
+  ++collectives_;
+  const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
+                              MPI_UINT64_T, MPI_COMM_WORLD);
+  if (e != MPI_SUCCESS) fail("MPI_Allgather", e);
+  bytes_sent_ += (size_ - 1) * k * sizeof(uint64_t);  // ring: every block but the next rank's
+  return out;
+}
+
+std::vector<float> Comm::allgatherv(const std::vector<float>& local) { return gather_vector(local); }
+std::vector<uint32_t> Comm::allgatherv(const std::vector<uint32_t>& local) { return gather_vector(local); }
+std::vector<uint64_t> Comm::allgatherv(const std::vector<uint64_t>& local) { return gather_vector(local); }
 
 void Comm::broadcast(std::string& value, int root) {
   if (!mpi_) return;
   uint64_t n = value.size();
-  check(MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast", rank_);
+  ++collectives_;
+  if (int e = MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD); e != MPI_SUCCESS) fail("MPI_Bcast", e);
   value.resize(n);
-  check(MPI_Bcast(value.data(), static_cast<int>(n), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast", rank_);
+  for (uint64_t off = 0; off < n; off += static_cast<uint64_t>(max_count_)) {
+    const int len = static_cast<int>(std::min<uint64_t>(n - off, static_cast<uint64_t>(max_count_)));
+    ++collectives_;
+    if (int e = MPI_Bcast(value.data() + off, len, MPI_CHAR, root, MPI_COMM_WORLD); e != MPI_SUCCESS)
+      fail("MPI_Bcast of " + std::to_string(len) + " bytes", e);
+  }
+  bytes_sent_ += ring_broadcast_bytes(n + sizeof(uint64_t), size_);
 }
 
 void Comm::abort(const std::string& message, int code) {
-  std::cerr << "error: " << (size_ > 1 ? "rank " + std::to_string(rank_) + ": " : "") << message << std::endl;
+  // One write per line: several ranks may fail at once, and stderr is shared.
+  const std::string line =
+      "error: " + (size_ > 1 ? "rank " + std::to_string(rank_) + ": " : std::string()) + message + "\n";
+  std::cerr << line << std::flush;
   if (mpi_ && !finalized_) MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);
 }
@@ -129,6 +365,8 @@ int run_guarded(Comm& comm, const std::function<int()>& body) {
     return body();
   } catch (const std::exception& e) {
     comm.abort(e.what(), 1);
+  } catch (...) {
+    comm.abort("unknown (non-standard) exception", 1);
   }
 }
 

@@ -1,10 +1,108 @@
 #include "sparsetrain/dist/gradient_exchange.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
+#include "sparsetrain/util/hash.h"
+
 namespace sparsetrain::dist {
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+constexpr uint64_t kWord = sizeof(uint32_t);  // ids and float values are both one 32-bit word
+
+uint64_t ring_allreduce_bytes(uint64_t n, int P) { return (2 * (P - 1) * n + P - 1) / P; }
+
+// Identifies the block list (kind and shape of every slot): ranks that disagree
+// would otherwise exchange mismatched buffers, which MPI does not detect.
+uint64_t layout_signature(const std::vector<GradSlot>& slots) {
+  uint64_t h = util::hash64(slots.size(), 0x5107);
+  for (const GradSlot& s : slots) {
+    const uint64_t shape = s.sparse ? (static_cast<uint64_t>(s.total_rows) << 20) ^ s.sparse->cols
+                                    : (s.dense->values.size() << 1) | 1;
+    h = util::hash64(shape, h);
+  }
+  return h;
+}
+
+void check_sparse(const optim::SparseGrad& g, size_t total_rows, size_t slot, int rank) {
+  const std::string where = "rank " + std::to_string(rank) + ": gradient exchange, block " + std::to_string(slot);
+  if (g.cols == 0) throw std::logic_error(where + ": sparse gradient has cols = 0");
+  if (g.values.size() != g.rows.size() * g.cols)
+    throw std::logic_error(where + ": " + std::to_string(g.values.size()) + " values for " +
+                           std::to_string(g.rows.size()) + " rows of " + std::to_string(g.cols));
+  for (size_t i = 0; i < g.rows.size(); ++i) {
+    if (g.rows[i] >= total_rows || (i > 0 && g.rows[i] <= g.rows[i - 1]))
+      throw std::logic_error(where + ": row ids must be sorted, unique and < " + std::to_string(total_rows));
+  }
+}
+
+// One rank's part of a sparse-mode slot in the received buffer: n ids, then n rows.
+struct RankRows {
+  const uint32_t* ids = nullptr;
+  const uint32_t* values = nullptr;  // float bits
+  size_t n = 0;
+};
+
+// P-way merge of the sorted per-rank id lists into g; equal rows summed in rank
+// order (0 + rank 0 + rank 1 + ...), the same arithmetic on every rank, so every
+// replica gets the same bits. Writes straight into g's buffers (their old contents
+// were already packed): sized once for the worst case, trimmed at the end, so no
+// per-row allocation or zero fill.
+void merge_rows(const std::vector<RankRows>& parts, size_t cols, optim::SparseGrad& g) {
+  const size_t P = parts.size();
+  std::vector<size_t> head(P, 0);
+  size_t total = 0;
+  for (const RankRows& p : parts) total += p.n;
+  if (g.rows.size() < total) g.rows.resize(total);
+  if (g.values.size() < total * cols) g.values.resize(total * cols);
+  size_t out = 0;
+  for (;; ++out) {
+    uint32_t next = UINT32_MAX;
+    bool any = false;
+    for (size_t r = 0; r < P; ++r)
+      if (head[r] < parts[r].n && (!any || parts[r].ids[head[r]] < next)) {
+        next = parts[r].ids[head[r]];
+        any = true;
+      }
+    if (!any) break;
+    g.rows[out] = next;
+    float* dst = &g.values[out * cols];
+    bool first = true;
+    for (size_t r = 0; r < P; ++r) {
+      if (head[r] >= parts[r].n || parts[r].ids[head[r]] != next) continue;
+      const uint32_t* src = parts[r].values + head[r] * cols;
+      if (first) {
+        for (size_t j = 0; j < cols; ++j) dst[j] = 0.0f + std::bit_cast<float>(src[j]);
+      } else {
+        for (size_t j = 0; j < cols; ++j) dst[j] += std::bit_cast<float>(src[j]);
+      }
+      first = false;
+      ++head[r];
+    }
+  }
+  g.rows.resize(out);
+  g.values.resize(out * cols);
+}
+
+// A sparse slot that went dense: the summed matrix followed by per-row touch counts;
+// keep the rows some rank touched (lazy Adam must update the same rows either way).
+void unpack_dense_rows(const float* full, size_t rows, size_t cols, optim::SparseGrad& g) {
+  const float* touched = full + rows * cols;
+  g.rows.clear();
+  g.values.clear();
+  for (size_t r = 0; r < rows; ++r) {
+    if (touched[r] == 0.0f) continue;
+    g.rows.push_back(static_cast<uint32_t>(r));
+    g.values.insert(g.values.end(), full + r * cols, full + (r + 1) * cols);
+  }
+}
+
+}  // namespace
 
 ExchangeMode parse_exchange_mode(const std::string& s) {
   if (s == "auto") return ExchangeMode::Auto;
@@ -13,99 +111,152 @@ ExchangeMode parse_exchange_mode(const std::string& s) {
   throw std::invalid_argument("dist.exchange '" + s + "' unknown; allowed: auto|sparse|dense");
 }
 
-void GradientExchange::combine(optim::SparseGrad& g, size_t total_rows) {
-  if (comm_.size() == 1) return;
-  const auto t0 = std::chrono::steady_clock::now();
-  const uint64_t cols = g.cols;
-  stats_.touched_payload_bytes += g.rows.size() * (sizeof(uint32_t) + cols * sizeof(float));
-  ExchangeMode mode = mode_;
-  if (mode == ExchangeMode::Auto) {
-    // Bytes each rank moves: an allgather of all pairs costs every rank the others'
-    // payload; a ring allreduce of the dense matrix costs about twice its size.
-    const uint64_t touched_all = comm_.sum(static_cast<uint64_t>(g.rows.size()));
-    const uint64_t sparse_bytes = touched_all * (sizeof(uint32_t) + cols * sizeof(float));
-    const uint64_t dense_bytes = 2 * total_rows * (cols + 1) * sizeof(float);
-    mode = sparse_bytes <= dense_bytes ? ExchangeMode::Sparse : ExchangeMode::Dense;
-  }
-  if (mode == ExchangeMode::Sparse) {
-    combine_sparse(g);
-    ++stats_.sparse_exchanges;
-  } else {
-    combine_dense(g, total_rows);
-    ++stats_.dense_exchanges;
-  }
-  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+ExchangeMode choose_mode(ExchangeMode mode, uint64_t touched_all_ranks, uint64_t total_rows) {
+  if (mode != ExchangeMode::Auto) return mode;
+  // Per rank, ring model: sparse (P-1)/P * touched_all * (cols+1) words against
+  // dense 2(P-1)/P * rows * (cols+1) words (the +1: row id / touched count).
+  return touched_all_ranks < 2 * total_rows ? ExchangeMode::Sparse : ExchangeMode::Dense;
 }
 
-void GradientExchange::combine_sparse(optim::SparseGrad& g) {
-  const size_t cols = g.cols;
-  const uint64_t before = comm_.bytes_sent();
-  // Per-rank counts come first so the merged lists can be split back into ranks.
-  const std::vector<uint64_t> counts = comm_.allgatherv(std::vector<uint64_t>{g.rows.size()});
-  const std::vector<uint32_t> rows = comm_.allgatherv(g.rows);
-  const std::vector<float> values = comm_.allgatherv(g.values);
-  stats_.bytes_sent += comm_.bytes_sent() - before;
-  // P-way merge of the sorted per-rank lists; equal rows summed in rank order.
-  const size_t P = counts.size();
-  std::vector<size_t> pos(P), end(P);
-  size_t offset = 0;
-  for (size_t r = 0; r < P; ++r) {
-    pos[r] = offset;
-    offset += counts[r];
-    end[r] = offset;
-  }
-  g.rows.clear();
-  g.values.clear();
-  for (;;) {
-    uint32_t next = UINT32_MAX;
-    bool any = false;
-    for (size_t r = 0; r < P; ++r)
-      if (pos[r] < end[r] && (!any || rows[pos[r]] < next)) {
-        next = rows[pos[r]];
-        any = true;
-      }
-    if (!any) break;
-    g.rows.push_back(next);
-    const size_t base = g.values.size();
-    g.values.resize(base + cols, 0.0f);
-    for (size_t r = 0; r < P; ++r) {
-      if (pos[r] < end[r] && rows[pos[r]] == next) {
-        const float* src = &values[pos[r] * cols];
-        for (size_t j = 0; j < cols; ++j) g.values[base + j] += src[j];
-        ++pos[r];
-      }
+void GradientExchange::combine(const std::vector<GradSlot>& slots) {
+  slots_ = slots;
+  decisions_.clear();
+  const int P = comm_.size();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const GradSlot& s = slots_[i];
+    if ((s.sparse == nullptr) == (s.dense == nullptr))
+      throw std::logic_error("GradientExchange: a slot must hold exactly one of sparse/dense");
+    if (s.sparse) {
+      check_sparse(*s.sparse, s.total_rows, i, comm_.rank());
+      stats_.touched_payload_bytes += s.sparse->rows.size() * (1 + s.sparse->cols) * kWord;
+      decisions_.push_back(ExchangeMode::Sparse);
     }
   }
-}
+  if (P == 1) return;  // already the global sum (decisions: nothing was exchanged)
+  const double t_begin = now();
+  const uint64_t bytes_before = comm_.bytes_sent(), collectives_before = comm_.collectives();
 
-void GradientExchange::combine_dense(optim::SparseGrad& g, size_t total_rows) {
-  const size_t cols = g.cols;
-  // One buffer: the matrix, then one "touched" count per row.
-  std::vector<float> full(total_rows * cols + total_rows, 0.0f);
-  for (size_t i = 0; i < g.rows.size(); ++i) {
-    std::copy_n(&g.values[i * cols], cols, &full[static_cast<size_t>(g.rows[i]) * cols]);
-    full[total_rows * cols + g.rows[i]] = 1.0f;
-  }
-  const uint64_t before = comm_.bytes_sent();
-  comm_.allreduce_sum(full.data(), full.size());
-  stats_.bytes_sent += comm_.bytes_sent() - before;
-  g.rows.clear();
-  g.values.clear();
-  for (size_t r = 0; r < total_rows; ++r) {
-    if (full[total_rows * cols + r] == 0.0f) continue;
-    g.rows.push_back(static_cast<uint32_t>(r));
-    g.values.insert(g.values.end(), &full[r * cols], &full[r * cols] + cols);
-  }
-}
+  // 1. Header: layout signature + this rank's touched-row count per sparse slot.
+  std::vector<uint64_t> mine{layout_signature(slots_)};
+  for (const GradSlot& s : slots_)
+    if (s.sparse) mine.push_back(s.sparse->rows.size());
+  const size_t K = mine.size();
+  header_ = comm_.allgather(mine.data(), K);
+  stats_.wait_seconds += now() - t_begin;
+  const uint64_t header_bytes = comm_.bytes_sent() - bytes_before;
+  for (int r = 0; r < P; ++r)
+    if (header_[static_cast<size_t>(r) * K] != mine[0])
+      throw std::runtime_error("rank " + std::to_string(comm_.rank()) + ": gradient blocks differ from rank " +
+                               std::to_string(r) + "'s (layout signature mismatch): replicas out of step");
 
-void GradientExchange::combine(optim::DenseGrad& g) {
-  if (comm_.size() == 1) return;
-  const auto t0 = std::chrono::steady_clock::now();
-  const uint64_t before = comm_.bytes_sent();
-  comm_.allreduce_sum(g.values.data(), g.values.size());
-  stats_.bytes_sent += comm_.bytes_sent() - before;
-  ++stats_.dense_exchanges;
-  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // 2. Decide per sparse slot from the gathered counts: the same numbers on every
+  // rank, so the same decisions, with no extra collective.
+  const double t_pack = now();
+  words_per_rank_.assign(static_cast<size_t>(P), 0);
+  uint64_t dense_words = 0, sparse_equiv = 0, payload = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const GradSlot& s = slots_[i];
+    if (!s.sparse) {
+      dense_words += s.dense->values.size();
+      continue;
+    }
+    ++k;
+    uint64_t touched_all = 0;
+    for (int r = 0; r < P; ++r) touched_all += header_[static_cast<size_t>(r) * K + k];
+    const ExchangeMode m = choose_mode(mode_, touched_all, s.total_rows);
+    decisions_[k - 1] = m;
+    const uint64_t cols = s.sparse->cols;
+    if (m == ExchangeMode::Sparse) {
+      ++stats_.sparse_exchanges;
+      for (int r = 0; r < P; ++r) words_per_rank_[static_cast<size_t>(r)] += header_[static_cast<size_t>(r) * K + k] * (1 + cols);
+      payload += s.sparse->rows.size() * (1 + cols) * kWord;
+      sparse_equiv += s.total_rows * (cols + 1) * kWord;
+    } else {
+      ++stats_.dense_exchanges;
+      dense_words += s.total_rows * (cols + 1);
+    }
+  }
+
+  // 3. Pack. Sparse: per sparse-mode slot, ids then value rows (float bits).
+  send_.resize(words_per_rank_[static_cast<size_t>(comm_.rank())]);
+  dense_.assign(dense_words, 0.0f);
+  size_t at = 0, dat = 0;
+  k = 0;
+  for (const GradSlot& s : slots_) {
+    if (!s.sparse) {
+      std::copy(s.dense->values.begin(), s.dense->values.end(), dense_.begin() + static_cast<ptrdiff_t>(dat));
+      dat += s.dense->values.size();
+      continue;
+    }
+    const optim::SparseGrad& g = *s.sparse;
+    if (decisions_[k++] == ExchangeMode::Sparse) {
+      std::copy(g.rows.begin(), g.rows.end(), send_.begin() + static_cast<ptrdiff_t>(at));
+      at += g.rows.size();
+      if (!g.values.empty()) std::memcpy(&send_[at], g.values.data(), g.values.size() * kWord);
+      at += g.values.size();
+    } else {  // full matrix, then one touched count per row
+      float* full = &dense_[dat];
+      float* touched = full + s.total_rows * g.cols;
+      for (size_t i = 0; i < g.rows.size(); ++i) {
+        std::copy_n(&g.values[i * g.cols], g.cols, full + static_cast<size_t>(g.rows[i]) * g.cols);
+        touched[g.rows[i]] = 1.0f;
+      }
+      dat += s.total_rows * (g.cols + 1);
+    }
+  }
+  uint64_t total_words = 0;
+  for (uint64_t w : words_per_rank_) total_words += w;
+  recv_.resize(total_words);
+  stats_.pack_seconds += now() - t_pack;
+
+  // 4. The data collectives (blocking: non-blocking ones bought nothing here, see
+  // scripts/COST_MODEL.md, and Open MPI's MPI_Iallreduce was slower than MPI_Allreduce).
+  const uint64_t before_sparse = comm_.bytes_sent();
+  if (total_words > 0) {
+    comm_.allgatherv(send_.data(), words_per_rank_, recv_.data());
+    stats_.sparse_bytes_sent += header_bytes + (comm_.bytes_sent() - before_sparse);
+    stats_.sparse_payload_bytes += payload;
+    stats_.sparse_dense_equiv_bytes += ring_allreduce_bytes(sparse_equiv, P);
+  }
+  if (!dense_.empty()) comm_.allreduce_sum(dense_.data(), dense_.size());
+
+  // 5. Unpack dense data, merge sparse data.
+  const double t_merge = now();
+  // Where each rank's packed block starts in recv_; advanced slot by slot.
+  std::vector<size_t> cursor(static_cast<size_t>(P));
+  for (size_t r = 0, at = 0; r < cursor.size(); ++r) {
+    cursor[r] = at;
+    at += words_per_rank_[r];
+  }
+  std::vector<RankRows> parts(static_cast<size_t>(P));
+  dat = 0;
+  k = 0;
+  for (const GradSlot& s : slots_) {
+    if (!s.sparse) {
+      std::copy_n(&dense_[dat], s.dense->values.size(), s.dense->values.begin());
+      dat += s.dense->values.size();
+      continue;
+    }
+    optim::SparseGrad& g = *s.sparse;
+    const size_t cols = g.cols;
+    if (decisions_[k++] == ExchangeMode::Dense) {
+      unpack_dense_rows(&dense_[dat], s.total_rows, cols, g);
+      dat += s.total_rows * (cols + 1);
+      continue;
+    }
+    for (size_t r = 0; r < parts.size(); ++r) {
+      const size_t n = header_[r * K + k];
+      parts[r] = {recv_.data() + cursor[r], recv_.data() + cursor[r] + n, n};
+      cursor[r] += n * (1 + cols);
+    }
+    merge_rows(parts, cols, g);
+  }
+  stats_.merge_seconds += now() - t_merge;
+  stats_.seconds += now() - t_begin;
+  stats_.bytes_sent += comm_.bytes_sent() - bytes_before;
+  stats_.collectives += comm_.collectives() - collectives_before;
+  ++stats_.steps;
 }
 
 }  // namespace sparsetrain::dist

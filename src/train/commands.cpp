@@ -8,6 +8,7 @@
 
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/synth/synth.h"
+#include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
@@ -89,7 +90,8 @@ int command_train(const std::vector<std::string>& args, dist::Comm& comm) {
   if (comm.is_root()) std::cout << "# " << describe_parameters(trainer.network()) << std::endl;
   const TrainSummary summary = trainer.run();
   if (comm.is_root()) std::cout << to_json(summary) << std::endl;
-  return 0;
+  // Stopped by SIGTERM/SIGUSR1 after a checkpoint: a distinct status tells the batch script to requeue.
+  return summary.stop_signal ? kExitCheckpointedStop : 0;
 }
 
 int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm) {

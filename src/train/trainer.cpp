@@ -1,5 +1,7 @@
 #include "sparsetrain/train/trainer.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,7 +12,9 @@
 
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/dist/gradient_exchange.h"
+#include "sparsetrain/dist/replica_check.h"
 #include "sparsetrain/optim/optimizer.h"
+#include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/metrics.h"
 #include "sparsetrain/train/setup.h"
 
@@ -20,22 +24,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// User + system CPU seconds of this process (all threads).
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 std::string fmt(double v, int precision = 6) {
   if (!std::isfinite(v)) return "null";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*g", precision, v);
   return buf;
-}
-
-// Sum of all parameters in double, for the cross-rank replica check.
-double parameter_checksum(const model::Network& net) {
-  double sum = 0;
-  for (const auto& b : net.blocks()) {
-    double block = 0;
-    for (size_t i = 0; i < b.w.size(); ++i) block += static_cast<double>(b.w[i]) * static_cast<double>((i % 7) + 1);
-    sum += block;
-  }
-  return sum;
 }
 
 }  // namespace
@@ -93,8 +94,6 @@ TrainSummary Trainer::run() {
   if (root) {
     std::filesystem::create_directories(run_dir);
     std::ofstream(run_dir / "config.ini") << cli::to_ini(cfg);
-    impl_->metrics.open(run_dir / "metrics.jsonl", std::ios::trunc);
-    if (!impl_->metrics) throw std::runtime_error("cannot write " + (run_dir / "metrics.jsonl").string());
   }
 
   data::CriteoReader reader(reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
@@ -109,12 +108,41 @@ TrainSummary Trainer::run() {
 
   data::Batch batch;
   std::vector<model::BlockGrad> grads;
-  model::StepStats window;  // since the last log line
-  uint64_t step = 0, samples = 0, window_samples_start = 0;
-  int epoch = 0;
-  const auto t_start = Clock::now();
-  auto t_window = t_start;
+  // Checkpoints: a resume (checkpoint.resume = auto) restores parameters, optimizer state,
+  // LSH tables, data cursors and the counters below; metrics.jsonl is cut back to the
+  // checkpoint so no step appears twice.
+  Checkpointing checkpoints(cfg, comm, net);
+  LoopState resumed;
+  const auto restored = checkpoints.resume(reader, resumed);
+  const std::filesystem::path metrics_path = run_dir / "metrics.jsonl";
+  if (root) {
+    if (restored) truncate_metrics(metrics_path.string(), restored->metrics_bytes);
+    impl_->metrics.open(metrics_path, restored ? std::ios::app : std::ios::trunc);
+    if (!impl_->metrics) throw std::runtime_error("cannot write " + metrics_path.string());
+  }
+  if (restored) summary.resumed_from_step = restored->step;
+  model::StepStats window = resumed.window;  // since the last log line
+  uint64_t step = resumed.step, samples = resumed.samples, window_samples_start = resumed.samples;
+  int epoch = resumed.epoch;
+  const auto t_start = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(resumed.elapsed_seconds));
+  auto t_window = Clock::now();
+  const double cpu_start = process_cpu_seconds();
   double last_loss = NAN;
+  auto loop_state = [&] {
+    LoopState s;
+    s.step = step;
+    s.samples = samples;
+    s.epoch = std::min(epoch, cfg.train.epochs - 1);  // after the last epoch: its data is used up
+    s.elapsed_seconds = since(t_start);
+    s.window = window;
+    return s;
+  };
+  auto metrics_bytes = [&]() -> uint64_t {
+    if (!root) return 0;
+    impl_->metrics.flush();
+    return std::filesystem::file_size(metrics_path);
+  };
 
   auto log_eval = [&](const EvalResult& e) {
     if (!root) return;
@@ -138,27 +166,28 @@ TrainSummary Trainer::run() {
     optimizer.begin_step(step);
     net.forward_backward(batch, 1.0f / static_cast<float>(total), step, (static_cast<uint64_t>(rank) << 40),
                          grads, window);
+    // One exchange for all blocks: three collectives per step, however many blocks.
     auto& blocks = net.blocks();
+    std::vector<dist::GradSlot> slots;
+    for (size_t b = 0; b < blocks.size(); ++b)
+      slots.push_back(grads[b].sparse ? dist::GradSlot::of(grads[b].sparse_grad, blocks[b].rows)
+                                      : dist::GradSlot::of(grads[b].dense_grad));
+    exchange.combine(slots);
     for (size_t b = 0; b < blocks.size(); ++b) {
       if (grads[b].sparse) {
-        exchange.combine(grads[b].sparse_grad, blocks[b].rows);
         optimizer.apply(blocks[b], grads[b].sparse_grad);
       } else {
-        exchange.combine(grads[b].dense_grad);
         optimizer.apply(blocks[b], grads[b].dense_grad);
       }
     }
     samples += total;
-    if (net.rebuild_due(step)) net.rebuild(step);
+    if (net.rebuild_due(step)) {
+      net.rebuild(step);
+      checkpoints.after_rebuild();  // the tables' source weights, for an exact resume
+    }
 
     if (cfg.dist.verify_every > 0 && step % static_cast<uint64_t>(cfg.dist.verify_every) == 0 && P > 1) {
-      const double mine = parameter_checksum(net);
-      const double hi = comm.max(mine), lo = -comm.max(-mine);
-      if (hi != lo) {
-        throw std::runtime_error("replica check failed at step " + std::to_string(step) +
-                                 ": parameter checksums differ across ranks (min " + fmt(lo, 17) + ", max " +
-                                 fmt(hi, 17) + ")");
-      }
+      dist::verify_replicas(comm, net.blocks(), step);  // bitwise: weights, Adam moments, row steps
     }
     if (step % static_cast<uint64_t>(cfg.train.log_every) == 0) {
       double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
@@ -184,41 +213,61 @@ TrainSummary Trainer::run() {
         step % static_cast<uint64_t>(cfg.train.eval_every) == 0) {
       log_eval(evaluate(net, cfg, cfg.data.test, comm));
     }
+    // Every rank agrees (one allreduce) on checkpointing now and on stopping after a signal.
+    if (const Checkpointing::Decision due = checkpoints.poll(step); due.save) {
+      checkpoints.save(loop_state(), reader, metrics_bytes());
+      if (due.stop) {
+        summary.stop_signal = due.signal;
+        break;
+      }
+    }
   }
+  // The end of training is checkpointed too when checkpoints are on (a later run with more
+  // epochs or steps continues from it).
+  if (!summary.stop_signal && checkpoints.periodic() && step > 0 && checkpoints.last_saved_step() != step)
+    checkpoints.save(loop_state(), reader, metrics_bytes());
   summary.seconds = since(t_start);
   summary.steps = step;
   summary.samples = samples;
   summary.samples_per_second = static_cast<double>(samples) / std::max(summary.seconds, 1e-9);
+  // CPU time of this process over the loop: per-core throughput that stays meaningful
+  // on a shared machine (wall time does not).
+  summary.cpu_seconds = process_cpu_seconds() - cpu_start;
   summary.rebuild_seconds = net.rebuild_seconds_total();
   summary.comm_seconds = exchange.stats().seconds;
   summary.comm_bytes = exchange.stats().bytes_sent;
-  if (window.samples > 0) {
+  {  // collective on every rank: a rank whose shard ran dry has an empty window
     double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
     comm.allreduce_sum(sums, 2);
-    last_loss = sums[0] / std::max(1.0, sums[1]);
+    if (sums[1] > 0) last_loss = sums[0] / sums[1];
   }
   summary.final_train_loss = last_loss;
   if (root) std::cerr << "data: " << reader.summary() << "\n";
-  // The saved model's tables are rebuilt from its weights on load; do the same here so
-  // the final evaluation matches `sparsetrain evaluate` on model.h5 exactly.
-  net.rebuild_tables();
+  if (summary.stop_signal) return summary;  // checkpointed; the requeued job finishes the run
+  // The final evaluation uses the tables training ended with (the network co-adapted
+  // with them; rebuilding from the final weights measurably lowers AUC). model.h5 stores
+  // their source weights, so `sparsetrain evaluate` rebuilds exactly these tables.
   if (!cfg.data.test.empty()) {
     summary.evaluated = true;
     summary.eval = evaluate(net, cfg, cfg.data.test, comm);
     log_eval(summary.eval);
   }
-  if (root) checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg));
+  if (root) checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables());
   return summary;
 }
 
 std::string to_json(const TrainSummary& s) {
   std::ostringstream os;
   os << "{\"steps\":" << s.steps << ",\"samples\":" << s.samples << ",\"seconds\":" << fmt(s.seconds)
-     << ",\"samples_per_s\":" << fmt(s.samples_per_second) << ",\"parameters\":" << s.parameters
+     << ",\"samples_per_s\":" << fmt(s.samples_per_second) << ",\"cpu_s\":" << fmt(s.cpu_seconds)
+     << ",\"samples_per_cpu_s\":" << fmt(static_cast<double>(s.samples) / std::max(s.cpu_seconds, 1e-9))
+     << ",\"parameters\":" << s.parameters
      << ",\"train_loss\":" << fmt(s.final_train_loss) << ",\"rebuild_s\":" << fmt(s.rebuild_seconds)
      << ",\"comm_s\":" << fmt(s.comm_seconds) << ",\"comm_bytes\":" << s.comm_bytes;
   if (s.evaluated)
     os << ",\"test_rows\":" << s.eval.rows << ",\"auc\":" << fmt(s.eval.auc) << ",\"logloss\":" << fmt(s.eval.logloss);
+  if (s.resumed_from_step) os << ",\"resumed_from_step\":" << s.resumed_from_step;
+  if (s.stop_signal) os << ",\"stop_signal\":" << s.stop_signal;
   os << "}";
   return os.str();
 }

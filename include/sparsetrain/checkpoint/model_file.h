@@ -6,8 +6,12 @@
 //   /                     attrs: format = "sparsetrain-model", format_version = 1,
 //                                config (INI text), parameter_count
 //   /params/<block>/w     float32 [rows x cols] for each block of Network::blocks()
+//   /lsh/<block>/w        float32: for each LSH-indexed layer, the weights its hash
+//                         tables were last built from (tables are rebuilt from these on
+//                         load, so predictions match the end of training exactly)
 #include <string>
 
+#include "sparsetrain/checkpoint/table_snapshot.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::checkpoint {
@@ -15,12 +19,15 @@ namespace sparsetrain::checkpoint {
 inline constexpr int kModelFormatVersion = 1;
 
 // Writes atomically: a temporary file in the same directory, fsync, then rename.
-void save_model(const std::string& path, const model::Network& network, const std::string& config_ini);
+// `tables`: the source weights of the current LSH tables; null = the current weights.
+void save_model(const std::string& path, const model::Network& network, const std::string& config_ini,
+                const TableSnapshot* tables = nullptr);
 
 // The config stored in a model file (to build the Network before loading weights).
 std::string read_model_config(const std::string& path);
 
-// Loads weights into a network built from that config; shapes must match.
+// Loads weights into a network built from that config (shapes must match) and rebuilds
+// its LSH tables from the stored table weights (or, for files without them, the weights).
 void load_model_weights(const std::string& path, model::Network& network);
 
 // fsync a file and its directory, then rename tmp -> final (used by checkpoints too).

@@ -51,6 +51,25 @@ struct ReaderCursor {
   uint64_t rows = 0;         // rows delivered so far in this epoch
 };
 
+// The unread rest of one shard piece in the current epoch: the lines of `piece` that
+// start at or after byte `offset` (uncompressed offset for gzip), `line_index` of them
+// being the index within the piece of the line at `offset` (stride pieces keep lines by
+// index). Checkpoints store every rank's remainders so that a resumed job, with the same
+// or a different number of ranks, reads exactly the rows the epoch has left.
+struct PieceRemainder {
+  ShardPiece piece;
+  uint64_t offset = 0;
+  uint64_t line_index = 0;
+};
+
+// Re-splits the remainders of all ranks of an earlier job over `nranks` ranks and returns
+// rank `rank`'s share; every line left in `all` is read by exactly one rank. Plain byte
+// ranges are concatenated and cut into nranks equal byte spans (line ownership follows
+// the first byte of a line, as in plan_shard); gzip or stride remainders cannot be cut by
+// bytes and go whole to ranks in turn. Deterministic: every rank computes the same split.
+std::vector<PieceRemainder> replan_remainders(const std::vector<PieceRemainder>& all,
+                                              const std::vector<InputFile>& files, int rank, int nranks);
+
 class CriteoReader {
  public:
   // Expands inputs (DataError if any is missing or unreadable) and plans the shard.
@@ -67,6 +86,13 @@ class CriteoReader {
   ReaderCursor cursor() const;
   void seek(const ReaderCursor& cursor);
 
+  // This rank's unread work in the current epoch (the current piece from the cursor on,
+  // then the pieces not started yet).
+  std::vector<PieceRemainder> remaining() const;
+  // Reads exactly `rest` for the remainder of this epoch (a resumed job's share);
+  // rewind() goes back to the planned shard for the next epoch.
+  void assign_remaining(const std::vector<PieceRemainder>& rest);
+
   const ReaderStats& stats() const { return stats_; }
   // One line: rows, skipped by kind, CRLF rows.
   std::string summary() const;
@@ -81,7 +107,9 @@ class CriteoReader {
 
   ReaderOptions options_;
   std::vector<InputFile> files_;
-  std::vector<ShardPiece> pieces_;
+  std::vector<ShardPiece> pieces_;   // this epoch's pieces (planned_, or assigned remainders)
+  std::vector<ShardPiece> planned_;  // plan_shard's pieces, read from every rewind()
+  std::vector<PieceRemainder> starts_;  // where assigned pieces start; empty = at their beginning
   Featurizer featurizer_;
   size_t piece_ = 0;
   std::unique_ptr<LineSource> source_;

@@ -3,6 +3,17 @@
 // <mpi.h>. A Comm is either a real MPI world (launched by mpirun/srun) or a serial
 // stand-in of size 1 when the process was started on its own, so the one binary
 // runs the same code path in both cases and the serial case needs no MPI runtime.
+//
+// Sizes are 64-bit everywhere in this API. MPI counts and displacements are int, so
+// a buffer of more than max_count() elements is split into several collectives
+// (allreduce: consecutive slices; allgatherv: one broadcast per rank and slice).
+//
+// Bytes on the wire (bytes_sent) follow the bandwidth-optimal ring algorithms that
+// Open MPI's tuned component uses for large messages: allreduce of n bytes sends
+// 2(P-1)/P * n per rank, allgatherv sends everything but the next rank's block,
+// broadcast sends (P-1)/P * n per rank on average. For P = 2 this is exact for every
+// algorithm (each rank must send its half / its block once); for P > 2 it is the
+// lower bound the tree/recursive-doubling variants for small messages exceed.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +21,28 @@
 #include <vector>
 
 namespace sparsetrain::dist {
+
+class Comm;
+
+// A non-blocking collective in flight. The buffers given when it was started must
+// stay alive and untouched until wait() returns. The destructor waits (so buffers
+// are never freed under MPI) unless the stack unwinds from an exception: then the
+// job is about to be aborted and waiting could hang on ranks that never joined.
+class Request {
+ public:
+  Request();
+  Request(Request&&) noexcept;
+  Request& operator=(Request&&) noexcept;
+  ~Request();
+  void wait();          // throws std::runtime_error naming rank and MPI call on failure
+  bool done() const;    // nothing left to wait for
+
+ private:
+  friend class Comm;
+  void settle() noexcept;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 class Comm {
  public:
@@ -27,35 +60,63 @@ class Comm {
   bool uses_mpi() const { return mpi_; }
 
   void barrier();
-  // In-place sums / max over all ranks.
+  // In-place sums / max / min over all ranks.
   void allreduce_sum(float* data, size_t n);
   void allreduce_sum(double* data, size_t n);
   void allreduce_sum(uint64_t* data, size_t n);
   void allreduce_max(double* data, size_t n);
+  void allreduce_max(uint64_t* data, size_t n);
   void allreduce_min(uint64_t* data, size_t n);
   double sum(double v) { allreduce_sum(&v, 1); return v; }
   uint64_t sum(uint64_t v) { allreduce_sum(&v, 1); return v; }
   double max(double v) { allreduce_max(&v, 1); return v; }
+  // Non-blocking in-place float sum (same slicing as allreduce_sum).
+  Request iallreduce_sum(float* data, size_t n);
+
+  // Every rank's k values, rank-major (P*k values), on every rank.
+  std::vector<uint64_t> allgather(const uint64_t* mine, size_t k);
   // Concatenation of every rank's vector, in rank order, on every rank.
   std::vector<float> allgatherv(const std::vector<float>& local);
   std::vector<uint32_t> allgatherv(const std::vector<uint32_t>& local);
   std::vector<uint64_t> allgatherv(const std::vector<uint64_t>& local);
+  // Allgatherv of 32-bit words when every rank already knows every rank's count
+  // (counts[r] words from rank r land at offset sum(counts[0..r)) of `out`, which
+  // must hold sum(counts) words). One collective instead of two.
+  void allgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out);
+  // The same, non-blocking.
+  Request iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out);
   void broadcast(std::string& value, int root = 0);
 
   // Ends the whole job now with this rank's message (MPI_Abort on a real world).
   [[noreturn]] void abort(const std::string& message, int code = 1);
 
-  // Bytes this rank has sent through collectives (for metrics).
+  // Bytes this rank has put on the wire (model above) and collectives started.
   uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t collectives() const { return collectives_; }
+
+  // Largest element count passed to one MPI call (INT_MAX). Tests lower it to run
+  // the slicing paths with small buffers; every rank must use the same value.
+  int max_count() const { return max_count_; }
+  void set_max_count(int n);
 
   void finalize();
 
  private:
   Comm(int* argc, char*** argv);
+  template <typename T>
+  void allreduce(T* data, size_t n, int op);
+  template <typename T>
+  void gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out);
+  template <typename T>
+  std::vector<T> gather_vector(const std::vector<T>& local);
+  [[noreturn]] void fail(const std::string& call, int rc) const;
+  friend class Request;
+
   bool mpi_ = false;
   bool finalized_ = false;
   int rank_ = 0, size_ = 1;
-  uint64_t bytes_sent_ = 0;
+  int max_count_;
+  uint64_t bytes_sent_ = 0, collectives_ = 0;
 };
 
 // Runs `body` and turns any exception on any rank into one clear message prefixed

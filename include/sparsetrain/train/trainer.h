@@ -25,12 +25,15 @@ EvalResult evaluate(model::Network& network, const cli::Config& config, const st
 struct TrainSummary {
   uint64_t steps = 0, samples = 0;
   double seconds = 0, samples_per_second = 0;
+  double cpu_seconds = 0;  // process CPU time over the loop (all threads)
   double rebuild_seconds = 0, comm_seconds = 0;
   uint64_t comm_bytes = 0;
   double final_train_loss = 0;
   bool evaluated = false;
   EvalResult eval;
   uint64_t parameters = 0;
+  uint64_t resumed_from_step = 0;  // > 0: continued from a checkpoint of this step
+  int stop_signal = 0;             // != 0: stopped by this signal after writing a checkpoint
 };
 
 class Trainer {

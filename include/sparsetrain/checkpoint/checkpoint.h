@@ -1,0 +1,94 @@
+#pragma once
+// Training checkpoints: everything a killed job needs to continue exactly where it
+// stopped, so that the resumed run ends with bitwise the same parameters as one that
+// was never interrupted (same config, same rank count).
+//
+// File layout, format_version 1 (inspect with `h5ls -r` and `h5dump -A`):
+//   /                          attributes:
+//       format = "sparsetrain-checkpoint", format_version = 1
+//       step, samples          global steps done and training samples consumed
+//       epoch                  0-based epoch the data cursors below belong to
+//       nranks                 ranks of the job that wrote it
+//       next_rebuild, rebuild_interval   LSH rebuild schedule position
+//       elapsed_seconds        training wall time before this checkpoint
+//       metrics_bytes          length of metrics.jsonl at this step (a resume cuts it there)
+//       parameter_count, config (the resolved INI text: seeds, LSH and model settings)
+//       created                UTC time of writing
+//       complete = 1           written after every dataset: a file without it is rejected
+//   /params/<block>/w, m, v    float32 [rows x cols]: weights, Adam first/second moments
+//   /params/<block>/last_step  uint32 [rows]: global step of each row's last update (lazy Adam)
+//   /lsh/<block>/w             float32 [rows x cols]: every LSH-indexed layer's weights as
+//                              of the last table rebuild; the tables are a pure function of
+//                              them (and the seeds in config), so a load rebuilds the exact
+//                              tables the uninterrupted run was using
+//   /data                      attribute inputs: the expanded input paths, one per line
+//   /data/input_sizes          uint64 [files]: their sizes (a resume refuses changed inputs)
+//   /data/remainders           uint64 [n x 8], columns rank, file, begin, end, stride, phase,
+//                              offset, line_index: every rank's unread shard pieces of the
+//                              current epoch (data::PieceRemainder), in rank order
+//   /train/window_loss_sum     float64 [nranks]: each rank's loss sum since the last metrics line
+//   /train/window_samples      uint64 [nranks]: and its sample count
+// Every dataset has a `checksum` attribute (checksum.h, 16 hex digits) checked on load.
+// There is no other RNG state: LSH top-ups are derived from (seed, step, sample) and the
+// optimizer's only state is the step.
+//
+// Writes are atomic: a temporary file in the same directory, `complete` last, flush,
+// fsync, rename, fsync of the directory (commit_file in model_file.h).
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sparsetrain/checkpoint/table_snapshot.h"
+#include "sparsetrain/model/network.h"
+
+namespace sparsetrain::checkpoint {
+
+inline constexpr int kCheckpointFormatVersion = 1;
+
+// A checkpoint that cannot be used: missing, truncated, incomplete, damaged or written
+// for another model shape. The message names the file and what is wrong.
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One row of /data/remainders.
+struct DataRemainder {
+  uint64_t rank = 0, file = 0, begin = 0, end = 0, stride = 1, phase = 0, offset = 0, line_index = 0;
+  bool operator==(const DataRemainder&) const = default;
+};
+
+// Everything but the network's own arrays.
+struct TrainState {
+  uint64_t step = 0, samples = 0, epoch = 0, nranks = 1;
+  uint64_t next_rebuild = 0;  // Network::next_rebuild()
+  double rebuild_interval = 0;  // Network::rebuild_interval()
+  double elapsed_seconds = 0;
+  uint64_t metrics_bytes = 0;
+  std::string config_ini;
+  std::vector<std::string> inputs;
+  std::vector<uint64_t> input_sizes;
+  std::vector<DataRemainder> remainders;
+  std::vector<double> window_loss_sum;    // per rank
+  std::vector<uint64_t> window_samples;   // per rank
+  bool operator==(const TrainState&) const = default;
+};
+
+// Writes `path` atomically.
+void save_checkpoint(const std::string& path, const model::Network& network, const TableSnapshot& tables,
+                     const TrainState& state);
+
+// Checks format, version and the complete marker without reading any array.
+TrainState read_checkpoint_state(const std::string& path);
+
+// Loads parameters, optimizer state and rebuild schedule into `network` (built from the
+// same config) and the table source weights into `tables`, verifying every checksum.
+// Throws CheckpointError; on error `network` may be partly overwritten.
+TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables);
+
+// The small state as bytes (to broadcast it from the rank that read the file).
+std::string encode_state(const TrainState& state);
+TrainState decode_state(const std::string& bytes);
+
+}  // namespace sparsetrain::checkpoint

@@ -1,0 +1,84 @@
+#pragma once
+// The trainer's side of checkpoints: when to write one (every checkpoint.every_steps,
+// every checkpoint.every_minutes on rank 0's clock, at the end, and after SIGTERM /
+// SIGUSR1), gathering every rank's data cursor for rank 0 to write, and resuming from
+// the newest usable checkpoint of train.run_dir (checkpoint.resume = auto).
+//
+// A stop signal only sets a flag; the loop finishes its step, all ranks agree through a
+// max-allreduce, write a checkpoint and `sparsetrain train` exits with status 85
+// (kExitCheckpointedStop) so a batch script can requeue the job.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sparsetrain/checkpoint/checkpoint.h"
+#include "sparsetrain/checkpoint/table_snapshot.h"
+#include "sparsetrain/cli/config.h"
+#include "sparsetrain/data/criteo_reader.h"
+#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/model/network.h"
+
+namespace sparsetrain::train {
+
+inline constexpr int kExitCheckpointedStop = 85;
+
+// The loop's own counters: what a checkpoint saves besides the network and the data cursors.
+struct LoopState {
+  uint64_t step = 0, samples = 0;
+  int epoch = 0;
+  double elapsed_seconds = 0;
+  model::StepStats window;  // this rank's statistics since the last metrics line
+};
+
+class Checkpointing {
+ public:
+  // Installs the SIGTERM / SIGUSR1 handlers (restored by the destructor) and captures
+  // the LSH tables' source weights of the freshly built network.
+  Checkpointing(const cli::Config& config, dist::Comm& comm, model::Network& network);
+  ~Checkpointing();
+  Checkpointing(const Checkpointing&) = delete;
+  Checkpointing& operator=(const Checkpointing&) = delete;
+
+  // checkpoint.resume = auto: rank 0 loads the newest usable checkpoint (a damaged one is
+  // reported, renamed to .bad, and the previous one tried), every rank receives the
+  // parameters, the reader continues at the epoch's unread rows (re-split when the rank
+  // count changed) and `loop` gets the saved counters. nullopt: starting fresh.
+  std::optional<checkpoint::TrainState> resume(data::CriteoReader& reader, LoopState& loop);
+
+  // Call right after every Network::rebuild: the tables' source weights for the next checkpoint.
+  void after_rebuild() { tables_.capture(network_); }
+  // The weights the current tables were built from (saved into model.h5 too).
+  const checkpoint::TableSnapshot& tables() const { return tables_; }
+
+  struct Decision {
+    bool save = false;  // write a checkpoint after this step
+    bool stop = false;  // then stop (a signal arrived on some rank)
+    int signal = 0;     // which one
+  };
+  // After each step, on every rank: the same answer everywhere (one small allreduce).
+  Decision poll(uint64_t step);
+
+  // Writes the checkpoint of `loop.step` (collective: every rank's cursor goes to rank 0,
+  // which writes and rotates). metrics_bytes: rank 0's metrics.jsonl length.
+  void save(const LoopState& loop, const data::CriteoReader& reader, uint64_t metrics_bytes);
+
+  // Periodic checkpoints are on (every_steps or every_minutes); then one is also written at the end.
+  bool periodic() const;
+  std::optional<uint64_t> last_saved_step() const { return last_saved_; }
+
+ private:
+  const cli::Config& config_;
+  dist::Comm& comm_;
+  model::Network& network_;
+  checkpoint::TableSnapshot tables_;
+  std::string dir_;
+  std::chrono::steady_clock::time_point last_time_;
+  std::optional<uint64_t> last_saved_;
+};
+
+// Truncates rank 0's metrics.jsonl to what it held at the checkpoint (lines a killed run
+// wrote after it would repeat steps), warning when it is shorter than that.
+void truncate_metrics(const std::string& path, uint64_t bytes);
+
+}  // namespace sparsetrain::train

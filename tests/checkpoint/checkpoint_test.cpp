@@ -1,0 +1,332 @@
+// Checkpoint files: exact round trip, layout, damage detection (checksums, truncation,
+// missing complete marker), shape checks, rotation that never loses the last good
+// checkpoint, and the LSH table source that makes a resume rebuild the same tables.
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "sparsetrain/checkpoint/checkpoint.h"
+#include "sparsetrain/checkpoint/checkpoint_dir.h"
+#include "sparsetrain/checkpoint/checksum.h"
+#include "sparsetrain/checkpoint/h5.h"
+#include "sparsetrain/checkpoint/model_file.h"
+
+namespace fs = std::filesystem;
+using namespace sparsetrain;
+using namespace sparsetrain::checkpoint;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("st_ckpt_test_" + std::to_string(::getpid()) + "_" +
+                                        std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+model::NetworkSpec small_spec(int embed = 8) {
+  model::NetworkSpec s;
+  s.input_dim = 4096;
+  s.embed_dim = embed;
+  s.hidden = {64, 32};
+  s.sparsity = {0.25, 1.0};  // fc1 has LSH tables, fc2 is dense
+  s.lsh.bits_per_table = 4;
+  s.lsh.num_tables = 4;
+  s.lsh.bucket_capacity = 16;
+  s.rebuild_every = 5;
+  s.seed = 11;
+  return s;
+}
+
+// Fills every array of the network with distinct values so a mixed-up block shows.
+void scramble(model::Network& net, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& b : net.blocks()) {
+    for (auto& x : b.w) x = u(rng);
+    for (auto& x : b.m) x = u(rng);
+    for (auto& x : b.v) x = std::abs(u(rng));
+    for (auto& x : b.last_step) x = rng() % 1000;
+  }
+}
+
+TrainState sample_state() {
+  TrainState s;
+  s.step = 1234;
+  s.samples = 98765;
+  s.epoch = 2;
+  s.nranks = 3;
+  s.next_rebuild = 1300;
+  s.rebuild_interval = 61.5;
+  s.elapsed_seconds = 42.25;
+  s.metrics_bytes = 777;
+  s.config_ini = "[train]\nseed = 11\n";
+  s.inputs = {"a.tsv", "b.tsv.gz"};
+  s.input_sizes = {1000, 2000};
+  s.remainders = {{0, 0, 0, 333, 1, 0, 120, 3}, {1, 0, 333, 666, 1, 0, 400, 2}, {2, 1, 0, 2000, 3, 2, 50, 7}};
+  s.window_loss_sum = {1.5, 2.25, 0.125};
+  s.window_samples = {10, 11, 12};
+  return s;
+}
+
+bool same_arrays(const model::Network& a, const model::Network& b) {
+  for (size_t i = 0; i < a.blocks().size(); ++i) {
+    const auto &x = a.blocks()[i], &y = b.blocks()[i];
+    if (x.w != y.w || x.m != y.m || x.v != y.v || x.last_step != y.last_step) return false;
+  }
+  return true;
+}
+
+data::Batch random_batch(size_t rows, uint64_t input_dim, uint32_t seed) {
+  data::Batch batch;
+  batch.resize(rows, true);
+  std::mt19937 rng(seed);
+  for (auto& id : batch.ids) id = static_cast<uint32_t>(rng() % input_dim);
+  for (auto& d : batch.dense) d = static_cast<float>(rng() % 100) / 50.0f;
+  for (auto& l : batch.labels) l = static_cast<float>(rng() % 2);
+  return batch;
+}
+
+std::vector<float> predictions(model::Network& net, const data::Batch& batch) {
+  std::vector<float> p(batch.rows);
+  net.predict(batch, 0, p.data());
+  return p;
+}
+
+void save_sample(const std::string& path, uint32_t seed = 1) {
+  model::Network net(small_spec());
+  scramble(net, seed);
+  TableSnapshot t;
+  t.capture(net);
+  save_checkpoint(path, net, t, sample_state());
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Checkpoint, RoundTripIsExact) {
+  TempDir dir;
+  model::Network net(small_spec());
+  scramble(net, 1);
+  TableSnapshot tables;
+  tables.capture(net);
+  const TrainState state = sample_state();
+  save_checkpoint(dir.file("c.h5"), net, tables, state);
+
+  model::Network back(small_spec());
+  TableSnapshot back_tables;
+  const TrainState got = load_checkpoint(dir.file("c.h5"), back, back_tables);
+  EXPECT_EQ(got, state);
+  EXPECT_TRUE(same_arrays(net, back));
+  EXPECT_EQ(back_tables.blocks(), tables.blocks());
+  ASSERT_EQ(back_tables.blocks().size(), 1u);  // only fc1 is indexed
+  EXPECT_EQ(back_tables.blocks()[0].name, "fc1");
+  EXPECT_EQ(back.next_rebuild(), 1300u);
+  EXPECT_EQ(back.rebuild_interval(), 61.5);
+  EXPECT_EQ(read_checkpoint_state(dir.file("c.h5")), state);
+  EXPECT_EQ(decode_state(encode_state(state)), state);
+  // No temporary file is left next to it.
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++files;
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(Checkpoint, LayoutIsSelfDescribing) {
+  TempDir dir;
+  save_sample(dir.file("c.h5"));
+  const H5File f = H5File::open_read(dir.file("c.h5"));
+  EXPECT_EQ(f.attr_string("format"), "sparsetrain-checkpoint");
+  EXPECT_EQ(f.attr_int("format_version"), kCheckpointFormatVersion);
+  EXPECT_EQ(f.attr_int("complete"), 1);
+  EXPECT_EQ(f.attr_int("step"), 1234);
+  for (const char* name : {"/params/embed/w", "/params/embed/m", "/params/embed/v", "/params/embed/last_step",
+                           "/params/fc1/w", "/params/fc2/v", "/params/out/w", "/lsh/fc1/w", "/data/input_sizes",
+                           "/data/remainders", "/train/window_loss_sum", "/train/window_samples"}) {
+    EXPECT_TRUE(f.exists(name)) << name;
+    EXPECT_EQ(f.attr_string("checksum", name).size(), 16u) << name;
+  }
+  EXPECT_FALSE(f.exists("/lsh/fc2"));  // dense layers have no tables
+  EXPECT_EQ(f.dims("/data/remainders"), (std::vector<uint64_t>{3, 8}));
+  EXPECT_EQ(f.dims("/params/embed/w"), (std::vector<uint64_t>{4096, 8}));
+}
+
+TEST(Checkpoint, DamagedDatasetIsDetected) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  save_sample(path);
+  // Flip one byte in the middle of /params/embed/v.
+  haddr_t offset;
+  {
+    const H5File f = H5File::open_read(path);
+    const hid_t d = H5Dopen2(f.id(), "/params/embed/v", H5P_DEFAULT);
+    offset = H5Dget_offset(d);
+    H5Dclose(d);
+  }
+  ASSERT_NE(offset, HADDR_UNDEF);
+  {
+    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(offset + 4096 * 8 * 2));
+    char c;
+    io.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    io.seekp(static_cast<std::streamoff>(offset + 4096 * 8 * 2));
+    io.write(&c, 1);
+  }
+  model::Network net(small_spec());
+  TableSnapshot t;
+  const std::string e = error_of([&] { load_checkpoint(path, net, t); });
+  EXPECT_NE(e.find("/params/embed/v is damaged"), std::string::npos) << e;
+}
+
+TEST(Checkpoint, TruncatedFileIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  save_sample(path);
+  fs::resize_file(path, fs::file_size(path) / 2);
+  model::Network net(small_spec());
+  TableSnapshot t;
+  EXPECT_NE(error_of([&] { load_checkpoint(path, net, t); }), "");
+  fs::resize_file(path, 100);
+  EXPECT_NE(error_of([&] { read_checkpoint_state(path); }).find("truncated or not a checkpoint"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_checkpoint_state(dir.file("missing.h5")); }), "");
+}
+
+TEST(Checkpoint, FileWithoutCompleteMarkerIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  save_sample(path);
+  {  // rewrite the marker as 0, as a writer that died before the end would have left it
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const int64_t zero = 0;
+    const hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &zero);
+    H5Aclose(a);
+    H5Fclose(f);
+  }
+  EXPECT_NE(error_of([&] { read_checkpoint_state(path); }).find("incomplete"), std::string::npos);
+  // A model file is not a checkpoint either.
+  model::Network net(small_spec());
+  save_model(dir.file("model.h5"), net, "");
+  EXPECT_NE(error_of([&] { read_checkpoint_state(dir.file("model.h5")); }).find("not a sparsetrain checkpoint"),
+            std::string::npos);
+}
+
+TEST(Checkpoint, OtherModelShapeIsAClearError) {
+  TempDir dir;
+  save_sample(dir.file("c.h5"));
+  model::Network other(small_spec(16));
+  TableSnapshot t;
+  const std::string e = error_of([&] { load_checkpoint(dir.file("c.h5"), other, t); });
+  EXPECT_NE(e.find("another model config"), std::string::npos) << e;
+}
+
+TEST(Checkpoint, ModelFileStillWorks) {
+  TempDir dir;
+  model::Network net(small_spec());
+  scramble(net, 3);
+  save_model(dir.file("model.h5"), net, "[train]\nseed = 11\n");
+  model::Network back(small_spec());
+  load_model_weights(dir.file("model.h5"), back);
+  for (size_t i = 0; i < net.blocks().size(); ++i) EXPECT_EQ(net.blocks()[i].w, back.blocks()[i].w);
+  EXPECT_EQ(read_model_config(dir.file("model.h5")), "[train]\nseed = 11\n");
+}
+
+TEST(CheckpointDir, ListsNewestFirstAndIgnoresOtherFiles) {
+  TempDir dir;
+  for (uint64_t s : {20, 100, 3}) std::ofstream(checkpoint_path(dir.path.string(), s)) << "x";
+  std::ofstream(dir.file("ckpt-000000000500.h5.tmp.123")) << "x";
+  std::ofstream(dir.file("ckpt-000000000400.h5.bad")) << "x";
+  std::ofstream(dir.file("notes.txt")) << "x";
+  const auto list = list_checkpoints(dir.path.string());
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].step, 100u);
+  EXPECT_EQ(list[1].step, 20u);
+  EXPECT_EQ(list[2].step, 3u);
+  EXPECT_EQ(fs::path(list[0].path).filename(), "ckpt-000000000100.h5");
+  EXPECT_EQ(remove_stale_temporaries(dir.path.string()), 1u);
+  EXPECT_FALSE(fs::exists(dir.file("ckpt-000000000500.h5.tmp.123")));
+  EXPECT_TRUE(list_checkpoints(dir.file("absent")).empty());
+}
+
+TEST(CheckpointDir, RotationKeepsTheNewestAndNeverTheOnlyGoodOne) {
+  TempDir dir;
+  const std::string d = dir.path.string();
+  for (uint64_t s : {10, 20, 30, 40}) save_sample(checkpoint_path(d, s));
+  EXPECT_EQ(rotate_checkpoints(d, 2, 40).size(), 2u);
+  auto list = list_checkpoints(d);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].step, 40u);
+  EXPECT_EQ(list[1].step, 30u);
+  // A damaged "newest" never causes deletions: the older good one stays.
+  fs::resize_file(checkpoint_path(d, 40), 64);
+  EXPECT_NE(error_of([&] { rotate_checkpoints(d, 1, 40); }), "");
+  EXPECT_TRUE(fs::exists(checkpoint_path(d, 30)));
+  // keep = 1 with a good newest deletes everything older.
+  save_sample(checkpoint_path(d, 50));
+  rotate_checkpoints(d, 1, 50);
+  list = list_checkpoints(d);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].step, 50u);
+  EXPECT_EQ(quarantine_checkpoint(checkpoint_path(d, 50)), checkpoint_path(d, 50) + ".bad");
+  EXPECT_TRUE(list_checkpoints(d).empty());
+}
+
+TEST(Checksum, DependsOnBytesOnlyNotThreads) {
+  std::vector<unsigned char> data(9u << 20 | 13);  // several 4 MiB blocks plus an odd tail
+  std::mt19937 rng(5);
+  for (auto& c : data) c = static_cast<unsigned char>(rng());
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const uint64_t one = checksum64(data.data(), data.size());
+  omp_set_num_threads(3);
+  const uint64_t three = checksum64(data.data(), data.size());
+  omp_set_num_threads(threads);
+  EXPECT_EQ(one, three);
+  for (size_t pos : {size_t{0}, size_t{4u << 20}, data.size() - 1}) {
+    data[pos] ^= 1;
+    EXPECT_NE(checksum64(data.data(), data.size()), one) << pos;
+    data[pos] ^= 1;
+  }
+  EXPECT_NE(checksum64(data.data(), data.size() - 1), one);
+  EXPECT_NE(checksum64(nullptr, 0), checksum64(data.data(), 1));
+  EXPECT_EQ(checksum_hex(0xabcULL), "0000000000000abc");
+}
+
+TEST(TableSnapshot, RestoresTheTablesOfTheCapturedWeights) {
+  // Network a: tables built from its initial weights, then the weights move on (as
+  // training does between rebuilds) without a rebuild.
+  model::Network a(small_spec());
+  TableSnapshot at_rebuild;
+  at_rebuild.capture(a);
+  scramble(a, 9);
+  // Network b: same current weights; tables rebuilt from the captured ones.
+  model::Network b(small_spec());
+  for (size_t i = 0; i < a.blocks().size(); ++i) b.blocks()[i] = a.blocks()[i];
+  at_rebuild.restore_tables(b);
+  EXPECT_TRUE(same_arrays(a, b));  // restoring tables leaves the current weights alone
+  const data::Batch batch = random_batch(256, 4096, 2);
+  EXPECT_EQ(predictions(a, batch), predictions(b, batch));
+  // Tables from the current weights pick other neurons: the snapshot matters.
+  model::Network c(small_spec());
+  for (size_t i = 0; i < a.blocks().size(); ++i) c.blocks()[i] = a.blocks()[i];
+  c.rebuild_tables();
+  EXPECT_NE(predictions(a, batch), predictions(c, batch));
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Exact resume, end to end, with `mpirun -np 2` (OMP_NUM_THREADS=1 per rank):
+#   1. reference: one uninterrupted run;
+#   2. kill -9 of the whole job at a random moment after its first checkpoint, then a
+#      resume: model.h5 datasets bitwise equal to the reference, metrics.jsonl equal
+#      (steps, samples, losses; wall-clock fields aside): no gap, no repeated step;
+#   3. SIGUSR1 to mpirun: checkpoint after the current step, exit status 85, resume exact;
+#   4. the newest checkpoint damaged (bytes flipped) and truncated: reported, set aside as
+#      .bad, the previous one used, result still exact;
+#   5. elastic: 2 ranks stop mid-epoch, 3 ranks finish it (and 3 -> 2): the epoch's rows
+#      are consumed exactly once (total samples = rows in the file);
+#   6. a run_dir holding checkpoints of another model config: clear error, files untouched;
+#   7. checkpoint.every_minutes: time-based checkpoints (rank 0's clock) and one at the end.
+# Usage: resume_e2e.sh <sparsetrain binary> <fixtures dir>
+set -euo pipefail
+BIN=$1
+FIX=$2
+WORK=$(mktemp -d /tmp/st_resume_e2e.XXXXXX)
+JOB_PIDS=()
+cleanup() {
+  for p in "${JOB_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPI=(mpirun --allow-run-as-root --oversubscribe)
+TRAIN=$FIX/criteo_sample_train.tsv
+ROWS=$(wc -l < "$TRAIN")
+# Small model, many steps (20 epochs of 6,470 rows in batches of 64: ~2,000 steps), LSH
+# rebuilds every few steps so a resume between rebuilds must restore the tables.
+COMMON=(--data.train "$TRAIN" --data.test "" --data.input_dim 65536 --model.embed_dim 16 --model.hidden 128
+        --model.sparsity 0.25 --lsh.bits 5 --lsh.tables 8 --lsh.rebuild_every 7 --lsh.rebuild_growth 1.1
+        --lsh.rebuild_max 40 --train.batch_size 64 --train.log_every 10 --train.seed 7
+        --checkpoint.keep 3)
+LONG=(--train.epochs 20 --checkpoint.every_steps 40)
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+# Bitwise comparison of every dataset of two model files (attributes such as the
+# config text hold the run_dir and may differ).
+same_model() {
+  local a=$1 b=$2 d n=0
+  for d in $(h5ls -r "$a" | awk '$2 == "Dataset" {print $1}'); do
+    h5dump -b LE -d "$d" -o "$WORK/a.bin" "$a" > /dev/null
+    h5dump -b LE -d "$d" -o "$WORK/b.bin" "$b" > /dev/null
+    cmp -s "$WORK/a.bin" "$WORK/b.bin" || fail "$d differs between $a and $b"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 4 ] || fail "only $n datasets in $a"
+  echo "   $n datasets bitwise identical"
+}
+# metrics.jsonl without the wall-clock dependent fields.
+metrics_core() {
+  sed -E 's/"(samples_per_s|time_s|rebuild_s|comm_s|comm_bytes|cpu_s|samples_per_cpu_s)":[^,}]*,?//g; s/,}/}/' "$1"
+}
+same_metrics() {
+  diff <(metrics_core "$1") <(metrics_core "$2") > "$WORK/metrics.diff" || {
+    head -20 "$WORK/metrics.diff" >&2
+    fail "metrics differ: $1 vs $2"
+  }
+  # Consecutive log steps, each exactly once.
+  local steps
+  steps=$(grep -o '"step":[0-9]*' "$2" | cut -d: -f2 | tr '\n' ' ')
+  awk -v s="$steps" 'BEGIN { n = split(s, a, " "); for (i = 2; i <= n; i++) if (a[i] != a[i-1] + 10) exit 1 }' ||
+    fail "metrics steps are not 10, 20, 30, ...: $steps"
+  echo "   metrics.jsonl identical ($(wc -l < "$2") lines)"
+}
+newest_ckpt() { ls "$1"/checkpoints/ckpt-*.h5 2> /dev/null | sort | tail -1; }
+wait_for_ckpt() {
+  local dir=$1 pid=$2 i
+  for i in $(seq 1 600); do
+    [ -n "$(newest_ckpt "$dir")" ] && return 0
+    kill -0 "$pid" 2> /dev/null || fail "job ended before its first checkpoint"
+    sleep 0.1
+  done
+  fail "no checkpoint after 60 s"
+}
+train() {  # train <run_dir> <np> <log> [extra args...]
+  local dir=$1 np=$2 log=$3
+  shift 3
+  "${MPI[@]}" -np "$np" "$BIN" train "${COMMON[@]}" --train.run_dir "$dir" "$@" > "$log.out" 2> "$log.err"
+}
+summary_field() { grep '^{"steps"' "$1" | tail -1 | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
+
+step "1. uninterrupted reference run (2 ranks)"
+train "$WORK/ref" 2 "$WORK/ref" "${LONG[@]}" || fail "reference run failed: $(tail -5 "$WORK/ref.err")"
+REF_STEPS=$(summary_field "$WORK/ref.out" steps)
+echo "   $REF_STEPS steps"
+
+step "2. kill -9 at a random moment after the first checkpoint, then resume"
+killed=0
+for attempt in 1 2 3; do
+  rm -rf "$WORK/k"
+  setsid "${MPI[@]}" -np 2 "$BIN" train "${COMMON[@]}" "${LONG[@]}" --train.run_dir "$WORK/k" \
+    > "$WORK/k1.out" 2> "$WORK/k1.err" &
+  pid=$!
+  JOB_PIDS+=("$pid")
+  wait_for_ckpt "$WORK/k" "$pid"
+  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + r / 32768 * 1.0 }')"
+  ranks=$(ps -o pid= --ppid "$pid" | tr '\n' ' ')
+  # The whole job at once, as a node failure would: mpirun, its process group, its ranks.
+  kill -9 -- "-$pid" $ranks "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  for r in $ranks; do while kill -0 "$r" 2> /dev/null; do sleep 0.05; done; done
+  if grep -q '^{"steps"' "$WORK/k1.out"; then
+    echo "   attempt $attempt: the run finished before the kill; again"
+    continue
+  fi
+  killed=1
+  break
+done
+[ "$killed" = 1 ] || fail "could not kill the job mid-run in 3 attempts"
+echo "   killed after $(grep -c '^checkpoint step' "$WORK/k1.err") checkpoint(s), last log: $(grep '^step' "$WORK/k1.err" | tail -1)"
+train "$WORK/k" 2 "$WORK/k2" "${LONG[@]}" || fail "resume failed: $(tail -5 "$WORK/k2.err")"
+grep -q '^resumed from .*ckpt-' "$WORK/k2.err" || fail "the second run did not resume"
+grep '^resumed from' "$WORK/k2.err" | sed 's/^/   /'
+[ "$(summary_field "$WORK/k2.out" steps)" = "$REF_STEPS" ] || fail "resumed run ended at another step"
+same_model "$WORK/ref/model.h5" "$WORK/k/model.h5"
+same_metrics "$WORK/ref/metrics.jsonl" "$WORK/k/metrics.jsonl"
+
+step "3. SIGUSR1 to mpirun: checkpoint, exit 85, resume"
+rm -rf "$WORK/u"
+"${MPI[@]}" -np 2 "$BIN" train "${COMMON[@]}" "${LONG[@]}" --train.run_dir "$WORK/u" > "$WORK/u1.out" 2> "$WORK/u1.err" &
+pid=$!
+JOB_PIDS+=("$pid")
+wait_for_ckpt "$WORK/u" "$pid"
+sleep 0.3
+kill -USR1 "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 85 ] || fail "exit status after SIGUSR1 was $rc, expected 85: $(tail -5 "$WORK/u1.err")"
+stop=$(sed -n 's/^SIGUSR1 received: writing a checkpoint after step \([0-9]*\).*/\1/p' "$WORK/u1.err")
+[ -n "$stop" ] || fail "no stop message"
+[ -f "$(printf '%s/u/checkpoints/ckpt-%012d.h5' "$WORK" "$stop")" ] || fail "no checkpoint of stop step $stop"
+[ ! -f "$WORK/u/model.h5" ] || fail "a stopped run must not write model.h5"
+echo "   stopped after step $stop with status 85"
+cp -r "$WORK/u" "$WORK/c"  # for part 4
+train "$WORK/u" 2 "$WORK/u2" "${LONG[@]}" || fail "resume after SIGUSR1 failed"
+grep -q "^resumed from .*ckpt-0*$stop.h5 at step $stop " "$WORK/u2.err" || fail "did not resume from step $stop"
+same_model "$WORK/ref/model.h5" "$WORK/u/model.h5"
+same_metrics "$WORK/ref/metrics.jsonl" "$WORK/u/metrics.jsonl"
+
+step "4. damaged newest checkpoints are reported and skipped"
+mapfile -t ck < <(ls "$WORK"/c/checkpoints/ckpt-*.h5 | sort)
+[ "${#ck[@]}" -ge 3 ] || fail "expected 3 checkpoints, have ${#ck[@]}"
+newest=${ck[-1]}
+second=${ck[-2]}
+# Newest: 4 KiB of zeros written into the middle of the file (inside the big weight table).
+size=$(stat -c %s "$newest")
+dd if=/dev/zero of="$newest" bs=4096 count=1 seek=$((size / 4096 / 2)) conv=notrunc status=none
+# Second newest: truncated.
+truncate -s $(($(stat -c %s "$second") / 3)) "$second"
+train "$WORK/c" 2 "$WORK/c2" "${LONG[@]}" || fail "resume past damaged checkpoints failed: $(tail -5 "$WORK/c2.err")"
+grep -q "warning: .*$(basename "$newest").* is damaged" "$WORK/c2.err" || fail "damage of $newest not reported"
+grep -q "warning: .*$(basename "$second")" "$WORK/c2.err" || fail "truncation of $second not reported"
+[ -f "$newest.bad" ] && [ -f "$second.bad" ] || fail "damaged checkpoints not set aside as .bad"
+grep -q "^resumed from ${ck[-3]} " "$WORK/c2.err" || fail "did not fall back to ${ck[-3]}"
+grep -E '^(warning|resumed)' "$WORK/c2.err" | sed 's/^/   /'
+same_model "$WORK/ref/model.h5" "$WORK/c/model.h5"
+same_metrics "$WORK/ref/metrics.jsonl" "$WORK/c/metrics.jsonl"
+
+step "5. elastic: 2 ranks stop mid-epoch, 3 ranks finish the epoch (and 3 -> 2)"
+for pair in "2 3" "3 2"; do
+  set -- $pair
+  d="$WORK/e$1$2"
+  train "$d" "$1" "$d-a" --train.epochs 1 --train.max_steps 37 --checkpoint.every_steps 40 || fail "elastic first part failed"
+  [ -n "$(newest_ckpt "$d")" ] || fail "no checkpoint at the end of the first part"
+  train "$d" "$2" "$d-b" --train.epochs 1 --checkpoint.every_steps 40 || fail "elastic resume $1 -> $2 failed: $(tail -5 "$d-b.err")"
+  grep -q "re-split from $1 to $2 ranks" "$d-b.err" || fail "no re-split message"
+  samples=$(summary_field "$d-b.out" samples)
+  [ "$samples" = "$ROWS" ] || fail "$1 -> $2 ranks: the epoch delivered $samples samples, the file has $ROWS rows"
+  echo "   $1 -> $2 ranks: $samples samples = $ROWS rows in the epoch"
+done
+
+step "6. checkpoints of another config in the run_dir: clear error"
+rc=0
+train "$WORK/k" 2 "$WORK/x" "${LONG[@]}" --model.init_seed 3 || rc=$?
+[ "$rc" != 0 ] || fail "resuming with another model config must fail"
+grep -q "was written by a run with another config" "$WORK/x.err" || fail "unclear error: $(tail -3 "$WORK/x.err")"
+grep -q "model.init_seed: checkpoint '-1', now '3'" "$WORK/x.err" || fail "the error does not name the key"
+ls "$WORK"/k/checkpoints/*.bad 2> /dev/null && fail "good checkpoints were set aside"
+echo "   $(grep -m1 'another config' "$WORK/x.err")"
+
+step "7. checkpoint.every_minutes: rank 0's clock decides, every rank follows"
+train "$WORK/t" 2 "$WORK/t" --train.epochs 6 --checkpoint.every_steps 0 --checkpoint.every_minutes 0.004 ||
+  fail "time-based checkpoint run failed: $(tail -5 "$WORK/t.err")"
+last=$(summary_field "$WORK/t.out" steps)
+timed=$(grep '^checkpoint step' "$WORK/t.err" | grep -vc "checkpoint step $last ")
+[ "$timed" -ge 2 ] || fail "expected at least 2 time-based checkpoints before the end, got $timed"
+grep -q "^checkpoint step $last " "$WORK/t.err" || fail "no checkpoint at the end (step $last)"
+echo "   $timed checkpoints every 0.24 s of rank 0's clock, plus one at the end (step $last)"
+echo "PASS"
