@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# The benchmark suite: sparsetrain sparse vs dense vs PyTorch on CPU, on generated
+# Criteo-like data with a known best AUC. Prints a Markdown table and writes
+# scripts/bench/results/latest.md (table + exact commands) and auc_vs_time.png.
+#
+#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores)
+#   QUICK=1 scripts/bench_all.sh         smoke test of the script (~2 min, results not kept)
+#
+# Knobs (environment): BUILD_DIR (default build), WORK_DIR (/tmp/sparsetrain-bench),
+# RESULTS_DIR, TRAIN_ROWS, TEST_ROWS, REPS, TP_STEPS, INPUT_DIM, EMBED_DIM, HIDDEN,
+# SPARSITY, LR, BATCH, LSH_ARGS (extra `--lsh.key value` args for the sparse runs),
+# TUNED_ARGS (args of a second, tuned sparse variant; default fewer LSH tables; empty = skip),
+# EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1.
+#
+# Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
+# comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
+# BLAS for PyTorch's Linear layers (libopenblas0-pthread); mpirun (openmpi-bin) for the
+# 2-rank row. Missing optional pieces are skipped with a note.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+QUICK=${QUICK:-0}
+if [[ "$QUICK" == "1" ]]; then
+  : "${TRAIN_ROWS:=200000}" "${TEST_ROWS:=50000}" "${REPS:=1}" "${TP_STEPS:=50}" "${EVALS:=3}"
+  : "${MEM_INPUT_DIM:=1048576}" "${MPI_STEPS:=50}" "${RESULTS_DIR:=${WORK_DIR:-/tmp/sparsetrain-bench}/results-quick}"
+fi
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+[[ "$BUILD_DIR" = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+WORK=${WORK_DIR:-/tmp/sparsetrain-bench}
+RESULTS=${RESULTS_DIR:-$ROOT/scripts/bench/results}
+TRAIN_ROWS=${TRAIN_ROWS:-2000000}
+TEST_ROWS=${TEST_ROWS:-200000}
+REPS=${REPS:-3}
+TP_STEPS=${TP_STEPS:-250}
+INPUT_DIM=${INPUT_DIM:-1048576}
+EMBED_DIM=${EMBED_DIM:-64}
+HIDDEN=${HIDDEN:-1024}
+SPARSITY=${SPARSITY:-0.05}
+LR=${LR:-0.003}
+BATCH=${BATCH:-1024}
+LSH_ARGS=${LSH_ARGS:-}
+TUNED_ARGS=${TUNED_ARGS---lsh.tables 4 --lsh.bits 5}   # a tuned sparse variant; TUNED_ARGS= skips it
+EVALS=${EVALS:-8}
+MEM_INPUT_DIM=${MEM_INPUT_DIM:-4194304}
+MPI_STEPS=${MPI_STEPS:-300}
+TARGET_AUC=${TARGET_AUC:-}
+PY=${PYTHON:-/usr/bin/python3}   # Debian's python3 (python3-torch / python3-numpy live there)
+NCPU=$(getconf _NPROCESSORS_ONLN)   # before OMP_NUM_THREADS is set: GNU nproc obeys it
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+OUT=$WORK/out
+mkdir -p "$WORK" "$OUT" "$RESULTS"
+rm -f "$OUT"/*.json "$OUT"/*.jsonl "$OUT"/*.dat "$OUT"/*.stdout "$OUT"/*.stderr "$OUT"/commands.txt "$OUT"/env.txt
+CMDS=$OUT/commands.txt
+T0=$(date +%s)
+
+say() { printf '\n== %s (%ds)\n' "$*" $(( $(date +%s) - T0 )) >&2; }
+note() { printf '   note: %s\n' "$*" >&2; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# run NAME CMD...: runs CMD, logs it to commands.txt, keeps its stdout/stderr, and its
+# last JSON line (stdout) as OUT/NAME.json.
+run() {
+  local name=$1; shift
+  { printf '# %s (load average %s)\n' "$name" "$(load1)"; printf '%q ' "$@"; printf '\n'; } >> "$CMDS"
+  printf '   %-14s ' "$name" >&2
+  local t
+  t=$(date +%s%N)
+  if ! "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr"; then
+    echo "FAILED: $*" >&2
+    tail -5 "$OUT/$name.stderr" >&2
+    return 1
+  fi
+  grep '^{' "$OUT/$name.stdout" | tail -1 > "$OUT/$name.json" || true
+  printf '%6.1fs  %s\n' "$(( ($(date +%s%N) - t) / 1000000 ))e-3" "$(cut -c1-150 "$OUT/$name.json")" >&2
+}
+
+# ---------------------------------------------------------------- prerequisites
+say "prerequisites"
+HAVE_TORCH=1 HAVE_GNUPLOT=1 HAVE_MPI=1
+MISSING=()
+command -v cmake >/dev/null || { echo "cmake missing: run scripts/setup.sh" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || MISSING+=(time)
+if ! "$PY" -c "import numpy" 2>/dev/null; then
+  echo "numpy missing for $PY: apt-get install -y --no-install-recommends python3-numpy" >&2; exit 1
+fi
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  HAVE_TORCH=0; MISSING+=(python3-torch); note "PyTorch missing: the PyTorch rows are skipped"
+fi
+command -v gnuplot >/dev/null || { HAVE_GNUPLOT=0; MISSING+=(gnuplot-nox); note "gnuplot missing: no plot"; }
+command -v mpirun >/dev/null || { HAVE_MPI=0; note "mpirun missing: the 2-rank row is skipped"; }
+BLAS=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+if [[ $HAVE_TORCH == 1 && "$BLAS" != *openblas* && "$BLAS" != *blis* && "$BLAS" != *mkl* ]]; then
+  MISSING+=(libopenblas0-pthread)
+  note "libblas.so.3 is $BLAS (reference BLAS?): PyTorch's Linear layers will be ~20x slower than with OpenBLAS"
+fi
+if (( ${#MISSING[@]} )); then
+  note "to install what is missing: apt-get install -y --no-install-recommends ${MISSING[*]}"
+  if [[ " ${MISSING[*]} " == *" time "* ]]; then exit 1; fi
+fi
+
+# ---------------------------------------------------------------- build
+say "build ($BUILD_DIR)"
+if [[ "${SKIP_BUILD:-0}" != "1" ]]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD_DIR" -j"$NCPU" --target sparsetrain bench_train_bench >/dev/null
+  cmake --build "$BUILD_DIR" -j"$NCPU" --target bench_parse_bench >/dev/null 2>&1 || note "bench_parse_bench not built"
+fi
+ST=$BUILD_DIR/sparsetrain
+TB=$BUILD_DIR/bench_train_bench
+[[ -x "$ST" && -x "$TB" ]] || { echo "missing $ST or $TB" >&2; exit 1; }
+g++ -std=c++20 -O2 -I "$ROOT/include" "$ROOT/scripts/bench/featurize_dump.cpp" \
+  "$BUILD_DIR/libst_data.a" "$BUILD_DIR/libst_util.a" -lz -o "$WORK/featurize_dump"
+
+# ---------------------------------------------------------------- data
+say "data"
+TRAIN=$WORK/train_${TRAIN_ROWS}.tsv
+TEST=$WORK/test_${TEST_ROWS}.tsv
+TEST_PROB=$WORK/test_${TEST_ROWS}.prob
+if [[ ! -s "$TRAIN" ]]; then run synth_train "$ST" synth --rows "$TRAIN_ROWS" --seed 1 --profile kaggle --output "$TRAIN"; fi
+if [[ ! -s "$TEST" || ! -s "$TEST_PROB" ]]; then
+  run synth_test "$ST" synth --rows "$TEST_ROWS" --seed 2 --profile kaggle --output "$TEST" --probabilities "$TEST_PROB"
+fi
+
+{
+  echo "DATE=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)"
+  echo "DIRTY=$([[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]] && echo 1 || echo 0)"
+  echo "CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "NPROC=$NCPU"
+  echo "LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "TRAIN_ROWS=$TRAIN_ROWS"; echo "TEST_ROWS=$TEST_ROWS"; echo "REPS=$REPS"
+  echo "INPUT_DIM=$INPUT_DIM"; echo "EMBED_DIM=$EMBED_DIM"; echo "HIDDEN=$HIDDEN"; echo "SPARSITY=$SPARSITY"
+  echo "LR=$LR"; echo "BATCH=$BATCH"; echo "LSH_ARGS=$LSH_ARGS"; echo "TUNED_ARGS=$TUNED_ARGS"; echo "MEM_INPUT_DIM=$MEM_INPUT_DIM"
+  echo "TARGET_AUC=$TARGET_AUC"; echo "TEST_TSV=$TEST"; echo "TEST_PROB=$TEST_PROB"; echo "BLAS=$BLAS"
+  if [[ $HAVE_TORCH == 1 ]]; then echo "TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')"; fi
+  if [[ $HAVE_MPI == 0 ]]; then echo "MPI_NOTE=skipped: mpirun not found"; fi
+} > "$OUT/env.txt"
+
+# ---------------------------------------------------------------- featurizer check
+say "featurizer: numpy port (pytorch_baseline.py) vs C++ on the first 20000 test rows"
+head -n 20000 "$TEST" > "$WORK/check.tsv"
+"$WORK/featurize_dump" "$WORK/check.tsv" "$INPUT_DIM" > "$WORK/check.dump"
+run check_ids "$PY" scripts/pytorch_baseline.py --train "$WORK/check.tsv" --input-dim "$INPUT_DIM" --check-ids "$WORK/check.dump"
+grep -q MATCH "$OUT/check_ids.stdout" && ! grep -q MISMATCH "$OUT/check_ids.stdout" \
+  || { echo "featurizer mismatch: see $OUT/check_ids.stdout" >&2; exit 1; }
+
+# ---------------------------------------------------------------- parse
+say "parse + featurize throughput"
+if [[ -x "$BUILD_DIR/bench_parse_bench" ]]; then
+  run parse "$BUILD_DIR/bench_parse_bench" --file "$TRAIN" --runs 3
+else
+  note "bench_parse_bench not present: parse row skipped"
+fi
+
+# ---------------------------------------------------------------- throughput, side by side
+BASE=(--model.embed_dim "$EMBED_DIM" --model.hidden "$HIDDEN"
+      --optim.lr "$LR" --train.batch_size "$BATCH" --train.threads 1 --train.log_every 1000000)
+MODEL=(--data.input_dim "$INPUT_DIM" "${BASE[@]}")
+# shellcheck disable=SC2206
+SPARSE=(--model.sparsity "$SPARSITY" $LSH_ARGS)
+DENSE=(--model.sparsity 1)
+# shellcheck disable=SC2206
+TUNED=(--model.sparsity "$SPARSITY" $LSH_ARGS $TUNED_ARGS)
+TORCH=(--input-dim "$INPUT_DIM" --embed-dim "$EMBED_DIM" --hidden "$HIDDEN" --lr "$LR" --batch-size "$BATCH" --threads 1)
+fresh() { rm -rf "$WORK/runs/$1"; echo "$WORK/runs/$1"; }
+
+say "throughput: $REPS x (sparse, [tuned sparse], dense, PyTorch), $TP_STEPS steps of $BATCH, 1 thread"
+for r in $(seq 1 "$REPS"); do
+  run "tp_sparse_$r" "$ST" train --data.train "$TRAIN" "${MODEL[@]}" "${SPARSE[@]}" --train.max_steps "$TP_STEPS" \
+    --train.run_dir "$(fresh tp_sparse)"
+  if [[ -n "$TUNED_ARGS" ]]; then
+    run "tp_tuned_$r" "$ST" train --data.train "$TRAIN" "${MODEL[@]}" "${TUNED[@]}" --train.max_steps "$TP_STEPS" \
+      --train.run_dir "$(fresh tp_tuned)"
+  fi
+  run "tp_dense_$r" "$ST" train --data.train "$TRAIN" "${MODEL[@]}" "${DENSE[@]}" --train.max_steps "$TP_STEPS" \
+    --train.run_dir "$(fresh tp_dense)"
+  if [[ $HAVE_TORCH == 1 ]]; then
+    run "tp_torch_$r" "$PY" scripts/pytorch_baseline.py --train "$TRAIN" "${TORCH[@]}" --max-rows $(( TP_STEPS * BATCH ))
+  fi
+done
+
+# ---------------------------------------------------------------- full-length runs: AUC, curves
+say "full-length runs on $TRAIN_ROWS rows with $EVALS evaluations (AUC, curves, time breakdown)"
+run full_sparse "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${SPARSE[@]}" \
+  --evals "$EVALS" --curve "$OUT/curve_sparse.jsonl"
+run prod_sparse "$ST" train --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${SPARSE[@]}" \
+  --train.run_dir "$(fresh prod_sparse)"
+if [[ -n "$TUNED_ARGS" ]]; then
+  run full_tuned "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${TUNED[@]}" \
+    --evals "$EVALS" --curve "$OUT/curve_tuned.jsonl"
+fi
+run full_dense "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${DENSE[@]}" \
+  --evals "$EVALS" --curve "$OUT/curve_dense.jsonl"
+if [[ $HAVE_TORCH == 1 ]]; then
+  run full_torch "$PY" scripts/pytorch_baseline.py --train "$TRAIN" --test "$TEST" "${TORCH[@]}" \
+    --evals "$EVALS" --curve "$OUT/curve_torch.jsonl"
+fi
+run probe_sparse "$TB" --data.train "$TRAIN" "${MODEL[@]}" "${SPARSE[@]}" --train.max_steps "$TP_STEPS" --forward-probe 1
+
+# ---------------------------------------------------------------- memory
+say "peak memory per parameter (input_dim $MEM_INPUT_DIM x $EMBED_DIM)"
+run mem_train /usr/bin/time -v -o "$OUT/mem.time" "$ST" train --data.train "$TRAIN" --data.input_dim "$MEM_INPUT_DIM" \
+  "${BASE[@]}" "${SPARSE[@]}" --train.max_steps 50 --train.run_dir "$(fresh mem)"
+"$PY" - "$OUT/mem.time" "$OUT/mem_train.json" > "$OUT/mem.json" <<'EOF'
+import json, re, sys
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(sys.argv[1]).read()).group(1))
+d = json.loads(open(sys.argv[2]).read())
+print(json.dumps({"max_rss_kb": rss, "parameters": d["parameters"]}))
+EOF
+rm -rf "$WORK/runs/mem"
+
+# ---------------------------------------------------------------- ranks
+if [[ $HAVE_MPI == 1 ]]; then
+  say "1 vs 2 ranks (mpirun, OMP_NUM_THREADS=1), $MPI_STEPS steps, sparse"
+  MPI=(mpirun --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 -x OMPI_MCA_mpi_yield_when_idle=1)
+  for r in $(seq 1 "$REPS"); do
+    for np in 1 2; do
+      run "mpi_np${np}_$r" "${MPI[@]}" -np "$np" "$ST" train --data.train "$TRAIN" "${MODEL[@]}" "${SPARSE[@]}" \
+        --train.max_steps "$MPI_STEPS" --train.run_dir "$(fresh mpi$np)" || note "mpirun -np $np failed"
+    done
+  done
+fi
+
+# ---------------------------------------------------------------- report + plot
+echo "LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/env.txt"
+say "report"
+"$PY" scripts/bench/report.py "$OUT" "$RESULTS/latest.md"
+if [[ $HAVE_GNUPLOT == 1 ]]; then
+  # shellcheck disable=SC1091
+  source "$OUT/plot.env"
+  gnuplot -e "dir='$OUT'; out='$RESULTS/auc_vs_time.png'; best_auc=$best_auc; target_auc=$target_auc" \
+    scripts/plot_auc_time.gnuplot
+fi
+rm -rf "$RESULTS/raw" && mkdir -p "$RESULTS/raw"
+find "$OUT" -maxdepth 1 -type f -size +0 \( -name '*.json' -o -name '*.jsonl' \) -exec cp {} "$RESULTS/raw/" \;
+cp "$OUT/env.txt" "$OUT/commands.txt" "$RESULTS/raw/"
+[[ -f "$OUT/parse.stdout" ]] && cp "$OUT/parse.stdout" "$RESULTS/raw/parse.txt"
+rm -rf "$WORK/runs"
+say "done: $RESULTS/latest.md"
