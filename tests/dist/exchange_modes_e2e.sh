@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# dist.exchange = sparse | dense | auto are three ways to compute the same sums, so
+# they must train to the same model: with 2 ranks bit for bit (a + b is the same in
+# any order), with 3 ranks up to float summation order (AUC within 1e-3; measured
+# equal to 1e-6). dist.verify_every = 1 compares every replica's parameters and
+# optimizer state bitwise after every step: it must pass in every mode (its failure
+# path is tested in fault_abort_e2e.sh). Sparse must also send fewer bytes than dense
+# for this embedding table (touched rows << rows).
+set -euo pipefail
+BIN=$1; FIX=$2
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
+
+ARGS=(--data.train "$FIX/criteo_sample_train.tsv" --data.test "$FIX/criteo_sample_test.tsv"
+      --data.input_dim 65536 --model.embed_dim 16 --model.hidden 128 --model.sparsity 0.25
+      --lsh.bits 5 --lsh.tables 8 --optim.lr 0.005 --train.batch_size 128 --train.log_every 1000
+      --dist.verify_every 1)
+field() { tail -n 1 "$1" | grep -o "\"$2\":[0-9.e+-]*" | cut -d: -f2; }
+
+for np in 2 3; do
+  for mode in sparse dense auto; do
+    rc=0
+    timeout 300 mpirun -np "$np" --oversubscribe "$BIN" train "${ARGS[@]}" --dist.exchange "$mode" \
+      --train.run_dir "$T/$np-$mode" > "$T/$np-$mode.out" 2> "$T/$np-$mode.err" || rc=$?
+    [[ $rc -eq 0 ]] || { cat "$T/$np-$mode.err"; fail "$np ranks, $mode: exit $rc"; }
+    echo "$np ranks, $mode: auc $(field "$T/$np-$mode.out" auc), comm_bytes $(field "$T/$np-$mode.out" comm_bytes)"
+  done
+  ref=$(field "$T/$np-sparse.out" auc)
+  tol=$([[ $np -eq 2 ]] && echo 0 || echo 1e-3)
+  for mode in dense auto; do
+    a=$(field "$T/$np-$mode.out" auc)
+    awk -v a="$a" -v b="$ref" -v t="$tol" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d <= t)}' ||
+      fail "$np ranks: $mode AUC $a vs sparse $ref (tolerance $tol)"
+  done
+  if [[ $np -eq 2 ]]; then
+    for b in embed fc1 out; do
+      for m in sparse dense; do h5dump -d "/params/$b/w" -b LE -o "$T/$m.$b.bin" "$T/2-$m/model.h5" > /dev/null; done
+      cmp -s "$T/sparse.$b.bin" "$T/dense.$b.bin" || fail "2 ranks: block $b differs between sparse and dense"
+    done
+  fi
+  sb=$(field "$T/$np-sparse.out" comm_bytes); db=$(field "$T/$np-dense.out" comm_bytes)
+  awk -v s="$sb" -v d="$db" 'BEGIN {exit !(s < d)}' || fail "$np ranks: sparse sent $sb bytes, dense $db"
+done
+echo PASS
