@@ -16,58 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "data_test_util.h"
 #include "sparsetrain/data/criteo_reader.h"
 
 namespace sparsetrain::data {
 namespace {
 
-const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_kaggle_head8k.tsv";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  ASSERT_TRUE(out) << path;
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
-
-void write_gzip(const std::string& path, const std::string& content, int level = 6) {
-  gzFile gz = gzopen(path.c_str(), ("wb" + std::to_string(level)).c_str());
-  ASSERT_NE(gz, nullptr) << path;
-  size_t done = 0;
-  while (done < content.size()) {
-    const unsigned n = static_cast<unsigned>(std::min<size_t>(content.size() - done, 1u << 20));
-    ASSERT_EQ(gzwrite(gz, content.data() + done, n), static_cast<int>(n));
-    done += n;
-  }
-  ASSERT_EQ(gzclose(gz), Z_OK);
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "st_reader_XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using namespace sparsetrain::data::testing;
 
 const std::vector<std::string>& fixture_lines() {
   static const std::vector<std::string> lines = [] {

@@ -1,0 +1,66 @@
+#pragma once
+// Helpers shared by the data module's tests: the fixture path, whole-file read and
+// write (plain and gzip), and a temporary directory removed at scope exit.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace sparsetrain::data::testing {
+
+inline const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_kaggle_head8k.tsv";
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << path;
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+inline void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  ASSERT_TRUE(out) << path;
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+inline void write_gzip(const std::string& path, const std::string& content, int level = 6) {
+  gzFile gz = gzopen(path.c_str(), ("wb" + std::to_string(level)).c_str());
+  ASSERT_NE(gz, nullptr) << path;
+  size_t done = 0;
+  while (done < content.size()) {
+    const unsigned n = static_cast<unsigned>(std::min<size_t>(content.size() - done, 1u << 20));
+    ASSERT_EQ(gzwrite(gz, content.data() + done, n), static_cast<int>(n));
+    done += n;
+  }
+  ASSERT_EQ(gzclose(gz), Z_OK);
+}
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "st_data_") {
+    std::string tmpl = ::testing::TempDir() + prefix + "XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;  // tests may have made it unreadable
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace sparsetrain::data::testing
