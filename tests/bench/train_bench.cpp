@@ -199,15 +199,17 @@ int main(int argc, char** argv) {
     }
     const double wall = since(t0) - t_eval - t_probe;
     const double cpu = cpu_seconds() - cpu0 - cpu_eval - cpu_probe;
-    // Like Trainer::run: the final evaluation uses tables rebuilt from the final weights.
-    net.rebuild_tables();
+    // Like Trainer::run: the final evaluation uses the tables training ended with.
     Eval fin;
     if (!cfg.data.test.empty()) fin = evaluate(net, cfg);
     std::string by_block;
     for (size_t b = 0; b < t_opt_block.size(); ++b) {
-      by_block += (b ? "," : "") + ("\"" + net.blocks()[b].name + "\":{\"s\":" + num(t_opt_block[b]) +
-                                   ",\"rows_per_step\":" + num(rows_block[b] / std::max<double>(step, 1)) +
-                                   ",\"cols\":" + std::to_string(net.blocks()[b].cols) + "}");
+      if (b) by_block += ",";
+      by_block += "\"";
+      by_block += net.blocks()[b].name;
+      by_block += "\":{\"s\":" + num(t_opt_block[b]);
+      by_block += ",\"rows_per_step\":" + num(rows_block[b] / std::max<double>(step, 1));
+      by_block += ",\"cols\":" + std::to_string(net.blocks()[b].cols) + "}";
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

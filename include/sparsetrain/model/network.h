@@ -70,9 +70,8 @@ class Network {
   // LSH tables: rebuilt from the current weights when the schedule says so.
   bool rebuild_due(uint64_t step) const { return has_lsh_ && step >= next_rebuild_; }
   void rebuild(uint64_t step);  // rebuilds every sparse layer and advances the schedule
-  // Rebuilds the tables from the current weights without touching the schedule: after
-  // loading weights, and before the final evaluation, so that a model file alone
-  // determines its predictions.
+  // Rebuilds the tables from the current weights without touching the schedule (used when
+  // restoring tables from saved source weights, or for model files that have none).
   void rebuild_tables();
   double rebuild_seconds_total() const { return rebuild_seconds_; }
   uint64_t rebuild_count() const { return rebuilds_; }
