@@ -153,10 +153,22 @@ TrainSummary Trainer::run() {
               << " logloss=" << fmt(e.logloss, 5) << "\n";
   };
 
+  std::vector<uint64_t> rank_rows(static_cast<size_t>(P), 0);
   for (;;) {
     if (cfg.train.max_steps > 0 && step >= static_cast<uint64_t>(cfg.train.max_steps)) break;
     const size_t n = reader.next_batch(batch, local_batch);
-    const uint64_t total = comm.sum(static_cast<uint64_t>(n));
+    // Every rank's row count in one allreduce (each rank fills its own slot): the total
+    // scales the loss, and the rows of lower ranks give this rank's first global sample
+    // index, which seeds the LSH top-ups — so a sample's top-up does not depend on which
+    // rank happens to process it.
+    std::fill(rank_rows.begin(), rank_rows.end(), 0);
+    rank_rows[static_cast<size_t>(rank)] = n;
+    comm.allreduce_sum(rank_rows.data(), rank_rows.size());
+    uint64_t total = 0, before_me = 0;
+    for (int r = 0; r < P; ++r) {
+      if (r < rank) before_me += rank_rows[static_cast<size_t>(r)];
+      total += rank_rows[static_cast<size_t>(r)];
+    }
     if (total == 0) {  // every rank finished its shard: next epoch, or done
       if (++epoch >= cfg.train.epochs) break;
       reader.rewind();
@@ -164,8 +176,7 @@ TrainSummary Trainer::run() {
     }
     ++step;
     optimizer.begin_step(step);
-    net.forward_backward(batch, 1.0f / static_cast<float>(total), step, (static_cast<uint64_t>(rank) << 40),
-                         grads, window);
+    net.forward_backward(batch, 1.0f / static_cast<float>(total), step, samples + before_me, grads, window);
     // One exchange for all blocks: three collectives per step, however many blocks.
     auto& blocks = net.blocks();
     std::vector<dist::GradSlot> slots;
