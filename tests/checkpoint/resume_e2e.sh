@@ -37,19 +37,8 @@ LONG=(--train.epochs 20 --checkpoint.every_steps 40)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
-# Bitwise comparison of every dataset of two model files (attributes such as the
-# config text hold the run_dir and may differ).
-same_model() {
-  local a=$1 b=$2 d n=0
-  for d in $(h5ls -r "$a" | awk '$2 == "Dataset" {print $1}'); do
-    h5dump -b LE -d "$d" -o "$WORK/a.bin" "$a" > /dev/null
-    h5dump -b LE -d "$d" -o "$WORK/b.bin" "$b" > /dev/null
-    cmp -s "$WORK/a.bin" "$WORK/b.bin" || fail "$d differs between $a and $b"
-    n=$((n + 1))
-  done
-  [ "$n" -ge 4 ] || fail "only $n datasets in $a"
-  echo "   $n datasets bitwise identical"
-}
+source "$(dirname "$0")/same_model.sh"
+check_same_model() { same_model "$1" "$2"; echo "   $SAME_MODEL_COUNT datasets bitwise identical"; }
 # metrics.jsonl without the wall-clock dependent fields.
 metrics_core() {
   sed -E 's/"(samples_per_s|time_s|rebuild_s|comm_s|comm_bytes|cpu_s|samples_per_cpu_s)":[^,}]*,?//g; s/,}/}/' "$1"
@@ -116,7 +105,7 @@ train "$WORK/k" 2 "$WORK/k2" "${LONG[@]}" || fail "resume failed: $(tail -5 "$WO
 grep -q '^resumed from .*ckpt-' "$WORK/k2.err" || fail "the second run did not resume"
 grep '^resumed from' "$WORK/k2.err" | sed 's/^/   /'
 [ "$(summary_field "$WORK/k2.out" steps)" = "$REF_STEPS" ] || fail "resumed run ended at another step"
-same_model "$WORK/ref/model.h5" "$WORK/k/model.h5"
+check_same_model "$WORK/ref/model.h5" "$WORK/k/model.h5"
 same_metrics "$WORK/ref/metrics.jsonl" "$WORK/k/metrics.jsonl"
 
 step "3. SIGUSR1 to mpirun: checkpoint, exit 85, resume"
@@ -138,7 +127,7 @@ echo "   stopped after step $stop with status 85"
 cp -r "$WORK/u" "$WORK/c"  # for part 4
 train "$WORK/u" 2 "$WORK/u2" "${LONG[@]}" || fail "resume after SIGUSR1 failed"
 grep -q "^resumed from .*ckpt-0*$stop.h5 at step $stop " "$WORK/u2.err" || fail "did not resume from step $stop"
-same_model "$WORK/ref/model.h5" "$WORK/u/model.h5"
+check_same_model "$WORK/ref/model.h5" "$WORK/u/model.h5"
 same_metrics "$WORK/ref/metrics.jsonl" "$WORK/u/metrics.jsonl"
 
 step "4. damaged newest checkpoints are reported and skipped"
@@ -157,7 +146,7 @@ grep -q "warning: .*$(basename "$second")" "$WORK/c2.err" || fail "truncation of
 [ -f "$newest.bad" ] && [ -f "$second.bad" ] || fail "damaged checkpoints not set aside as .bad"
 grep -q "^resumed from ${ck[-3]} " "$WORK/c2.err" || fail "did not fall back to ${ck[-3]}"
 grep -E '^(warning|resumed)' "$WORK/c2.err" | sed 's/^/   /'
-same_model "$WORK/ref/model.h5" "$WORK/c/model.h5"
+check_same_model "$WORK/ref/model.h5" "$WORK/c/model.h5"
 same_metrics "$WORK/ref/metrics.jsonl" "$WORK/c/metrics.jsonl"
 
 step "5. elastic: 2 ranks stop mid-epoch, 3 ranks finish the epoch (and 3 -> 2)"

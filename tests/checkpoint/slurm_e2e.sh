@@ -156,17 +156,8 @@ every_steps = 40
 keep = 2
 INI
 
-same_model() {
-  local a=$1 b=$2 d n=0
-  for d in $(h5ls -r "$a" | awk '$2 == "Dataset" {print $1}'); do
-    h5dump -b LE -d "$d" -o "$WORK/a.bin" "$a" > /dev/null
-    h5dump -b LE -d "$d" -o "$WORK/b.bin" "$b" > /dev/null
-    cmp -s "$WORK/a.bin" "$WORK/b.bin" || fail "$d differs between $a and $b"
-    n=$((n + 1))
-  done
-  [ "$n" -ge 4 ] || fail "only $n datasets in $a"
-  echo "   final model: $n datasets bitwise identical to the uninterrupted run"
-}
+source "$(dirname "$0")/same_model.sh"
+check_same_model() { same_model "$1" "$2"; echo "   final model: $SAME_MODEL_COUNT datasets bitwise identical to the uninterrupted run"; }
 job_field() { scontrol show job "$1" -o 2> /dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 wait_state() {  # wait_state JOBID STATE SECONDS
   local i
@@ -219,7 +210,7 @@ grep -q "SLURM_RESTART_COUNT=0" "$WORK/A.log" || fail "no first run in A.log"
 grep -q "SLURM_RESTART_COUNT=1" "$WORK/A.log" || fail "no second run (SLURM_RESTART_COUNT=1) in A.log"
 grep -q "^resumed from .*/A/checkpoints/ckpt-" "$WORK/A.log" || fail "job A did not resume from a checkpoint"
 grep -E "SLURM_RESTART_COUNT|^resumed from|SIG|status 85|training finished" "$WORK/A.log" | sed 's/^/   /'
-same_model "$WORK/ref/model.h5" "$WORK/A/model.h5"
+check_same_model "$WORK/ref/model.h5" "$WORK/A/model.h5"
 
 step "job B: SIGUSR1 to the batch shell (the --signal=B:USR1 warning) -> checkpoint, exit 85, self-requeue"
 B=$(submit B)
@@ -238,5 +229,5 @@ wait_state "$B" COMPLETED 300
 grep -q "SLURM_RESTART_COUNT=1" "$WORK/B.log" || fail "no second run in B.log"
 grep -q "^resumed from .*ckpt-0*$stop.h5 at step $stop " "$WORK/B.log" || fail "job B did not resume at step $stop"
 grep -E "SLURM_RESTART_COUNT|got SIG|^SIGUSR1|status 85|^resumed from|training finished" "$WORK/B.log" | sed 's/^/   /'
-same_model "$WORK/ref/model.h5" "$WORK/B/model.h5"
+check_same_model "$WORK/ref/model.h5" "$WORK/B/model.h5"
 echo "PASS"
