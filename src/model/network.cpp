@@ -187,8 +187,7 @@ void Network::rebuild(uint64_t step) {
   }
 }
 
-void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, bool keep_for_backward) {
-  (void)keep_for_backward;
+void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by) {
   const auto& K = kernels::active();
   Workspace& ws = *ws_;
   const size_t B = batch.rows;
@@ -248,7 +247,12 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       K.relu_inplace(h0, D);
 
       // Hidden layers. The input of layer l is h0 (l = 0) or layer l-1's active outputs.
-      util::Rng rng(util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(sample_base + s, step)));
+      uint64_t key = sample_base + s;
+      if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
+        key = 0x5eed;
+        for (int j = 0; j < kIds; ++j) key = util::hash64(key, batch.ids[s * kIds + j]);
+      }
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(key, step)));
       const float* x_dense = h0;  // dense view of the input, or null when it is sparse
       const uint32_t* x_idx = nullptr;
       const float* x_val = nullptr;
@@ -292,15 +296,20 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   }
 }
 
+void Network::infer(const data::Batch& batch, float* probs) {
+  forward(batch, 0, 0, TopUpSeed::RowContent);
+  for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
+}
+
 void Network::predict(const data::Batch& batch, uint64_t sample_base, float* probs) {
-  forward(batch, 0, sample_base, false);
+  forward(batch, 0, sample_base, TopUpSeed::Position);
   for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
 }
 
 void Network::forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
                                std::vector<BlockGrad>& grads, StepStats& stats) {
   if (batch.rows >= (1u << 24)) throw std::invalid_argument("batch too large: at most 2^24 - 1 rows per rank");
-  forward(batch, step, sample_base, true);
+  forward(batch, step, sample_base, TopUpSeed::Position);
   const auto& K = kernels::active();
   Workspace& ws = *ws_;
   const size_t B = batch.rows;

@@ -141,7 +141,7 @@ int command_predict(const std::vector<std::string>& args, dist::Comm& comm) {
   char buf[32];
   while (size_t n = reader.next_batch(batch, 4096)) {
     probs.resize(n);
-    net->predict(batch, rows, probs.data());
+    net->infer(batch, probs.data());
     for (size_t i = 0; i < n; ++i) {
       if (batch.valid[i]) {
         std::snprintf(buf, sizeof buf, "%.6f\n", probs[i]);

@@ -60,12 +60,10 @@ Eval evaluate(model::Network& net, const cli::Config& cfg) {
   data::Batch batch;
   std::vector<float> probs;
   train::EvalAccumulator acc(uint64_t{1} << 26);
-  uint64_t seen = 0;
   while (size_t n = reader.next_batch(batch, 4096)) {
     probs.resize(n);
-    net.predict(batch, seen, probs.data());
+    net.infer(batch, probs.data());
     for (size_t i = 0; i < n; ++i) acc.add(probs[i], batch.labels[i]);
-    seen += n;
   }
   Eval e;
   e.rows = acc.rows();

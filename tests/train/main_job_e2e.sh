@@ -29,6 +29,13 @@ assert e["rows"] == 1617, e
 assert abs(e["auc"] - s["auc"]) < 1e-6 and abs(e["logloss"] - s["logloss"]) < 1e-6, (s, e)
 PY
 
+# Distributed evaluation: two ranks score their shards and merge to exactly the same figures
+# (a row's LSH top-up is seeded by its content, not by its position or rank).
+ev2=$(OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe -np 2 \
+      "$BIN" evaluate --model "$T/run/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
+echo "evaluate, 2 ranks: $ev2"
+[[ "$ev2" == "$ev" ]] || fail "2-rank evaluate '$ev2' differs from 1-rank '$ev'"
+
 # predict: one probability per row, in order; unlabeled rows (39 columns) work; a bad
 # row yields "nan" in its place.
 "$BIN" predict --model "$T/run/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$T/p.txt" > /dev/null

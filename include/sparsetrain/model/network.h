@@ -64,8 +64,14 @@ class Network {
   void forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
                         std::vector<BlockGrad>& grads, StepStats& stats);
 
-  // Click probabilities for a batch (same sparse path as training).
+  // Click probabilities for a batch (same sparse path as training). LSH top-ups are
+  // seeded as in forward_backward at step 0 with this sample_base (used by tests that
+  // compare the two).
   void predict(const data::Batch& batch, uint64_t sample_base, float* probs);
+  // Click probabilities for evaluation and serving: top-ups are seeded by each row's
+  // content, so a row's probability depends only on the row and the model — not on its
+  // position in the file, the batch, or which rank scores it.
+  void infer(const data::Batch& batch, float* probs);
 
   // LSH tables: rebuilt from the current weights when the schedule says so.
   bool rebuild_due(uint64_t step) const { return has_lsh_ && step >= next_rebuild_; }
@@ -85,7 +91,8 @@ class Network {
 
  private:
   struct Workspace;
-  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, bool keep_for_backward);
+  enum class TopUpSeed { Position, RowContent };
+  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by);
   void init_weights();
 
   NetworkSpec spec_;
