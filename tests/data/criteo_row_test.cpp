@@ -9,33 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "data_test_util.h"
 #include "sparsetrain/data/criteo_row.h"
 
 namespace sparsetrain::data {
 namespace {
 
-const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_kaggle_head8k.tsv";
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> cols;
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = line.find('\t', start);
-    cols.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-    if (tab == std::string::npos) break;
-    start = tab + 1;
-  }
-  return cols;
-}
+using namespace sparsetrain::data::testing;
 
 std::string join_tabs(const std::vector<std::string>& cols) {
   std::string s;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace sparsetrain::data::testing {
 
@@ -39,6 +40,28 @@ inline void write_gzip(const std::string& path, const std::string& content, int 
     done += n;
   }
   ASSERT_EQ(gzclose(gz), Z_OK);
+}
+
+inline std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << path;
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// Columns of a TSV line (empty fields kept).
+inline std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> cols;
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = line.find('\t', start);
+    cols.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) break;
+    start = tab + 1;
+  }
+  return cols;
 }
 
 class TempDir {

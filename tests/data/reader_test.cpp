@@ -25,13 +25,7 @@ namespace {
 using namespace sparsetrain::data::testing;
 
 const std::vector<std::string>& fixture_lines() {
-  static const std::vector<std::string> lines = [] {
-    std::ifstream in(kFixture, std::ios::binary);
-    std::vector<std::string> v;
-    std::string l;
-    while (std::getline(in, l)) v.push_back(l);
-    return v;
-  }();
+  static const std::vector<std::string> lines = read_lines(kFixture);
   return lines;
 }
 
@@ -43,15 +37,7 @@ std::string join_lines(const std::vector<std::string>& lines, const std::string&
 
 // Fixture row `i` with column `col` (0 label, 1..13 I, 14..39 C) replaced.
 std::string row_with(size_t i, int col, const std::string& value) {
-  const std::string line = fixture_lines().at(i);
-  std::vector<std::string> cols;
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = line.find('\t', start);
-    cols.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-    if (tab == std::string::npos) break;
-    start = tab + 1;
-  }
+  std::vector<std::string> cols = split_tabs(fixture_lines().at(i));
   cols.at(static_cast<size_t>(col)) = value;
   std::string s;
   for (size_t k = 0; k < cols.size(); ++k) s += (k ? "\t" : "") + cols[k];
