@@ -118,7 +118,7 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
     in = out;
   }
   out_ = add_block("out", 1, in + 1, false);  // last entry = bias
-  init_weights();
+  if (spec_.initialize) init_weights();
   if (has_lsh_) {
     rebuild_interval_ = spec_.rebuild_every;
     rebuild(0);

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sparsetrain/checkpoint/checkpoint_dir.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/dist/gradient_exchange.h"
 #include "sparsetrain/dist/replica_check.h"
@@ -76,9 +77,25 @@ struct Trainer::Impl {
   explicit Impl(const cli::Config& c, dist::Comm& m) : config(c), comm(m) {}
 };
 
+namespace {
+
+// With checkpoint.resume = auto and checkpoints in the run directory, the run either
+// resumes (every parameter is loaded and broadcast) or stops with an error; it never
+// trains from the initial weights, so drawing them can be skipped. Rank 0 decides.
+model::NetworkSpec spec_for_run(const cli::Config& config, dist::Comm& comm) {
+  model::NetworkSpec spec = network_spec(config);
+  uint64_t resuming = 0;
+  if (comm.is_root() && config.checkpoint.resume == "auto")
+    resuming = checkpoint::list_checkpoints(checkpoint::checkpoint_dir(config.train.run_dir)).empty() ? 0 : 1;
+  spec.initialize = comm.sum(resuming) == 0;
+  return spec;
+}
+
+}  // namespace
+
 Trainer::Trainer(const cli::Config& config, dist::Comm& comm)
     : impl_(std::make_unique<Impl>(config, comm)),
-      network_(std::make_unique<model::Network>(network_spec(config))) {}
+      network_(std::make_unique<model::Network>(spec_for_run(config, comm))) {}
 
 Trainer::~Trainer() = default;
 
