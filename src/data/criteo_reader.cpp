@@ -171,11 +171,8 @@ size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
       continue;
     }
     if (!parse_criteo_line(line, len, options_.label_mode, row, failure)) {
-      const bool labeled = failure.error != RowError::ColumnCount &&
-                           options_.label_mode != LabelMode::Forbidden &&
-                           std::count(line, line + len, '\t') == kNumFields;
       std::string where = source_->path() + ":" + std::to_string(source_->file_line_number()) + ": ";
-      if (failure.column >= 0) where += "field " + column_name(failure.column, labeled) + ": ";
+      if (failure.column >= 0) where += "field " + column_name(failure.column, failure.labeled) + ": ";
       report(failure.error, where + failure.detail);
       n = emit_placeholder(batch, n);
       continue;

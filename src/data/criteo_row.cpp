@@ -154,6 +154,7 @@ bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& 
     return fail(failure, RowError::ColumnCount, -1,
                 "expected " + expected + " tab-separated columns, found " + std::to_string(columns));
   }
+  failure.labeled = labeled;  // names the columns of any field error below
 
   const char* p = line;
   int column = 0;

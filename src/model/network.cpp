@@ -56,7 +56,6 @@ void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) {
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
 struct Network::Workspace {
-  size_t batch = 0;
   std::vector<float> h0;                       // B x D: sparse-input layer output (post-ReLU)
   std::vector<float> d0;                       // B x D: its delta
   std::vector<std::vector<uint32_t>> idx;      // per layer: B x active, neuron ids
@@ -194,7 +193,6 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t L = fc_.size();
   const int threads = omp_get_max_threads();
-  ws.batch = B;
   ws.h0.resize(B * D);
   ws.idx.resize(L);
   ws.act.resize(L);

@@ -41,6 +41,7 @@ struct ParseFailure {
   RowError error = RowError::None;
   int column = -1;     // 0-based column of the bad field (-1: whole line)
   std::string detail;  // what was wrong, with the offending text (shortened)
+  bool labeled = false;  // layout the line was read with (meaningful when column >= 0)
 };
 
 // Name of a column for messages: "label", "I1".."I13", "C1".."C26" (labeled layout),
