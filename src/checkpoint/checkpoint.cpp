@@ -18,13 +18,14 @@ namespace {
 constexpr const char* kFormat = "sparsetrain-checkpoint";
 constexpr uint64_t kRemainderCols = 8;
 
-template <typename T>
-std::string sum_of(const std::vector<T>& v) {
+template <typename T, typename A>
+std::string sum_of(const std::vector<T, A>& v) {
   return checksum_hex(checksum64(v.data(), v.size() * sizeof(T)));
 }
 
 // Each writer stores the data's checksum on the dataset; each reader verifies it.
-void put_floats(H5File& f, const std::string& name, const std::vector<float>& v, uint64_t rows, uint64_t cols) {
+template <typename A>
+void put_floats(H5File& f, const std::string& name, const std::vector<float, A>& v, uint64_t rows, uint64_t cols) {
   f.write_floats(name, v.data(), rows, cols);
   f.set_attr("checksum", sum_of(v), name);
 }
@@ -44,8 +45,8 @@ void put_f64(H5File& f, const std::string& name, const std::vector<double>& v) {
   f.set_attr("checksum", sum_of(v), name);
 }
 
-template <typename T>
-void verify(const H5File& f, const std::string& name, const std::vector<T>& v) {
+template <typename T, typename A>
+void verify(const H5File& f, const std::string& name, const std::vector<T, A>& v) {
   const std::string want = f.attr_string("checksum", name);
   const std::string got = sum_of(v);
   if (want != got)
@@ -58,8 +59,8 @@ void need(const H5File& f, const std::string& name) {
 }
 
 // Reads an array whose shape must be [rows x cols] (cols = 0: 1-D [rows]).
-template <typename T, typename Reader>
-void get_array(const H5File& f, const std::string& name, std::vector<T>& out, uint64_t rows, uint64_t cols,
+template <typename T, typename A, typename Reader>
+void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out, uint64_t rows, uint64_t cols,
                Reader read) {
   need(f, name);
   const auto d = f.dims(name);

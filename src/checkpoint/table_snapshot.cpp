@@ -47,7 +47,7 @@ void TableSnapshot::restore_tables(model::Network& network) const {
       throw std::runtime_error("LSH table source for '" + s.name + "' has the wrong shape");
     targets.push_back(&b);
   }
-  std::vector<std::vector<float>> current(blocks_.size());
+  std::vector<optim::FloatArray> current(blocks_.size());
   for (size_t i = 0; i < blocks_.size(); ++i) {
     current[i] = std::move(targets[i]->w);
     targets[i]->w = blocks_[i].w;

@@ -56,8 +56,10 @@ void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const 
 }
 
 // Touched rows of a wide table are scattered: each update waits on three cache-missing
-// rows (w, m, v). Prefetching a few rows ahead overlaps those misses.
+// rows (w, m, v) and the row's last-update step. Prefetching a few rows ahead overlaps
+// those misses (perf showed the unprefetched last_step load alone at ~8% of training).
 inline void prefetch_row(const ParamBlock& block, size_t row) {
+  __builtin_prefetch(block.last_step.data() + row, 1);
   const size_t bytes = block.cols * sizeof(float);
   const size_t off = row * block.cols;
   for (size_t b = 0; b < bytes; b += 64) {

@@ -65,9 +65,9 @@ TEST(ReplicaHash, SeesOneUlpAnywhereInTheState) {
   for (size_t i = 0; i < a.w.size(); ++i) a.w[i] = a.m[i] = a.v[i] = 0.01f * static_cast<float>(i);
   const uint64_t h = block_state_hash(a);
   EXPECT_EQ(block_state_hash(a), h);
-  for (std::vector<float>* part : {&a.w, &a.m, &a.v}) {
+  for (optim::FloatArray* part : {&a.w, &a.m, &a.v}) {
     optim::ParamBlock b = a;
-    std::vector<float>& p = part == &a.w ? b.w : part == &a.m ? b.m : b.v;
+    optim::FloatArray& p = part == &a.w ? b.w : part == &a.m ? b.m : b.v;
     p[123] = std::nextafter(p[123], 1e9f);
     EXPECT_NE(block_state_hash(b), h);
   }

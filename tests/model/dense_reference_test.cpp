@@ -262,7 +262,7 @@ Trace train_trace(int threads) {
   const data::Batch test = synthetic_batch(200, spec.input_dim, true, 999);
   t.probs.resize(test.rows);
   net.predict(test, 0, t.probs.data());
-  for (const auto& blk : net.blocks()) t.weights.push_back(blk.w);
+  for (const auto& blk : net.blocks()) t.weights.emplace_back(blk.w.begin(), blk.w.end());
   omp_set_num_threads(saved);
   return t;
 }

@@ -59,7 +59,8 @@ ParamBlock make_block(size_t rows, size_t cols, bool lazy, uint64_t seed) {
   b.name = "test";
   b.allocate(rows, cols, lazy);
   util::Rng rng(seed);
-  b.w = random_vec(rows * cols, rng, 1.0);
+  const std::vector<float> w = random_vec(rows * cols, rng, 1.0);
+  b.w.assign(w.begin(), w.end());
   return b;
 }
 
@@ -225,7 +226,7 @@ TEST_P(OptimizerTest, SgdWithDecoupledWeightDecay) {
   o.weight_decay = 0.3;
   Optimizer opt(o);
   ParamBlock b = make_block(3, 4, true, 8);
-  const std::vector<float> w0 = b.w;
+  const FloatArray w0 = b.w;
   util::Rng rng(9);
   const SparseGrad g = sparse_grad({0, 2}, 4, rng);
   opt.begin_step(1);
@@ -249,7 +250,7 @@ TEST_P(OptimizerTest, AdamWeightDecayIsDecoupledFromMoments) {
   o.weight_decay = 0.5;
   Optimizer opt(o);
   ParamBlock b = make_block(1, 6, false, 10);
-  const std::vector<float> w0 = b.w;
+  const FloatArray w0 = b.w;
   for (uint64_t t = 1; t <= 3; ++t) {
     opt.begin_step(t);
     opt.apply(b, DenseGrad{std::vector<float>(6, 0.0f)});

@@ -17,7 +17,7 @@ class TableSnapshot {
   struct Block {
     std::string name;  // Network block name ("fc1", ...)
     size_t rows = 0, cols = 0;
-    std::vector<float> w;
+    optim::FloatArray w;
     bool operator==(const Block&) const = default;
   };
 

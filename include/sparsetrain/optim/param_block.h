@@ -9,13 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "sparsetrain/util/huge_page_allocator.h"
+
 namespace sparsetrain::optim {
+
+// Weights and moments of the big tables are read and written a few random rows at a
+// time: they live in 2 MiB pages where the kernel allows (see huge_page_allocator.h).
+using FloatArray = std::vector<float, util::HugePageAllocator<float>>;
 
 struct ParamBlock {
   std::string name;
   size_t rows = 0, cols = 0;
   bool lazy = false;              // updated row-by-row from sparse gradients
-  std::vector<float> w, m, v;     // rows*cols each
+  FloatArray w, m, v;             // rows*cols each
   std::vector<uint32_t> last_step;  // per row: global step of the last update (0 = never)
 
   void allocate(size_t r, size_t c, bool lazy_rows);
