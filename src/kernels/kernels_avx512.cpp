@@ -140,6 +140,54 @@ void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows
   }
 }
 
+// Like gather_rows_blocks, with a coefficient per row: acc = fmadd(c, row, acc) is the
+// same operation as axpy's, in the same row order, so the results are bit-identical to
+// calling axpy per row, without loading and storing the output for every row.
+template <int B>
+inline void weighted_rows_blocks(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
+                                 size_t nrows, float* out, __mmask16 last_mask) {
+  auto mask_of = [last_mask](int b) { return b == B - 1 ? last_mask : static_cast<__mmask16>(0xFFFF); };
+  __m512 acc[B];
+  for (int b = 0; b < B; ++b) acc[b] = _mm512_maskz_loadu_ps(mask_of(b), out + b * kW);
+  for (size_t k = 0; k < nrows; ++k) {
+    if (coeffs[k] == 0.0f) continue;
+    const __m512 c = _mm512_set1_ps(coeffs[k]);
+    const float* row = table + static_cast<size_t>(rows[k]) * row_stride;
+    for (int b = 0; b < B; ++b) acc[b] = _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(mask_of(b), row + b * kW), acc[b]);
+  }
+  for (int b = 0; b < B; ++b) _mm512_mask_storeu_ps(out + b * kW, mask_of(b), acc[b]);
+}
+
+void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
+                       size_t nrows, float* out, size_t n) {
+  constexpr int kMaxBlocks = 8;  // as gather_rows_sum: 128 floats per pass
+  size_t j = 0;
+  for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW)
+    weighted_rows_blocks<kMaxBlocks>(table + j, row_stride, rows, coeffs, nrows, out + j, 0xFFFF);
+  const size_t rest = n - j;
+  if (rest == 0) return;
+  const __mmask16 last = rest % kW == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(rest % kW);
+  const float* t = table + j;
+  float* o = out + j;
+  switch ((rest + kW - 1) / kW) {
+    case 1: weighted_rows_blocks<1>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 2: weighted_rows_blocks<2>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 3: weighted_rows_blocks<3>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 4: weighted_rows_blocks<4>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 5: weighted_rows_blocks<5>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 6: weighted_rows_blocks<6>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    case 7: weighted_rows_blocks<7>(t, row_stride, rows, coeffs, nrows, o, last); break;
+    default: weighted_rows_blocks<8>(t, row_stride, rows, coeffs, nrows, o, last); break;
+  }
+}
+
+// dot() inlined per row: no call through the table per neuron, and the out-of-order
+// core overlaps one row's horizontal sum with the next row's loads.
+void dot_rows(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, const float* x, size_t n,
+              float* out) {
+  for (size_t k = 0; k < nrows; ++k) out[k] = dot(table + static_cast<size_t>(rows[k]) * row_stride, x, n);
+}
+
 float sparse_dot(const float* w, const uint32_t* idx, const float* vals, size_t nnz) {
   const float* base = biased_base(w);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -230,6 +278,8 @@ constexpr KernelTable kAvx512Table{
     .add = add,
     .scale = scale,
     .gather_rows_sum = gather_rows_sum,
+    .weighted_rows_sum = weighted_rows_sum,
+    .dot_rows = dot_rows,
     .sparse_dot = sparse_dot,
     .sparse_axpy = sparse_axpy,
     .relu_inplace = relu_inplace,

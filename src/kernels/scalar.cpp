@@ -35,6 +35,17 @@ void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows
   }
 }
 
+void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
+                       size_t nrows, float* out, size_t n) {
+  for (size_t k = 0; k < nrows; ++k)
+    if (coeffs[k] != 0.0f) axpy(coeffs[k], table + static_cast<size_t>(rows[k]) * row_stride, out, n);
+}
+
+void dot_rows(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, const float* x, size_t n,
+              float* out) {
+  for (size_t k = 0; k < nrows; ++k) out[k] = dot(table + static_cast<size_t>(rows[k]) * row_stride, x, n);
+}
+
 float sparse_dot(const float* w, const uint32_t* idx, const float* vals, size_t nnz) {
   float s = 0.0f;
   for (size_t k = 0; k < nnz; ++k) s += w[idx[k]] * vals[k];
@@ -84,6 +95,8 @@ constexpr KernelTable kScalarTable{
     .add = add,
     .scale = scale,
     .gather_rows_sum = gather_rows_sum,
+    .weighted_rows_sum = weighted_rows_sum,
+    .dot_rows = dot_rows,
     .sparse_dot = sparse_dot,
     .sparse_axpy = sparse_axpy,
     .relu_inplace = relu_inplace,

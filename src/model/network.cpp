@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 
 #include "sparsetrain/kernels/kernels.h"
@@ -67,6 +68,9 @@ struct Network::Workspace {
   std::vector<std::vector<uint32_t>> inv_start, inv_entry;
   std::vector<uint64_t> id_pairs;              // (feature id << 24 | sample) sorted
   std::vector<uint64_t> id_pairs_tmp;          // radix sort buffer
+  std::vector<uint32_t> pair_sample;           // sample of each sorted id pair (row list for the kernel)
+  std::vector<uint32_t> iota;                  // 0, 1, 2, ...: "every row in order" for the row kernels
+  std::vector<float> dense_col;                // one dense feature across the batch (contiguous coefficients)
   // Per-thread scratch.
   std::vector<lsh::QueryScratch> lsh_scratch;  // per thread x per layer (layer-major inside)
   std::vector<std::vector<uint32_t>> picked;   // per thread
@@ -216,6 +220,10 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   const float* eb = blocks_[embed_bias_].w.data();
   const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
   const optim::ParamBlock& O = blocks_[out_];
+  if (ws.iota.size() < std::max<size_t>(B, kDense)) {
+    ws.iota.resize(std::max<size_t>(B, kDense));
+    std::iota(ws.iota.begin(), ws.iota.end(), 0u);
+  }
 
 #pragma omp parallel
   {
@@ -237,11 +245,7 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       float* h0 = &ws.h0[s * D];
       std::copy(eb, eb + D, h0);
       K.gather_rows_sum(E.w.data(), D, &batch.ids[s * kIds], kIds, h0, D);
-      if (P) {
-        const float* xd = &batch.dense[s * kDense];
-        for (int j = 0; j < kDense; ++j)
-          if (xd[j] != 0.0f) K.axpy(xd[j], P->row(j), h0, D);
-      }
+      if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, h0, D);
       K.relu_inplace(h0, D);
 
       // Hidden layers. The input of layer l is h0 (l = 0) or layer l-1's active outputs.
@@ -273,9 +277,13 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
           index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
           std::copy(picked.begin(), picked.end(), idx);
         }
+        if (x_dense) {
+          K.dot_rows(W.w.data(), W.cols, idx, A, x_dense, in, act);  // act[k] = w_k . x, then bias + ReLU
+        } else {
+          for (size_t k = 0; k < A; ++k) act[k] = K.sparse_dot(W.row(idx[k]), x_idx, x_val, x_nnz);
+        }
         for (size_t k = 0; k < A; ++k) {
-          const float* wrow = W.row(idx[k]);
-          const float z = wrow[in] + (x_dense ? K.dot(wrow, x_dense, in) : K.sparse_dot(wrow, x_idx, x_val, x_nnz));
+          const float z = W.row(idx[k])[in] + act[k];
           act[k] = z > 0.0f ? z : 0.0f;
         }
         if (layer_dense_[l]) {
@@ -358,8 +366,7 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
           // d(input) = sum over active neurons of delta * weight row; then the ReLU mask.
           float* din = l == 0 ? d0 : &ws.delta[l - 1][s * in];
           std::fill(din, din + in, 0.0f);
-          for (size_t k = 0; k < A; ++k)
-            if (dl[k] != 0.0f) K.axpy(dl[k], W.row(idx[k]), din, in);
+          K.weighted_rows_sum(W.w.data(), W.cols, idx, dl, A, din, in);  // skips dl[k] == 0
           K.relu_backward(l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in], din, in);
         } else {
           const size_t Ap = active_[l - 1];
@@ -418,26 +425,38 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     const bool last = l + 1 == L;
     float* gout = last ? grads[out_].dense_grad.values.data() : nullptr;
     const long nrows = static_cast<long>(g.rows.size());
-#pragma omp parallel for schedule(dynamic, 16)
-    for (long r = 0; r < nrows; ++r) {
-      const uint32_t n = g.rows[r];
-      float* grow = &g.values[static_cast<size_t>(r) * g.cols];
-      auto accumulate = [&](size_t s, size_t k) {
-        const float d = ws.delta[l][s * A + k];
-        if (last) gout[n] += ws.dlogit[s] * ws.act[l][s * A + k];
-        if (d == 0.0f) return;
-        grow[in] += d;
-        if (input_dense) {
-          const float* x = l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in];
-          K.axpy(d, x, grow, in);
+    // A dense input: each sample's input row is row s of x_base (stride in), so a
+    // neuron's gradient row is one weighted_rows_sum over its samples.
+    const float* x_base = !input_dense ? nullptr : l == 0 ? ws.h0.data() : ws.act[l - 1].data();
+#pragma omp parallel
+    {
+      std::vector<uint32_t> samples;  // this neuron's samples with a nonzero delta, in order
+      std::vector<float> deltas;
+#pragma omp for schedule(dynamic, 16)
+      for (long r = 0; r < nrows; ++r) {
+        const uint32_t n = g.rows[r];
+        float* grow = &g.values[static_cast<size_t>(r) * g.cols];
+        samples.clear();
+        deltas.clear();
+        auto accumulate = [&](size_t s, size_t k) {
+          const float d = ws.delta[l][s * A + k];
+          if (last) gout[n] += ws.dlogit[s] * ws.act[l][s * A + k];
+          if (d == 0.0f) return;
+          grow[in] += d;
+          if (input_dense) {
+            samples.push_back(static_cast<uint32_t>(s));
+            deltas.push_back(d);
+          } else {
+            K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
+          }
+        };
+        if (layer_dense_[l]) {
+          for (size_t s = 0; s < B; ++s) accumulate(s, n);
         } else {
-          K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
+          for (uint32_t e = start[n]; e < start[n + 1]; ++e) accumulate(entry[e] / A, entry[e] % A);
         }
-      };
-      if (layer_dense_[l]) {
-        for (size_t s = 0; s < B; ++s) accumulate(s, n);
-      } else {
-        for (uint32_t e = start[n]; e < start[n + 1]; ++e) accumulate(entry[e] / A, entry[e] % A);
+        // Same additions in the same order as an axpy per sample (bit-identical), batched.
+        if (input_dense) K.weighted_rows_sum(x_base, in, samples.data(), deltas.data(), samples.size(), grow, in);
       }
     }
   }
@@ -470,24 +489,28 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
       }
     }
     row_start.push_back(static_cast<uint32_t>(pairs.size()));
+    ws.pair_sample.resize(pairs.size());
+    for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
     g.values.assign(g.rows.size() * D, 0.0f);
     const long nrows = static_cast<long>(g.rows.size());
 #pragma omp parallel for schedule(static)
-    for (long r = 0; r < nrows; ++r) {
-      float* grow = &g.values[static_cast<size_t>(r) * D];
-      for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e)
-        K.add(&ws.d0[(pairs[e] & 0xFFFFFF) * D], grow, D);
+    for (long r = 0; r < nrows; ++r) {  // the row's samples' deltas, added in sample order
+      K.gather_rows_sum(ws.d0.data(), D, &ws.pair_sample[row_start[r]], row_start[r + 1] - row_start[r],
+                        &g.values[static_cast<size_t>(r) * D], D);
     }
     float* gb = grads[embed_bias_].dense_grad.values.data();
     for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
     if (dense_proj_ != SIZE_MAX) {
       float* gp = grads[dense_proj_].dense_grad.values.data();
+      // Feature j's values across the batch, contiguous: the coefficients of one
+      // weighted_rows_sum over all samples' deltas (zeros skipped, as before).
+      ws.dense_col.resize(static_cast<size_t>(kDense) * B);
+      for (size_t s = 0; s < B; ++s)
+        for (int j = 0; j < kDense; ++j) ws.dense_col[static_cast<size_t>(j) * B + s] = batch.dense[s * kDense + j];
 #pragma omp parallel for schedule(static)
       for (int j = 0; j < kDense; ++j)
-        for (size_t s = 0; s < B; ++s) {
-          const float x = batch.dense[s * kDense + j];
-          if (x != 0.0f) K.axpy(x, &ws.d0[s * D], gp + static_cast<size_t>(j) * D, D);
-        }
+        K.weighted_rows_sum(ws.d0.data(), D, ws.iota.data(), &ws.dense_col[static_cast<size_t>(j) * B], B,
+                            gp + static_cast<size_t>(j) * D, D);
     }
   }
 }

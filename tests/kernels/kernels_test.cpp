@@ -283,6 +283,91 @@ TEST(KernelsAvx512, GatherRowsSumHighRowIds) {
 }
 
 // ----------------------------------------------------------------------------
+// weighted_rows_sum / dot_rows: batched forms of axpy and dot, bit-identical to them
+// ----------------------------------------------------------------------------
+// Runs weighted_rows_sum (batched) or axpy row by row (batched = false) of `t` on a
+// random case with repeated rows and some zero coefficients; returns out.
+std::vector<float> run_weighted(const k::KernelTable& t, const GatherCase& c, uint64_t seed, bool batched) {
+  Rng rng(seed);
+  constexpr size_t kTableRows = 50;
+  Buf table(kTableRows * c.stride, rng, -1, 1);
+  std::vector<uint32_t> rows(c.nrows);
+  std::vector<float> coeffs(c.nrows);
+  for (size_t k = 0; k < c.nrows; ++k) {
+    rows[k] = static_cast<uint32_t>(rng.below(kTableRows));
+    coeffs[k] = rng.below(4) == 0 ? (rng.below(2) ? 0.0f : -0.0f) : static_cast<float>(2 * rng.uniform() - 1);
+  }
+  IdxBuf ridx(rows);
+  Buf cbuf(c.nrows);
+  std::copy(coeffs.begin(), coeffs.end(), cbuf.data());
+  Buf out(c.n, rng, -1, 1);
+  if (batched) {
+    t.weighted_rows_sum(table.data(), c.stride, ridx.data(), cbuf.data(), c.nrows, out.data(), c.n);
+  } else {
+    for (size_t k = 0; k < c.nrows; ++k)
+      if (coeffs[k] != 0.0f) t.axpy(coeffs[k], table.data() + rows[k] * c.stride, out.data(), c.n);
+  }
+  EXPECT_TRUE(out.guards_intact());
+  EXPECT_TRUE(cbuf.guards_intact());
+  return out.values();
+}
+
+void check_weighted_equals_axpy(const k::KernelTable& t) {
+  uint64_t seed = 300;
+  for (const auto& c : gather_cases()) {
+    SCOPED_TRACE(testing::Message() << t.name << " n=" << c.n << " stride=" << c.stride << " nrows=" << c.nrows);
+    const auto batched = run_weighted(t, c, seed, true);
+    const auto one_by_one = run_weighted(t, c, seed, false);
+    ASSERT_EQ(batched.size(), one_by_one.size());
+    for (size_t j = 0; j < batched.size(); ++j) EXPECT_TRUE(bits_equal(batched[j], one_by_one[j])) << j;
+    ++seed;
+  }
+}
+
+TEST(KernelsScalar, WeightedRowsSumEqualsAxpyPerRow) { check_weighted_equals_axpy(k::scalar_table()); }
+TEST(KernelsAvx512, WeightedRowsSumEqualsAxpyPerRow) {
+  REQUIRE_AVX512();
+  check_weighted_equals_axpy(*avx());
+}
+
+TEST(KernelsAvx512, WeightedRowsSumMatchesScalar) {
+  REQUIRE_AVX512();
+  uint64_t seed = 400;
+  for (const auto& c : gather_cases()) {
+    SCOPED_TRACE(testing::Message() << "n=" << c.n << " stride=" << c.stride << " nrows=" << c.nrows);
+    const auto a = run_weighted(*avx(), c, seed, true);
+    const auto s = run_weighted(k::scalar_table(), c, seed, true);
+    for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], s[j], 1e-5 * (1 + c.nrows)) << j;  // FMA vs mul+add
+    ++seed;
+  }
+}
+
+void check_dot_rows_equals_dot(const k::KernelTable& t) {
+  Rng rng(500);
+  for (size_t n : kLengths)
+    for (size_t nrows : {size_t{0}, size_t{1}, size_t{3}, size_t{51}}) {
+      SCOPED_TRACE(testing::Message() << t.name << " n=" << n << " nrows=" << nrows);
+      const size_t stride = n + 5, table_rows = 60;
+      Buf table(table_rows * stride, rng, -1, 1);
+      Buf x(n, rng, -1, 1);
+      std::vector<uint32_t> rows(nrows);
+      for (auto& r : rows) r = static_cast<uint32_t>(rng.below(table_rows));
+      IdxBuf ridx(rows);
+      Buf out(nrows);
+      t.dot_rows(table.data(), stride, ridx.data(), nrows, x.data(), n, out.data());
+      EXPECT_TRUE(out.guards_intact());
+      for (size_t k = 0; k < nrows; ++k)
+        EXPECT_TRUE(bits_equal(out[k], t.dot(table.data() + rows[k] * stride, x.data(), n))) << k;
+    }
+}
+
+TEST(KernelsScalar, DotRowsEqualsDotPerRow) { check_dot_rows_equals_dot(k::scalar_table()); }
+TEST(KernelsAvx512, DotRowsEqualsDotPerRow) {
+  REQUIRE_AVX512();
+  check_dot_rows_equals_dot(*avx());
+}
+
+// ----------------------------------------------------------------------------
 // sparse_dot / sparse_axpy
 // ----------------------------------------------------------------------------
 TEST(KernelsScalar, SparseDotAndAxpyMatchDouble) {
@@ -602,6 +687,8 @@ void expect_complete(const k::KernelTable& t) {
   EXPECT_NE(t.add, nullptr);
   EXPECT_NE(t.scale, nullptr);
   EXPECT_NE(t.gather_rows_sum, nullptr);
+  EXPECT_NE(t.weighted_rows_sum, nullptr);
+  EXPECT_NE(t.dot_rows, nullptr);
   EXPECT_NE(t.sparse_dot, nullptr);
   EXPECT_NE(t.sparse_axpy, nullptr);
   EXPECT_NE(t.relu_inplace, nullptr);

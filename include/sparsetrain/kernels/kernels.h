@@ -35,6 +35,15 @@ struct KernelTable {
   // Rows are added in order k = 0..nrows-1, so scalar and AVX-512 results are bit-identical.
   void (*gather_rows_sum)(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows,
                           float* out, size_t n);
+  // out[0..n) += sum_k coeffs[k] * table[rows[k]*row_stride + j], rows in order k = 0..nrows-1,
+  // rows with coeffs[k] == 0 skipped: exactly what calling axpy row by row gives (bit-identical
+  // to this table's axpy), with the output kept in registers and one call per row list.
+  void (*weighted_rows_sum)(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
+                            size_t nrows, float* out, size_t n);
+  // out[k] = dot(table + rows[k]*row_stride, x, n) for k in [0, nrows): bit-identical to this
+  // table's dot called per row (the forward pass of a layer's active neurons in one call).
+  void (*dot_rows)(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, const float* x,
+                   size_t n, float* out);
   // sum_k w[idx[k]]*vals[k]  (any uint32 index is valid)
   float (*sparse_dot)(const float* w, const uint32_t* idx, const float* vals, size_t nnz);
   // y[idx[k]] += alpha*vals[k]  (idx must be unique: the AVX-512 version scatters 16 at a time)
