@@ -351,6 +351,26 @@ void Comm::broadcast(std::string& value, int root) {
   bytes_sent_ += ring_broadcast_bytes(n + sizeof(uint64_t), size_);
 }
 
+void Comm::broadcast_bytes(void* data, uint64_t bytes, int root) {
+  if (!mpi_) return;
+  // One small allgather of every rank's size: all ranks fail together or go on together.
+  const std::vector<uint64_t> sizes = allgather(&bytes, 1);
+  for (int r = 0; r < size_; ++r)
+    if (sizes[static_cast<size_t>(r)] != sizes[static_cast<size_t>(root)])
+      throw std::runtime_error("rank " + std::to_string(rank_) + ": broadcast of " +
+                               std::to_string(sizes[static_cast<size_t>(root)]) + " bytes from rank " +
+                               std::to_string(root) + ", but rank " + std::to_string(r) + " expected " +
+                               std::to_string(sizes[static_cast<size_t>(r)]));
+  auto* p = static_cast<char*>(data);
+  for (uint64_t off = 0; off < bytes; off += static_cast<uint64_t>(max_count_)) {
+    const int len = static_cast<int>(std::min<uint64_t>(bytes - off, static_cast<uint64_t>(max_count_)));
+    ++collectives_;
+    if (int e = MPI_Bcast(p + off, len, MPI_CHAR, root, MPI_COMM_WORLD); e != MPI_SUCCESS)
+      fail("MPI_Bcast of " + std::to_string(len) + " bytes", e);
+  }
+  bytes_sent_ += ring_broadcast_bytes(bytes, size_);
+}
+
 void Comm::abort(const std::string& message, int code) {
   // One write per line: several ranks may fail at once, and stderr is shared.
   const std::string line =

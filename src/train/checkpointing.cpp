@@ -91,18 +91,7 @@ void check_config(const std::string& saved_ini, const std::string& current_ini, 
 // --- moving arrays from rank 0 to the others --------------------------------------------
 template <typename T>
 void broadcast_array(dist::Comm& comm, T* data, size_t n) {
-  if (comm.size() == 1) return;
-  constexpr size_t kChunk = size_t{64} << 20;  // bytes per broadcast (MPI counts are int)
-  auto* bytes = reinterpret_cast<char*>(data);
-  const size_t total = n * sizeof(T);
-  std::string buf;
-  for (size_t off = 0; off < total; off += kChunk) {
-    const size_t len = std::min(kChunk, total - off);
-    if (comm.is_root()) buf.assign(bytes + off, len);
-    comm.broadcast(buf, 0);
-    if (buf.size() != len) throw std::runtime_error("resume: parameter broadcast delivered the wrong size");
-    if (!comm.is_root()) std::memcpy(bytes + off, buf.data(), len);
-  }
+  comm.broadcast_bytes(data, n * sizeof(T), 0);  // in place, sliced inside dist
 }
 
 uint64_t bits_of(double v) {

@@ -238,6 +238,9 @@ TEST(Comm, SlicedCollectivesGiveTheSameBits) {
   world().allreduce_sum(f_whole.data(), f_whole.size());
   const std::vector<float> v_whole = world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
   std::string text = world().is_root() ? std::string(100, 'x') + "end" : "";
+  std::vector<double> raw(37, world().is_root() ? 0.0 : -1.0);
+  if (world().is_root())
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = 0.5 * static_cast<double>(i) + 1e-9;
 
   world().set_max_count(7);
   const uint64_t before = world().collectives();
@@ -247,6 +250,9 @@ TEST(Comm, SlicedCollectivesGiveTheSameBits) {
   world().allreduce_sum(f_sliced.data(), f_sliced.size());
   const std::vector<float> v_sliced = world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
   world().broadcast(text);
+  const uint64_t before_raw = world().collectives();
+  world().broadcast_bytes(raw.data(), raw.size() * sizeof(double));  // 296 bytes in slices of 7
+  EXPECT_GE(world().collectives() - before_raw, 296u / 7) << "sliced broadcast";
   Request req = world().iallreduce_sum(f.data(), f.size());
   req.wait();
   // Non-blocking allgatherv with known counts, sliced, against the blocking one unsliced.
@@ -267,6 +273,17 @@ TEST(Comm, SlicedCollectivesGiveTheSameBits) {
   EXPECT_EQ(w_sliced, w_whole);
   EXPECT_EQ(w_whole[5], 100u) << "rank 1's block starts after rank 0's 5 words";
   EXPECT_EQ(text, std::string(100, 'x') + "end");
+  for (size_t i = 0; i < raw.size(); ++i) EXPECT_EQ(raw[i], 0.5 * static_cast<double>(i) + 1e-9) << i;
+}
+
+TEST(Comm, BroadcastBytesSizeMismatchIsAnErrorOnEveryRank) {
+  std::vector<char> buf(world().is_root() ? 10 : 12);
+  try {
+    world().broadcast_bytes(buf.data(), buf.size());
+    FAIL() << "a size mismatch must throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 12"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Comm, PendingRequestIsCompletedByItsDestructor) {

@@ -86,6 +86,10 @@ class Comm {
   // The same, non-blocking.
   Request iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out);
   void broadcast(std::string& value, int root = 0);
+  // Root's `bytes` bytes at `data` into every rank's `data`, in place (large arrays: no
+  // staging copy). Every rank must pass the same size; a rank that does not gets an
+  // error naming both sizes (after one small collective), never a hang.
+  void broadcast_bytes(void* data, uint64_t bytes, int root = 0);
 
   // Ends the whole job now with this rank's message (MPI_Abort on a real world).
   [[noreturn]] void abort(const std::string& message, int code = 1);
