@@ -114,30 +114,35 @@ inline void gather_rows_blocks(const float* table, size_t row_stride, const uint
   for (int b = 0; b < B; ++b) _mm512_mask_storeu_ps(out + b * kW, mask_of(b), acc[b]);
 }
 
-void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out,
-                     size_t n) {
-  // 8 blocks (128 floats, 8 of the 32 zmm registers) per pass: a typical hidden
-  // layer fits in one pass, so each row is streamed exactly once.
+// Runs pass.template operator()<B>(j, last_mask) over the columns [0, n) of the row
+// kernels: full passes of 8 blocks (128 floats, 8 of the 32 zmm registers), then one
+// pass with just enough blocks for the rest, its last block masked. A typical hidden
+// layer (or embedding) fits in one pass, so each row is streamed exactly once.
+template <class Pass>
+inline void column_passes(size_t n, Pass pass) {
   constexpr int kMaxBlocks = 8;
   size_t j = 0;
-  for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW)
-    gather_rows_blocks<kMaxBlocks>(table + j, row_stride, rows, nrows, out + j, 0xFFFF);
-  const size_t rest = n - j;  // < 128 floats: one more pass with just enough blocks
+  for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW) pass.template operator()<kMaxBlocks>(j, 0xFFFF);
+  const size_t rest = n - j;
   if (rest == 0) return;
-  const bool full = rest % kW == 0;
-  const __mmask16 last = full ? static_cast<__mmask16>(0xFFFF) : tail_mask(rest % kW);
-  const float* t = table + j;
-  float* o = out + j;
+  const __mmask16 last = rest % kW == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(rest % kW);
   switch ((rest + kW - 1) / kW) {
-    case 1: gather_rows_blocks<1>(t, row_stride, rows, nrows, o, last); break;
-    case 2: gather_rows_blocks<2>(t, row_stride, rows, nrows, o, last); break;
-    case 3: gather_rows_blocks<3>(t, row_stride, rows, nrows, o, last); break;
-    case 4: gather_rows_blocks<4>(t, row_stride, rows, nrows, o, last); break;
-    case 5: gather_rows_blocks<5>(t, row_stride, rows, nrows, o, last); break;
-    case 6: gather_rows_blocks<6>(t, row_stride, rows, nrows, o, last); break;
-    case 7: gather_rows_blocks<7>(t, row_stride, rows, nrows, o, last); break;
-    default: gather_rows_blocks<8>(t, row_stride, rows, nrows, o, last); break;
+    case 1: pass.template operator()<1>(j, last); break;
+    case 2: pass.template operator()<2>(j, last); break;
+    case 3: pass.template operator()<3>(j, last); break;
+    case 4: pass.template operator()<4>(j, last); break;
+    case 5: pass.template operator()<5>(j, last); break;
+    case 6: pass.template operator()<6>(j, last); break;
+    case 7: pass.template operator()<7>(j, last); break;
+    default: pass.template operator()<8>(j, last); break;
   }
+}
+
+void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out,
+                     size_t n) {
+  column_passes(n, [&]<int B>(size_t j, __mmask16 last) {
+    gather_rows_blocks<B>(table + j, row_stride, rows, nrows, out + j, last);
+  });
 }
 
 // Like gather_rows_blocks, with a coefficient per row: acc = fmadd(c, row, acc) is the
@@ -160,25 +165,9 @@ inline void weighted_rows_blocks(const float* table, size_t row_stride, const ui
 
 void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
                        size_t nrows, float* out, size_t n) {
-  constexpr int kMaxBlocks = 8;  // as gather_rows_sum: 128 floats per pass
-  size_t j = 0;
-  for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW)
-    weighted_rows_blocks<kMaxBlocks>(table + j, row_stride, rows, coeffs, nrows, out + j, 0xFFFF);
-  const size_t rest = n - j;
-  if (rest == 0) return;
-  const __mmask16 last = rest % kW == 0 ? static_cast<__mmask16>(0xFFFF) : tail_mask(rest % kW);
-  const float* t = table + j;
-  float* o = out + j;
-  switch ((rest + kW - 1) / kW) {
-    case 1: weighted_rows_blocks<1>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 2: weighted_rows_blocks<2>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 3: weighted_rows_blocks<3>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 4: weighted_rows_blocks<4>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 5: weighted_rows_blocks<5>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 6: weighted_rows_blocks<6>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    case 7: weighted_rows_blocks<7>(t, row_stride, rows, coeffs, nrows, o, last); break;
-    default: weighted_rows_blocks<8>(t, row_stride, rows, coeffs, nrows, o, last); break;
-  }
+  column_passes(n, [&]<int B>(size_t j, __mmask16 last) {
+    weighted_rows_blocks<B>(table + j, row_stride, rows, coeffs, nrows, out + j, last);
+  });
 }
 
 // dot() inlined per row: no call through the table per neuron, and the out-of-order
