@@ -1,6 +1,7 @@
 #include "sparsetrain/data/criteo_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 
@@ -21,6 +22,7 @@ CriteoReader::~CriteoReader() = default;
 bool CriteoReader::open_piece(size_t piece) {
   piece_ = piece;
   source_.reset();
+  source_ended_ = false;
   if (piece_ >= pieces_.size()) return false;
   const ShardPiece& p = pieces_[piece_];
   source_ = std::make_unique<LineSource>(files_[p.file], p, options_.block_bytes);
@@ -138,58 +140,114 @@ size_t CriteoReader::emit_placeholder(Batch& batch, size_t n) {
   return n + 1;
 }
 
-size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
-  const bool dense = options_.featurizer.dense_features;
-  batch.resize(max_rows, dense);
-  std::fill(batch.valid.begin(), batch.valid.end(), uint8_t{1});
-  size_t n = 0;
-  CriteoRow row;
-  ParseFailure failure;
-  while (n < max_rows && source_) {
+void CriteoReader::gather_lines(size_t want) {
+  pending_.clear();
+  text_.clear();
+  while (pending_.size() < want && source_ && !source_ended_) {
     const char* line = nullptr;
     size_t len = 0;
     const uint64_t before = source_->next_offset();
     const LineSource::Status status = source_->next(line, len);
     if (status == LineSource::Status::End) {
-      open_piece(piece_ + 1);
-      continue;
+      source_ended_ = true;
+      break;
     }
     const ShardPiece& piece = pieces_[piece_];
     if (piece.stride > 1 && source_->line_index() % piece.stride != piece.phase) continue;
     stats_.bytes += source_->next_offset() - before;
+    PendingLine p;
+    p.status = status;
+    p.line_index = source_->line_index();
+    const auto at = [&] { return source_->path() + ":" + std::to_string(source_->file_line_number()); };
     if (status == LineSource::Status::Truncated) {
-      report(RowError::TruncatedInput, source_->path() + ":" + std::to_string(source_->file_line_number()) +
-                                           ": input ends in the middle of a compressed stream (truncated gzip "
-                                           "member); the partial last line is dropped");
-      n = emit_placeholder(batch, n);
+      p.message = at() + ": input ends in the middle of a compressed stream (truncated gzip member); the partial "
+                       "last line is dropped";
+    } else if (status == LineSource::Status::TooLong) {
+      p.message = at() + ": line longer than 1 MiB";
+    } else {
+      p.begin = text_.size();
+      p.len = len;
+      text_.append(line, len);
+    }
+    pending_.push_back(std::move(p));
+  }
+}
+
+size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
+  const bool dense = options_.featurizer.dense_features;
+  constexpr size_t kIds = Featurizer::kIdsPerRow, kDense = Featurizer::kDensePerRow;
+  batch.resize(max_rows, dense);
+  std::fill(batch.valid.begin(), batch.valid.end(), uint8_t{1});
+  size_t n = 0;
+  while (n < max_rows && source_) {
+    // Round: exactly the lines that can still fill the batch, so the batch holds the
+    // same rows, and the cursor ends at the same line, as reading one line at a time.
+    gather_lines(max_rows - n);
+    if (pending_.empty()) {
+      if (source_ended_) open_piece(piece_ + 1);
       continue;
     }
-    if (status == LineSource::Status::TooLong) {
-      report(RowError::LineTooLong, source_->path() + ":" + std::to_string(source_->file_line_number()) +
-                                        ": line longer than 1 MiB");
-      n = emit_placeholder(batch, n);
-      continue;
-    }
-    if (!parse_criteo_line(line, len, options_.label_mode, row, failure)) {
-      std::string where = source_->path() + ":" + std::to_string(source_->file_line_number()) + ": ";
-      if (failure.column >= 0) where += "field " + column_name(failure.column, failure.labeled) + ": ";
-      report(failure.error, where + failure.detail);
-      n = emit_placeholder(batch, n);
-      continue;
-    }
-    if (row.had_crlf) {
-      ++stats_.crlf_rows;
-      if (!crlf_warned_) {
-        crlf_warned_ = true;
-        options_.warn("warning: " + source_->path() + ":" + std::to_string(source_->file_line_number()) +
-                      ": line ends in \\r\\n (Windows line ending); the \\r is ignored and such rows are "
-                      "counted as crlf_rows");
+    // Parse + featurize line i into batch row n + i, in parallel (each line on its own:
+    // the result does not depend on the thread count). Large batches only: a parallel
+    // region costs more than parsing a few lines.
+    const size_t m = pending_.size();
+    parsed_.resize(m);
+    const LabelMode mode = options_.label_mode;
+#pragma omp parallel if (m >= 256)
+    {
+      CriteoRow row;
+#pragma omp for schedule(static)
+      for (long li = 0; li < static_cast<long>(m); ++li) {
+        const size_t i = static_cast<size_t>(li);
+        ParsedLine& out = parsed_[i];
+        out.ok = out.crlf = false;
+        const PendingLine& p = pending_[i];
+        if (p.status != LineSource::Status::Line) continue;
+        if (!parse_criteo_line(text_.data() + p.begin, p.len, mode, row, out.failure)) continue;
+        out.ok = true;
+        out.crlf = row.had_crlf;
+        featurizer_.featurize(row, &batch.ids[(n + i) * kIds], dense ? &batch.dense[(n + i) * kDense] : nullptr);
+        batch.labels[n + i] = static_cast<float>(row.label);
       }
     }
-    featurizer_.featurize(row, &batch.ids[n * Featurizer::kIdsPerRow],
-                          dense ? &batch.dense[n * Featurizer::kDensePerRow] : nullptr);
-    batch.labels[n] = static_cast<float>(row.label);
-    ++n;
+    // In line order: reports, counts and skips; good rows move down over skipped ones.
+    const size_t first = n;
+    const auto file_line = [&](const PendingLine& p) {
+      return source_->file_line_number() - source_->line_index() + p.line_index;
+    };
+    for (size_t i = 0; i < m; ++i) {
+      const PendingLine& p = pending_[i];
+      const ParsedLine& r = parsed_[i];
+      if (p.status != LineSource::Status::Line) {
+        report(p.status == LineSource::Status::Truncated ? RowError::TruncatedInput : RowError::LineTooLong,
+               p.message);
+        n = emit_placeholder(batch, n);
+        continue;
+      }
+      if (!r.ok) {
+        std::string where = source_->path() + ":" + std::to_string(file_line(p)) + ": ";
+        if (r.failure.column >= 0) where += "field " + column_name(r.failure.column, r.failure.labeled) + ": ";
+        report(r.failure.error, where + r.failure.detail);
+        n = emit_placeholder(batch, n);
+        continue;
+      }
+      if (r.crlf) {
+        ++stats_.crlf_rows;
+        if (!crlf_warned_) {
+          crlf_warned_ = true;
+          options_.warn("warning: " + source_->path() + ":" + std::to_string(file_line(p)) +
+                        ": line ends in \\r\\n (Windows line ending); the \\r is ignored and such rows are "
+                        "counted as crlf_rows");
+        }
+      }
+      const size_t from = first + i;
+      if (from != n) {
+        std::memcpy(&batch.ids[n * kIds], &batch.ids[from * kIds], kIds * sizeof(batch.ids[0]));
+        if (dense) std::memcpy(&batch.dense[n * kDense], &batch.dense[from * kDense], kDense * sizeof(float));
+        batch.labels[n] = batch.labels[from];
+      }
+      ++n;
+    }
   }
   stats_.rows += n;
   epoch_rows_ += n;

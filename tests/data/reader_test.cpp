@@ -1,8 +1,10 @@
 // CriteoReader tests: the shipped sample end to end, every malformed-input case
 // through temp files (messages name file, 1-based line and field; counts by kind;
 // no good row lost; fail mode; warning limit), CRLF, empty lines, over-long lines,
-// truncated gzip, missing inputs, gzip == plain, and cursor save / seek / resume.
+// truncated gzip, missing inputs, gzip == plain, cursor save / seek / resume, and
+// batches parsed in parallel equal to one thread's (rows, warnings, cursors).
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -371,6 +373,95 @@ TEST(Reader, CrlfRowsAcceptedCountedAndWarnedOnce) {
   ASSERT_EQ(cap2.warnings.size(), 2u);
   EXPECT_TRUE(contains(cap2.warnings[0], mpath + ":2: ")) << cap2.warnings[0];
   EXPECT_TRUE(contains(cap2.warnings[1], mpath + ":11: field C3: ")) << cap2.warnings[1];
+}
+
+// Everything a reader gives, batch by batch: records, cursor after each batch, warnings, stats.
+struct Transcript {
+  std::vector<std::vector<Rec>> batches;
+  std::vector<std::vector<uint64_t>> cursors;
+  std::vector<uint8_t> valid;
+  std::vector<std::string> warnings;
+  std::string summary;
+  uint64_t bytes = 0;
+  bool operator==(const Transcript&) const = default;
+};
+
+Transcript transcript(const std::string& inputs, int threads, size_t batch_rows, bool emit_invalid) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  Captured cap;
+  ReaderOptions o = opts(inputs, &cap);
+  o.emit_invalid = emit_invalid;
+  CriteoReader reader(o);
+  Transcript t;
+  Batch b;
+  while (size_t n = reader.next_batch(b, batch_rows)) {
+    t.batches.emplace_back();
+    for (size_t i = 0; i < n; ++i) t.batches.back().push_back(rec_of(b, i));
+    t.valid.insert(t.valid.end(), b.valid.begin(), b.valid.begin() + static_cast<long>(n));
+    const ReaderCursor c = reader.cursor();
+    t.cursors.push_back({c.piece, c.offset, c.line_index, c.rows});
+  }
+  t.warnings = cap.warnings;
+  t.summary = reader.summary();
+  t.bytes = reader.stats().bytes;
+  omp_set_num_threads(saved);
+  return t;
+}
+
+TEST(Reader, ParallelParsingGivesTheSameBatchesWarningsAndCursorsAsOneThread) {
+  // Two files of 1,500 lines with bad rows, empty lines and CRLF rows scattered through
+  // them; batches of 1,000 rows are parsed in parallel and span the file boundary.
+  TempDir dir;
+  const auto cases = bad_cases();
+  std::vector<std::string> good;
+  std::string inputs;
+  std::vector<std::pair<std::string, size_t>> bad_at;  // (file, 1-based line) of each skipped line
+  size_t next = 0, crlf_rows = 0;
+  for (int f = 0; f < 2; ++f) {
+    const std::string path = dir.file("part" + std::to_string(f) + ".tsv");
+    std::string text;
+    for (size_t line = 1; line <= 1500; ++line) {
+      if (line % 97 == 0) {
+        text += cases[(line / 97) % cases.size()].line + "\n";
+        bad_at.emplace_back(path, line);
+      } else if (line % 211 == 0) {
+        text += "\n";
+        bad_at.emplace_back(path, line);
+      } else {
+        good.push_back(fixture_lines()[next++ % fixture_lines().size()]);
+        const bool crlf = line % 5 == 0;
+        crlf_rows += crlf;
+        text += good.back() + (crlf ? "\r\n" : "\n");
+      }
+    }
+    write_file(path, text);
+    inputs += (f ? "," : "") + path;
+  }
+  const std::vector<Rec> expected = reference(dir, good);
+  for (bool emit_invalid : {false, true}) {
+    SCOPED_TRACE(emit_invalid ? "emit_invalid" : "skip");
+    const Transcript one = transcript(inputs, 1, 1000, emit_invalid);
+    const Transcript three = transcript(inputs, 3, 1000, emit_invalid);
+    EXPECT_TRUE(one == three) << "3 threads must give exactly what 1 thread gives";
+    ASSERT_EQ(one.batches.size(), 3u);
+    std::vector<Rec> valid_rows;
+    size_t rows = 0;
+    for (const auto& batch : one.batches)
+      for (const Rec& r : batch)
+        if (one.valid[rows++]) valid_rows.push_back(r);
+    EXPECT_EQ(valid_rows, expected) << "every good row, in order";
+    EXPECT_EQ(rows, emit_invalid ? good.size() + bad_at.size() : good.size());
+    // One warning per skipped line, in file order, naming file and line.
+    std::vector<std::string> skips;
+    for (const auto& w : one.warnings)
+      if (contains(w, "(row skipped)")) skips.push_back(w);
+    ASSERT_EQ(skips.size(), bad_at.size());
+    for (size_t i = 0; i < bad_at.size(); ++i)
+      EXPECT_EQ(skips[i].rfind("warning: " + bad_at[i].first + ":" + std::to_string(bad_at[i].second) + ": ", 0), 0u)
+          << skips[i];
+    EXPECT_TRUE(contains(one.summary, "crlf_rows=" + std::to_string(crlf_rows))) << one.summary;
+  }
 }
 
 TEST(Reader, EmptyLinesSkippedAndLineNumbersStayRight) {

@@ -104,6 +104,26 @@ class CriteoReader {
   bool open_piece(size_t piece);  // false when past the last piece
   void report(RowError kind, const std::string& message);
   size_t emit_placeholder(Batch& batch, size_t n);
+  void gather_lines(size_t want);
+
+  // next_batch reads in rounds: the next lines of the current piece are copied out of the
+  // source (serial), parsed and featurized in parallel, then accounted for in line order
+  // (serial). A round never spans two pieces, so its lines' file line numbers are the
+  // source's base + their line index.
+  struct PendingLine {
+    LineSource::Status status = LineSource::Status::Line;
+    uint64_t begin = 0, len = 0;  // the line's bytes in text_
+    uint64_t line_index = 0;      // index of the line in its piece
+    std::string message;          // TooLong / Truncated: the report, with file and line
+  };
+  struct ParsedLine {
+    bool ok = false, crlf = false;
+    ParseFailure failure;
+  };
+  std::vector<PendingLine> pending_;
+  std::vector<ParsedLine> parsed_;
+  std::string text_;
+  bool source_ended_ = false;  // source_ returned End: open the next piece before reading on
 
   ReaderOptions options_;
   std::vector<InputFile> files_;
