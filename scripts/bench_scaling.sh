@@ -16,7 +16,8 @@
 # 3. Runs bench_scaling_bench (tests/bench/scaling_bench.cpp) for 1 and 2 ranks on a
 #    few hundred steps: wall and CPU time per phase (read, compute, exchange = wait +
 #    transfer + merge, optimizer), so a ratio below target can be explained.
-# OMP_NUM_THREADS=1 everywhere: one core per rank. On a shared machine run it as
+# Also 1 rank x 2 threads on the same two cores (threads or ranks: which to use on a node).
+# OMP_NUM_THREADS=1 everywhere else: one core per rank. On a shared machine run it as
 # `nice -n -10 scripts/bench_scaling.sh ...` (root): 2 ranks on 2 cores only scale
 # when nobody else wants a core, and the cpu_of_other_processes column says how
 # much someone else did.
@@ -57,25 +58,28 @@ EOF
 
 busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
-# run NP: one training run; prints a JSON line with the summary and the load figures.
+# run NP [THREADS]: one training run (NP ranks x THREADS threads, default 1); prints a
+# JSON line with the summary and the load figures.
 run() {
-  local np=$1 cmd=("$BIN" train --config "$DIR/bench.ini" --train.run_dir "$DIR/run$1")
+  local np=$1 threads=${2:-1}
+  local tag=$np; [[ $threads -gt 1 ]] && tag=${np}x$threads
+  local cmd=("$BIN" train --config "$DIR/bench.ini" --train.run_dir "$DIR/run$tag" --train.threads "$threads")
   [[ $np -gt 1 ]] && cmd=(mpirun -np "$np" --bind-to none "${cmd[@]}")
   local b0 t0 b1 t1
   b0=$(busy_jiffies); t0=$(date +%s.%N)
   # `times` in the shell that waited for the run: CPU of the run and all its ranks.
-  OUT=$DIR/run$np.out ERR=$DIR/run$np.err TIMES=$DIR/run$np.times \
+  OUT=$DIR/run$tag.out ERR=$DIR/run$tag.err TIMES=$DIR/run$tag.times OMP_NUM_THREADS=$threads \
     bash -c '"$@" > "$OUT" 2> "$ERR"; rc=$?; times > "$TIMES"; exit $rc' _ "${cmd[@]}"
   t1=$(date +%s.%N); b1=$(busy_jiffies)
   local ours
-  ours=$(tail -n 1 "$DIR/run$np.times" | awk '{split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2]}')
-  python3 - "$np" "$(tail -n 1 "$DIR/run$np.out")" "$b0" "$b1" "$ours" "$t0" "$t1" <<'PY'
+  ours=$(tail -n 1 "$DIR/run$tag.times" | awk '{split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2]}')
+  python3 - "$np" "$threads" "$(tail -n 1 "$DIR/run$tag.out")" "$b0" "$b1" "$ours" "$t0" "$t1" <<'PY'
 import json, sys
-np_, s = int(sys.argv[1]), json.loads(sys.argv[2])
-b0, b1, ours, t0, t1 = map(float, sys.argv[3:])
+np_, threads, s = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+b0, b1, ours, t0, t1 = map(float, sys.argv[4:])
 wall = t1 - t0
 other = max(0.0, (b1 - b0) / 100.0 - ours)  # /proc/stat counts 1/100 s
-print(json.dumps({"ranks": np_, "samples_per_s": round(s["samples_per_s"], 1), "steps": s["steps"],
+print(json.dumps({"ranks": np_, "threads": threads, "samples_per_s": round(s["samples_per_s"], 1), "steps": s["steps"],
                   "seconds": round(s["seconds"], 2),
                   "bytes_sent_per_step": round(s["comm_bytes"] / max(s["steps"], 1)),
                   "comm_share": round(s["comm_s"] / s["seconds"], 3),
@@ -87,13 +91,17 @@ echo "# $(nproc --all) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $RO
 : > "$DIR/runs.jsonl"
 for ((i = 0; i < REPEATS; ++i)); do
   for np in 1 2; do run "$np" | tee -a "$DIR/runs.jsonl"; done
+  run 1 2 | tee -a "$DIR/runs.jsonl"  # the same two cores as one rank with two threads
 done
 python3 - "$DIR/runs.jsonl" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
-med = {p: statistics.median(r["samples_per_s"] for r in runs if r["ranks"] == p) for p in (1, 2)}
-print(json.dumps({"median_samples_per_s_1_rank": med[1], "median_samples_per_s_2_ranks": med[2],
-                  "speedup_2_over_1": round(med[2] / med[1], 3), "target": 1.8}))
+med = {(p, t): statistics.median(r["samples_per_s"] for r in runs if r["ranks"] == p and r["threads"] == t)
+       for p, t in ((1, 1), (2, 1), (1, 2))}
+print(json.dumps({"median_samples_per_s_1_rank": med[1, 1], "median_samples_per_s_2_ranks": med[2, 1],
+                  "speedup_2_over_1": round(med[2, 1] / med[1, 1], 3), "target": 1.8,
+                  "median_samples_per_s_1_rank_2_threads": med[1, 2],
+                  "speedup_2_threads_over_1": round(med[1, 2] / med[1, 1], 3)}))
 PY
 
 if [[ -x $PROBE ]]; then
