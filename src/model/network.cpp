@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "sparsetrain/kernels/kernels.h"
+#include "sparsetrain/model/stable_scatter.h"
 #include "sparsetrain/util/hash.h"
 #include "sparsetrain/util/random.h"
 
@@ -32,23 +33,19 @@ inline double bce(float p, float y) {
 // Sorts (id << 24 | sample) keys by id with a stable LSD radix sort (11-bit digits).
 // The keys are generated in sample order, so stability gives exactly std::sort's
 // order; for ~40k keys per batch it is several times faster than a comparison sort.
-void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) {
+// Each pass is a stable counting scatter, parallel over threads with the serial result.
+void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp, std::vector<uint32_t>& scratch) {
   constexpr int kDigitBits = 11;
   constexpr size_t kBuckets = size_t{1} << kDigitBits;
   tmp.resize(keys.size());
   uint64_t all_or = 0;
   for (uint64_t k : keys) all_or |= k >> 24;
-  size_t counts[kBuckets];
   for (int shift = 24; shift < 24 + 32 && (all_or >> (shift - 24)) != 0; shift += kDigitBits) {
-    std::fill(counts, counts + kBuckets, size_t{0});
-    for (uint64_t k : keys) ++counts[(k >> shift) & (kBuckets - 1)];
-    size_t sum = 0;
-    for (size_t b = 0; b < kBuckets; ++b) {
-      const size_t c = counts[b];
-      counts[b] = sum;
-      sum += c;
-    }
-    for (uint64_t k : keys) tmp[counts[(k >> shift) & (kBuckets - 1)]++] = k;
+    const uint64_t* in = keys.data();
+    uint64_t* out = tmp.data();
+    stable_counting_scatter(
+        keys.size(), kBuckets, [&](size_t e) { return static_cast<size_t>((in[e] >> shift) & (kBuckets - 1)); },
+        [&](size_t e, uint32_t pos) { out[pos] = in[e]; }, nullptr, scratch);
     keys.swap(tmp);
   }
 }
@@ -68,6 +65,7 @@ struct Network::Workspace {
   std::vector<std::vector<uint32_t>> inv_start, inv_entry;
   std::vector<uint64_t> id_pairs;              // (feature id << 24 | sample) sorted
   std::vector<uint64_t> id_pairs_tmp;          // radix sort buffer
+  std::vector<uint32_t> scatter_counts;        // stable_counting_scatter's per-thread counts
   std::vector<uint32_t> pair_sample;           // sample of each sorted id pair (row list for the kernel)
   std::vector<uint32_t> iota;                  // 0, 1, 2, ...: "every row in order" for the row kernels
   std::vector<float> dense_col;                // one dense feature across the batch (contiguous coefficients)
@@ -411,13 +409,12 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
       for (size_t n = 0; n < out; ++n) g.rows[n] = static_cast<uint32_t>(n);
     } else {
       // Counting sort of (neuron, sample) pairs: deterministic and linear.
-      start.assign(out + 1, 0);
-      const auto& idx = ws.idx[l];
-      for (size_t e = 0; e < B * A; ++e) ++start[idx[e] + 1];
-      for (size_t n = 0; n < out; ++n) start[n + 1] += start[n];
+      const uint32_t* idx = ws.idx[l].data();
       entry.resize(B * A);
-      std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-      for (size_t e = 0; e < B * A; ++e) entry[fill[idx[e]]++] = static_cast<uint32_t>(e);
+      uint32_t* ent = entry.data();
+      stable_counting_scatter(
+          B * A, out, [&](size_t e) { return static_cast<size_t>(idx[e]); },
+          [&](size_t e, uint32_t pos) { ent[pos] = static_cast<uint32_t>(e); }, &start, ws.scatter_counts);
       for (size_t n = 0; n < out; ++n)
         if (start[n + 1] > start[n]) g.rows.push_back(static_cast<uint32_t>(n));
     }
@@ -473,10 +470,11 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
   {
     auto& pairs = ws.id_pairs;
     pairs.resize(B * kIds);
+#pragma omp parallel for schedule(static)
     for (size_t s = 0; s < B; ++s)
       for (int j = 0; j < kIds; ++j)
         pairs[s * kIds + j] = (static_cast<uint64_t>(batch.ids[s * kIds + j]) << 24) | s;
-    radix_sort_by_id(pairs, ws.id_pairs_tmp);
+    radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
     optim::SparseGrad& g = grads[embed_].sparse_grad;
     g.cols = D;
     g.rows.clear();
@@ -490,6 +488,7 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     }
     row_start.push_back(static_cast<uint32_t>(pairs.size()));
     ws.pair_sample.resize(pairs.size());
+#pragma omp parallel for schedule(static)
     for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
     g.values.assign(g.rows.size() * D, 0.0f);
     const long nrows = static_cast<long>(g.rows.size());
