@@ -6,13 +6,34 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "sparsetrain/data/featurizer.h"
+
 namespace sparsetrain::data::testing {
+
+// One delivered row, comparable exactly: label bits, 39 ids, then the 13 dense values'
+// bits when the batch has dense features.
+using Rec = std::vector<uint32_t>;
+
+inline Rec rec_of(const Batch& b, size_t i) {
+  Rec r;
+  uint32_t bits;
+  std::memcpy(&bits, &b.labels[i], 4);
+  r.push_back(bits);
+  r.insert(r.end(), b.ids.begin() + static_cast<long>(i * 39), b.ids.begin() + static_cast<long>((i + 1) * 39));
+  for (size_t k = 0; k < b.dense.size() / std::max<size_t>(b.rows, 1) && k < 13; ++k) {
+    std::memcpy(&bits, &b.dense[i * 13 + k], 4);
+    r.push_back(bits);
+  }
+  return r;
+}
 
 inline const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_kaggle_head8k.tsv";
 

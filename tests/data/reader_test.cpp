@@ -46,20 +46,6 @@ std::string row_with(size_t i, int col, const std::string& value) {
   return s;
 }
 
-using Rec = std::vector<uint32_t>;  // label bits, 39 ids, 13 dense bits
-
-Rec rec_of(const Batch& b, size_t i) {
-  Rec r;
-  uint32_t bits;
-  std::memcpy(&bits, &b.labels[i], 4);
-  r.push_back(bits);
-  r.insert(r.end(), b.ids.begin() + i * 39, b.ids.begin() + (i + 1) * 39);
-  for (size_t k = 0; k < b.dense.size() / std::max<size_t>(b.rows, 1) && k < 13; ++k) {
-    std::memcpy(&bits, &b.dense[i * 13 + k], 4);
-    r.push_back(bits);
-  }
-  return r;
-}
 
 struct Captured {
   std::vector<std::string> warnings;

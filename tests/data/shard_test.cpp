@@ -34,21 +34,6 @@ namespace {
 
 using namespace sparsetrain::data::testing;
 
-// One delivered row: label, 39 ids and 13 dense values (as bits), comparable exactly.
-using Rec = std::vector<uint32_t>;
-
-Rec rec_of(const Batch& b, size_t i) {
-  Rec r;
-  uint32_t bits;
-  std::memcpy(&bits, &b.labels[i], 4);
-  r.push_back(bits);
-  r.insert(r.end(), b.ids.begin() + i * 39, b.ids.begin() + (i + 1) * 39);
-  for (size_t k = 0; k < 13; ++k) {
-    std::memcpy(&bits, &b.dense[i * 13 + k], 4);
-    r.push_back(bits);
-  }
-  return r;
-}
 
 ReaderOptions options_for(const std::string& inputs, int rank = 0, int nranks = 1) {
   ReaderOptions o;
