@@ -12,6 +12,7 @@
 // the output is the same for any number of threads (and the model stays bitwise the same).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
