@@ -226,14 +226,16 @@ TEST(SparseAllSelected, EqualsDenseNetwork) {
 }
 
 // A few full training steps (forward/backward, Adam, LSH rebuilds) on a sparse
-// network: everything it produces, for 1 and for 2 threads.
+// network: everything it produces, for a thread count and batch size. Batches of 600
+// rows are large enough for the parallel grouping of (id, sample) and (neuron, sample)
+// pairs (stable_counting_scatter) to split the work over threads.
 struct Trace {
   std::vector<float> probs;
   std::vector<double> losses;
   std::vector<std::vector<float>> weights;
 };
 
-Trace train_trace(int threads) {
+Trace train_trace(int threads, size_t batch_rows = 97) {
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   NetworkSpec spec = small_spec({64, 32}, {0.25, 0.5}, true, 17);
@@ -248,10 +250,10 @@ Trace train_trace(int threads) {
   std::vector<BlockGrad> grads;
   Trace t;
   for (uint64_t step = 1; step <= 6; ++step) {
-    const data::Batch b = synthetic_batch(97, spec.input_dim, true, 100 + step);
+    const data::Batch b = synthetic_batch(batch_rows, spec.input_dim, true, 100 + step);
     StepStats stats;
     opt.begin_step(step);
-    net.forward_backward(b, 1.0f / 97, step, step * 97, grads, stats);
+    net.forward_backward(b, 1.0f / static_cast<float>(batch_rows), step, step * batch_rows, grads, stats);
     t.losses.push_back(stats.loss_sum);
     for (size_t k = 0; k < grads.size(); ++k) {
       if (grads[k].sparse) opt.apply(net.blocks()[k], grads[k].sparse_grad);
@@ -271,15 +273,21 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-TEST(Threads, OneAndTwoThreadsGiveBitwiseIdenticalTraining) {
+TEST(Threads, OneTwoAndThreeThreadsGiveBitwiseIdenticalTraining) {
   for (auto choice : {kernels::KernelChoice::Scalar, kernels::KernelChoice::Auto}) {
     kernels::select(choice);
-    const Trace one = train_trace(1), two = train_trace(2);
-    EXPECT_EQ(one.losses, two.losses) << kernels::active().name;
-    EXPECT_TRUE(bitwise_equal(one.probs, two.probs)) << kernels::active().name;
-    ASSERT_EQ(one.weights.size(), two.weights.size());
-    for (size_t k = 0; k < one.weights.size(); ++k)
-      EXPECT_TRUE(bitwise_equal(one.weights[k], two.weights[k])) << kernels::active().name << " block " << k;
+    for (size_t batch_rows : {size_t{97}, size_t{600}}) {
+      const Trace one = train_trace(1, batch_rows);
+      for (int threads : {2, 3}) {
+        SCOPED_TRACE(::testing::Message() << kernels::active().name << " batch " << batch_rows << ", " << threads
+                                        << " threads");
+        const Trace many = train_trace(threads, batch_rows);
+        EXPECT_EQ(one.losses, many.losses);
+        EXPECT_TRUE(bitwise_equal(one.probs, many.probs));
+        ASSERT_EQ(one.weights.size(), many.weights.size());
+        for (size_t k = 0; k < one.weights.size(); ++k) EXPECT_TRUE(bitwise_equal(one.weights[k], many.weights[k])) << "block " << k;
+      }
+    }
   }
   kernels::select(kernels::KernelChoice::Auto);
 }
