@@ -143,7 +143,7 @@ size_t CriteoReader::emit_placeholder(Batch& batch, size_t n) {
 void CriteoReader::gather_lines(size_t want) {
   pending_.clear();
   text_.clear();
-  while (pending_.size() < want && source_ && !source_ended_) {
+  while (pending_.size() < want && text_.size() < options_.round_bytes && source_ && !source_ended_) {
     const char* line = nullptr;
     size_t len = 0;
     const uint64_t before = source_->next_offset();

@@ -27,6 +27,10 @@ struct ReaderOptions {
   int max_warnings = 10;
   FeaturizerOptions featurizer;
   size_t block_bytes = 1 << 20;
+  // next_batch copies the lines it is about to parse in parallel; a round stops after
+  // this many bytes of text (then the next round goes on), so memory stays bounded
+  // however long the lines are. Any value gives the same batches.
+  size_t round_bytes = size_t{64} << 20;
   // Prediction keeps one output per input line: a skipped malformed row still yields
   // a placeholder row with valid = 0 (ids of missing values, label -1).
   bool emit_invalid = false;
