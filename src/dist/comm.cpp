@@ -139,6 +139,13 @@ Comm::Comm(int* argc, char*** argv) : max_count_(INT_MAX) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   if (int e = MPI_Comm_rank(MPI_COMM_WORLD, &rank_); e != MPI_SUCCESS) fail("MPI_Comm_rank", e);
   if (int e = MPI_Comm_size(MPI_COMM_WORLD, &size_); e != MPI_SUCCESS) fail("MPI_Comm_size", e);
+  MPI_Comm node = MPI_COMM_NULL;
+  if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+      e != MPI_SUCCESS)
+    fail("MPI_Comm_split_type", e);
+  if (int e = MPI_Comm_size(node, &local_size_); e != MPI_SUCCESS) fail("MPI_Comm_size (node)", e);
+  if (int e = MPI_Comm_rank(node, &node_rank_); e != MPI_SUCCESS) fail("MPI_Comm_rank (node)", e);
+  MPI_Comm_free(&node);
   g_terminate_rank = rank_;
   std::set_terminate(terminate_handler);
 }
@@ -329,6 +336,21 @@ std::vector<uint64_t> Comm::allgather(const uint64_t* mine, size_t k) {
                               MPI_UINT64_T, MPI_COMM_WORLD);
   if (e != MPI_SUCCESS) fail("MPI_Allgather", e);
   bytes_sent_ += (size_ - 1) * k * sizeof(uint64_t);  // ring: every block but the next rank's
+  return out;
+}
+
+std::vector<uint64_t> Comm::node_allgather(const uint64_t* mine, size_t k) {
+  if (!mpi_) return std::vector<uint64_t>(mine, mine + k);
+  MPI_Comm node = MPI_COMM_NULL;
+  if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+      e != MPI_SUCCESS)
+    fail("MPI_Comm_split_type", e);
+  std::vector<uint64_t> out(k * static_cast<size_t>(local_size_));
+  ++collectives_;
+  const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
+                              MPI_UINT64_T, node);
+  MPI_Comm_free(&node);
+  if (e != MPI_SUCCESS) fail("MPI_Allgather (node)", e);
   return out;
 }
 

@@ -46,10 +46,11 @@ std::string describe_parameters(const model::Network& net) {
 
 // Loads a model file's config (with command-line overrides) and weights.
 std::unique_ptr<model::Network> load_model(const std::string& path, const std::vector<std::string>& args,
-                                           std::vector<cli::ExtraOption> extras, cli::Config& config) {
+                                           std::vector<cli::ExtraOption> extras, cli::Config& config,
+                                           dist::Comm& comm) {
   const std::string stored = checkpoint::read_model_config(path);
   config = cli::parse_args(args, std::move(extras), stored).config;
-  configure_runtime(config);
+  configure_runtime(config, &comm);
   auto net = std::make_unique<model::Network>(network_spec(config));
   checkpoint::load_model_weights(path, *net);
   return net;
@@ -80,7 +81,7 @@ int command_train(const std::vector<std::string>& args, dist::Comm& comm) {
   // Missing or unreadable inputs stop the run here, before the model is allocated.
   data::expand_inputs(config.data.train);
   if (!config.data.test.empty()) data::expand_inputs(config.data.test);
-  const std::string runtime = configure_runtime(config);
+  const std::string runtime = configure_runtime(config, &comm);
   if (comm.is_root()) {
     std::cout << "# sparsetrain train: " << comm.size() << " rank(s), " << runtime << "\n# resolved config:\n";
     std::istringstream ini(cli::to_ini(config));
@@ -106,7 +107,7 @@ int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm) {
   const std::string path = find_arg(args, "model");
   if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
   cli::Config config;
-  auto net = load_model(path, args, extras, config);
+  auto net = load_model(path, args, extras, config, comm);
   const EvalResult r = evaluate(*net, config, data, comm);
   if (comm.is_root()) {
     std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"auc\":" << r.auc << ",\"logloss\":" << r.logloss
@@ -128,7 +129,7 @@ int command_predict(const std::vector<std::string>& args, dist::Comm& comm) {
   const std::string path = find_arg(args, "model");
   if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
   cli::Config config;
-  auto net = load_model(path, args, extras, config);
+  auto net = load_model(path, args, extras, config, comm);
   if (!comm.is_root()) return 0;  // one writer keeps the input order; other ranks have nothing to do
   data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
   ro.emit_invalid = true;

@@ -1,6 +1,11 @@
 #include "sparsetrain/train/setup.h"
 
 #include <omp.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/lsh/hash_family.h"
@@ -54,10 +59,49 @@ data::ReaderOptions reader_options(const cli::Config& c, const std::string& inpu
   return r;
 }
 
-std::string configure_runtime(const cli::Config& c) {
-  if (c.train.threads > 0) omp_set_num_threads(c.train.threads);
+int fair_thread_share(const std::vector<std::vector<uint64_t>>& masks, size_t me) {
+  double share = 0;
+  const std::vector<uint64_t>& mine = masks.at(me);
+  for (size_t w = 0; w < mine.size(); ++w)
+    for (int b = 0; b < 64; ++b) {
+      const uint64_t bit = uint64_t{1} << b;
+      if (!(mine[w] & bit)) continue;
+      int sharing = 0;
+      for (const auto& m : masks) sharing += w < m.size() && (m[w] & bit) ? 1 : 0;
+      share += 1.0 / sharing;
+    }
+  return std::max(1, static_cast<int>(share + 1e-9));
+}
+
+std::string configure_runtime(const cli::Config& c, dist::Comm* comm) {
+  std::string how = "train.threads";
+  if (c.train.threads > 0) {
+    omp_set_num_threads(c.train.threads);
+  } else if (std::getenv("OMP_NUM_THREADS") != nullptr) {
+    how = "OMP_NUM_THREADS";  // the user's setting, applied by OpenMP itself
+  } else {
+    // This rank's CPU mask, gathered from the ranks of its node.
+    constexpr size_t kWords = CPU_SETSIZE / 64;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<uint64_t> mine(kWords, 0);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) mine[static_cast<size_t>(cpu) / 64] |= uint64_t{1} << (cpu % 64);
+    } else {
+      mine[0] = 1;
+    }
+    const std::vector<uint64_t> all = comm ? comm->node_allgather(mine.data(), kWords) : mine;
+    std::vector<std::vector<uint64_t>> masks;
+    for (size_t r = 0; r * kWords < all.size(); ++r)
+      masks.emplace_back(all.begin() + static_cast<long>(r * kWords), all.begin() + static_cast<long>((r + 1) * kWords));
+    omp_set_num_threads(fair_thread_share(masks, comm ? static_cast<size_t>(comm->node_rank()) : 0));
+    how = "auto: " + std::to_string(CPU_COUNT(&set)) + " CPUs allowed, shared with " +
+          std::to_string(masks.size() - 1) + " other rank(s) on this node";
+  }
   kernels::select(kernels::parse_kernel_choice(c.train.kernels));
-  return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads());
+  return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
+         " (" + how + ")";
 }
 
 }  // namespace sparsetrain::train

@@ -78,7 +78,7 @@
   X(train, max_steps,   int64_t,     0,         int_range(0, 9223372036854775807LL),                     \
     "Stop after this many steps (0 = run all epochs)")                                                   \
   X(train, threads,     int,         0,         int_range(0, 4096),                                     \
-    "OpenMP threads per rank (0 = OMP_NUM_THREADS or all cores)")                                        \
+    "OpenMP threads per rank (0 = OMP_NUM_THREADS if set, else the rank's fair share of the CPUs it may use, each CPU split among the ranks of the node allowed on it)")                                        \
   X(train, seed,        int64_t,     42,        int_range(0, 9223372036854775807LL),                     \
     "Seed of everything random (init, LSH, sampling)")                                                   \
   X(train, kernels,     std::string, "auto",    one_of({"auto", "scalar", "avx512"}),                   \

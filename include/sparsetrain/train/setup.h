@@ -1,9 +1,12 @@
 #pragma once
 // Turning the resolved config into the objects the trainer needs.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
+#include "sparsetrain/dist/comm.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 
@@ -14,6 +17,13 @@ optim::OptimizerOptions optimizer_options(const cli::Config& config);
 data::ReaderOptions reader_options(const cli::Config& config, const std::string& inputs, int rank, int nranks,
                                    data::LabelMode mode);
 // Threads and kernel table, process-wide; returns a one-line description.
-std::string configure_runtime(const cli::Config& config);
+// train.threads = 0 and no OMP_NUM_THREADS: this rank's fair share of the CPUs it may
+// run on, counting each CPU as 1 / (ranks on this node allowed to use it). So N ranks
+// on a node never start N x cores threads (Open MPI binds to a whole socket above 2
+// ranks, or not at all with --bind-to none). Without comm: the CPUs this process may use.
+std::string configure_runtime(const cli::Config& config, dist::Comm* comm = nullptr);
+// That share for node rank `me`, from every node rank's CPU mask (64 CPUs per word):
+// floor(sum over me's CPUs of 1 / ranks sharing the CPU), at least 1.
+int fair_thread_share(const std::vector<std::vector<uint64_t>>& masks, size_t me);
 
 }  // namespace sparsetrain::train

@@ -1,0 +1,41 @@
+// fair_thread_share: a rank's threads when train.threads = 0, from the CPU masks of the
+// ranks on its node (each CPU counts 1 / number of ranks allowed on it).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "sparsetrain/train/setup.h"
+
+namespace sparsetrain::train {
+namespace {
+
+std::vector<uint64_t> cpus(int first, int count) {  // a mask of CPUs [first, first + count)
+  std::vector<uint64_t> m(16, 0);
+  for (int c = first; c < first + count; ++c) m[static_cast<size_t>(c) / 64] |= uint64_t{1} << (c % 64);
+  return m;
+}
+
+TEST(FairThreadShare, TypicalBindings) {
+  // One process: every CPU it may use.
+  EXPECT_EQ(fair_thread_share({cpus(0, 8)}, 0), 8);
+  // Two ranks, no binding, 2 CPUs: one thread each (not two).
+  EXPECT_EQ(fair_thread_share({cpus(0, 2), cpus(0, 2)}, 1), 1);
+  // One core each: 1.
+  EXPECT_EQ(fair_thread_share({cpus(0, 1), cpus(1, 1)}, 0), 1);
+  // Two ranks, one per 96-core socket: the whole socket each.
+  EXPECT_EQ(fair_thread_share({cpus(0, 96), cpus(96, 96)}, 1), 96);
+  // 192 ranks bound to their socket (Open MPI's default above 2 ranks): 1 each, not 96.
+  std::vector<std::vector<uint64_t>> masks;
+  for (int r = 0; r < 192; ++r) masks.push_back(cpus(r < 96 ? 0 : 96, 96));
+  EXPECT_EQ(fair_thread_share(masks, 0), 1);
+  EXPECT_EQ(fair_thread_share(masks, 191), 1);
+  // 8 ranks, no binding, 192 CPUs: 24 each; a container allowing 2 CPUs to 2 ranks: 1 each.
+  EXPECT_EQ(fair_thread_share(std::vector<std::vector<uint64_t>>(8, cpus(0, 192)), 3), 24);
+  EXPECT_EQ(fair_thread_share({cpus(40, 2), cpus(40, 2)}, 0), 1);
+  // Never 0, even with an empty mask.
+  EXPECT_EQ(fair_thread_share({cpus(0, 0)}, 0), 1);
+}
+
+}  // namespace
+}  // namespace sparsetrain::train
