@@ -3,6 +3,7 @@
 // with EXPECT (not ASSERT) before the last collective, so a failure on one rank
 // cannot leave the others waiting in a collective.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <bit>
 #include <climits>
@@ -101,6 +102,25 @@ TEST(Exchange, RandomFloatsMatchDenseAndAreBitwiseIdenticalOnEveryRank) {
   for (size_t i = 0; i < x.values.size(); ++i)  // at most 3 terms of |v| < 1: a few ulps of 3
     EXPECT_NEAR(x.values[i], ref.values[i], 1e-6f) << "value " << i;
   EXPECT_TRUE(same_on_all_ranks(bits_hash(x)));
+}
+
+TEST(Exchange, MergeGivesTheSameBitsForAnyThreadCount) {
+  // 20,000 rows at 30% density: ~6,000 touched rows per rank, enough for the merge to
+  // split its output rows over threads.
+  const size_t rows = 20000, cols = 9;
+  const optim::SparseGrad g = random_grad(seed_for(12), rows, cols, 0.3, false);
+  const int saved = omp_get_max_threads();
+  std::vector<uint64_t> hashes;
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    optim::SparseGrad x = g;
+    GradientExchange ex(world(), ExchangeMode::Sparse);
+    ex.combine(x, rows);
+    hashes.push_back(bits_hash(x));
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(hashes[1], hashes[0]) << "2 threads";
+  EXPECT_EQ(hashes[2], hashes[0]) << "3 threads";
 }
 
 TEST(Exchange, DuplicateRowsAcrossRanksAreSummedOnce) {
