@@ -40,60 +40,48 @@ struct Layer {
   }
 };
 
-void DotPerRow(benchmark::State& state) {
+// The timing loop every layer benchmark shares: body(table, layer) once per iteration,
+// `items` rows per call.
+template <class Body>
+void time_layer(benchmark::State& state, size_t items, Body body) {
   const k::KernelTable* t = table_for(state);
   if (!t) return;
   Layer L;
   for (auto _ : state) {
-    for (size_t k = 0; k < kActive; ++k) L.out[k] = t->dot(&L.w[L.rows[k] * kCols], L.x.data(), kIn);
+    body(*t, L);
     benchmark::DoNotOptimize(L.out.data());
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kActive));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * items));
+}
+
+void DotPerRow(benchmark::State& state) {
+  time_layer(state, kActive, [](const k::KernelTable& t, Layer& L) {
+    for (size_t k = 0; k < kActive; ++k) L.out[k] = t.dot(&L.w[L.rows[k] * kCols], L.x.data(), kIn);
+  });
 }
 
 void DotRows(benchmark::State& state) {
-  const k::KernelTable* t = table_for(state);
-  if (!t) return;
-  Layer L;
-  for (auto _ : state) {
-    t->dot_rows(L.w.data(), kCols, L.rows.data(), kActive, L.x.data(), kIn, L.out.data());
-    benchmark::DoNotOptimize(L.out.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kActive));
+  time_layer(state, kActive, [](const k::KernelTable& t, Layer& L) {
+    t.dot_rows(L.w.data(), kCols, L.rows.data(), kActive, L.x.data(), kIn, L.out.data());
+  });
 }
 
 void AxpyPerRow(benchmark::State& state) {
-  const k::KernelTable* t = table_for(state);
-  if (!t) return;
-  Layer L;
-  for (auto _ : state) {
-    for (size_t k = 0; k < kActive; ++k) t->axpy(L.coeff[k], &L.w[L.rows[k] * kCols], L.out.data(), kIn);
-    benchmark::DoNotOptimize(L.out.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kActive));
+  time_layer(state, kActive, [](const k::KernelTable& t, Layer& L) {
+    for (size_t k = 0; k < kActive; ++k) t.axpy(L.coeff[k], &L.w[L.rows[k] * kCols], L.out.data(), kIn);
+  });
 }
 
 void WeightedRowsSum(benchmark::State& state) {
-  const k::KernelTable* t = table_for(state);
-  if (!t) return;
-  Layer L;
-  for (auto _ : state) {
-    t->weighted_rows_sum(L.w.data(), kCols, L.rows.data(), L.coeff.data(), kActive, L.out.data(), kIn);
-    benchmark::DoNotOptimize(L.out.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kActive));
+  time_layer(state, kActive, [](const k::KernelTable& t, Layer& L) {
+    t.weighted_rows_sum(L.w.data(), kCols, L.rows.data(), L.coeff.data(), kActive, L.out.data(), kIn);
+  });
 }
 
 void GatherRowsSum39(benchmark::State& state) {  // one sample's embedding sum, rows in cache
-  const k::KernelTable* t = table_for(state);
-  if (!t) return;
-  Layer L;
-  std::vector<uint32_t> ids(L.rows.begin(), L.rows.begin() + 39);
-  for (auto _ : state) {
-    t->gather_rows_sum(L.w.data(), kCols, ids.data(), ids.size(), L.out.data(), kIn);
-    benchmark::DoNotOptimize(L.out.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 39));
+  time_layer(state, 39, [](const k::KernelTable& t, Layer& L) {
+    t.gather_rows_sum(L.w.data(), kCols, L.rows.data(), 39, L.out.data(), kIn);
+  });
 }
 
 void AdamRow64(benchmark::State& state) {  // arithmetic only: the row stays in L1
