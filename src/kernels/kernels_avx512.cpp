@@ -250,6 +250,28 @@ void adam_row(float* w, float* m, float* v, const float* g, size_t n, const Adam
   });
 }
 
+void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* rows, size_t nrows, const float* g,
+               size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p) {
+  // Scattered rows wait on memory: start loading w, m, v of the row kAhead rows ahead.
+  constexpr size_t kAhead = 4;
+  const size_t bytes = n * sizeof(float);
+  AdamRowParams q = p;
+  for (size_t k = 0; k < nrows; ++k) {
+    if (k + kAhead < nrows) {
+      const size_t ahead = static_cast<size_t>(rows[k + kAhead]) * row_stride;
+      for (size_t b = 0; b < bytes; b += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(w + ahead) + b, 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(m + ahead) + b, 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(v + ahead) + b, 1);
+      }
+    }
+    const size_t off = static_cast<size_t>(rows[k]) * row_stride;
+    q.m_decay = m_decay[k];
+    q.v_decay = v_decay[k];
+    adam_row(w + off, m + off, v + off, g + k * n, n, q);
+  }
+}
+
 void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
   const __m512 vlr = _mm512_set1_ps(lr), wd = _mm512_set1_ps(decoupled_wd);
   for_blocks(n, [&](size_t i, __mmask16 k) {
@@ -275,6 +297,7 @@ constexpr KernelTable kAvx512Table{
     .relu_backward = relu_backward,
     .adam_row = adam_row,
     .sgd_row = sgd_row,
+    .adam_rows = adam_rows,
 };
 
 }  // namespace

@@ -88,6 +88,17 @@ void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
   }
 }
 
+void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* rows, size_t nrows, const float* g,
+               size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p) {
+  AdamRowParams q = p;
+  for (size_t k = 0; k < nrows; ++k) {
+    const size_t off = static_cast<size_t>(rows[k]) * row_stride;
+    q.m_decay = m_decay[k];
+    q.v_decay = v_decay[k];
+    adam_row(w + off, m + off, v + off, g + k * n, n, q);
+  }
+}
+
 constexpr KernelTable kScalarTable{
     .name = "scalar",
     .dot = dot,
@@ -103,6 +114,7 @@ constexpr KernelTable kScalarTable{
     .relu_backward = relu_backward,
     .adam_row = adam_row,
     .sgd_row = sgd_row,
+    .adam_rows = adam_rows,
 };
 
 }  // namespace

@@ -605,6 +605,40 @@ TEST(KernelsAvx512, AdamRowMatchesScalar) {
 // Lazy Adam: a row skipped for k steps and then updated with m_decay = beta1^k,
 // v_decay = beta2^k must end with the same moments as k explicit zero-gradient
 // steps followed by the real one.
+// adam_rows on scattered rows of a table equals adam_row called row by row (bit for bit),
+// each row with its own decays; rows not listed are untouched.
+void check_adam_rows_equals_adam_row(const k::KernelTable& t) {
+  Rng rng(31);
+  for (size_t n : {size_t{1}, size_t{17}, size_t{64}, size_t{100}}) {
+    SCOPED_TRACE(testing::Message() << t.name << " n=" << n);
+    const size_t stride = n + 3, table_rows = 40;
+    Buf w(table_rows * stride, rng, -1, 1), m(table_rows * stride, rng, -0.1, 0.1), v(table_rows * stride, rng, 0, 1e-2);
+    const std::vector<uint32_t> rows = {0, 3, 4, 17, 39};
+    Buf g(rows.size() * n, rng, -0.1, 0.1), md(rows.size(), rng, 0.5, 1), vd(rows.size(), rng, 0.9, 1);
+    std::vector<float> w2 = w.values(), m2 = m.values(), v2 = v.values();
+    const k::AdamRowParams p = adam_params(true);
+    IdxBuf ridx(rows);
+    t.adam_rows(w.data(), m.data(), v.data(), stride, ridx.data(), rows.size(), g.data(), n, md.data(), vd.data(), p);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      k::AdamRowParams q = p;
+      q.m_decay = md[k];
+      q.v_decay = vd[k];
+      const size_t off = rows[k] * stride;
+      t.adam_row(w2.data() + off, m2.data() + off, v2.data() + off, g.data() + k * n, n, q);
+    }
+    EXPECT_EQ(w.values(), w2);
+    EXPECT_EQ(m.values(), m2);
+    EXPECT_EQ(v.values(), v2);
+    EXPECT_TRUE(w.guards_intact() && m.guards_intact() && v.guards_intact());
+  }
+}
+
+TEST(KernelsScalar, AdamRowsEqualsAdamRowPerRow) { check_adam_rows_equals_adam_row(k::scalar_table()); }
+TEST(KernelsAvx512, AdamRowsEqualsAdamRowPerRow) {
+  REQUIRE_AVX512();
+  check_adam_rows_equals_adam_row(*avx());
+}
+
 TEST(KernelsAdam, SkippedStepDecayEqualsZeroGradientSteps) {
   std::vector<const k::KernelTable*> tables = {&k::scalar_table()};
   if (avx()) tables.push_back(avx());
@@ -695,6 +729,7 @@ void expect_complete(const k::KernelTable& t) {
   EXPECT_NE(t.relu_backward, nullptr);
   EXPECT_NE(t.adam_row, nullptr);
   EXPECT_NE(t.sgd_row, nullptr);
+  EXPECT_NE(t.adam_rows, nullptr);
 }
 
 TEST(KernelsDispatch, TablesAreCompleteAndNamed) {

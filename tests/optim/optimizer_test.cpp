@@ -173,6 +173,40 @@ TEST_P(OptimizerTest, SkippedStepsDecayMomentsLikeZeroGradients) {
   EXPECT_EQ(b.last_step[1], 20u);
 }
 
+TEST_P(OptimizerTest, SkipsLongerThanTheDecayTableMatchTextbookAdam) {
+  // The decay of a row that skipped k steps comes from a table for k < 4096 and from exp()
+  // beyond: a row touched at steps 1, 5000 (4,998 skipped) and 9000 (3,999 skipped) must
+  // match textbook Adam fed zero gradients in between.
+  OptimizerOptions o;
+  o.lr = 0.01;
+  // 1 - 2^-12 and 1 - 2^-14: slow decays (4,998 skipped steps leave 0.30 and 0.74), and
+  // 1 - beta exact in float, so the float kernels' only error is rounding.
+  o.beta1 = 1.0 - 1.0 / 4096;
+  o.beta2 = 1.0 - 1.0 / 16384;
+  Optimizer opt(o);
+  ParamBlock b = make_block(2, 6, true, 5);
+  // Large moments before the skips, so the decayed old moments dominate the new ones and an
+  // exponent off by one step (a relative change of 1 - beta) is far outside the tolerance.
+  for (size_t j = 0; j < 6; ++j) {
+    b.m[6 + j] = 0.5f;
+    b.v[6 + j] = 0.25f;
+  }
+  RefRow ref = ref_row(b, 1);
+  util::Rng rng(6);
+  for (uint64_t t = 1; t <= 9000; ++t) {
+    const bool touch = t == 1 || t == 5000 || t == 9000;
+    const SparseGrad g = sparse_grad(touch ? std::vector<uint32_t>{0, 1} : std::vector<uint32_t>{0}, 6, rng);
+    opt.begin_step(t);
+    opt.apply(b, g);
+    std::vector<double> gr(6, 0.0);
+    if (touch)
+      for (size_t j = 0; j < 6; ++j) gr[j] = g.values[6 + j];
+    ref_adam(ref, gr, o, t, o.lr, touch);
+    if (touch) expect_row_matches(b, 1, ref, "after a long skip");
+  }
+  EXPECT_EQ(b.last_step[1], 9000u);
+}
+
 TEST_P(OptimizerTest, FirstUpdateUsesGlobalStepInBiasCorrection) {
   // A fresh row touched first at t = 50 with gradient g: m = (1-b1) g, v = (1-b2) g^2,
   // so the step is lr * (1-b1)/(1-b1^50) * g / (sqrt((1-b2)/(1-b2^50)) |g| + eps),

@@ -52,6 +52,12 @@ struct KernelTable {
   void (*relu_backward)(const float* act, float* delta, size_t n);  // delta[i] = act[i] > 0 ? delta[i] : 0
   void (*adam_row)(float* w, float* m, float* v, const float* g, size_t n, const AdamRowParams& p);
   void (*sgd_row)(float* w, const float* g, size_t n, float lr, float decoupled_wd);  // w -= decoupled_wd*w; w -= lr*g
+  // adam_row on nrows scattered rows in one call: row rows[k] of w, m and v (row_stride
+  // floats apart) with gradient g + k*n and decays m_decay[k], v_decay[k] (p's own decay
+  // fields are ignored). Bit-identical to adam_row per row; the AVX-512 version prefetches
+  // rows ahead and keeps the loop out of the per-row call path.
+  void (*adam_rows)(float* w, float* m, float* v, size_t row_stride, const uint32_t* rows, size_t nrows,
+                    const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p);
 };
 
 enum class KernelChoice { Auto, Scalar, Avx512 };

@@ -7,6 +7,7 @@
 // is the small weight drift dense Adam would apply from momentum on skipped steps.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sparsetrain/optim/param_block.h"
 
@@ -35,12 +36,16 @@ class Optimizer {
 
  private:
   void update_row(ParamBlock& block, size_t row, const float* g) const;
+  // beta^skipped as the per-row update uses it: float(exp(skipped * log(beta))), from a
+  // table for the common small counts (the same expression, so the same bits).
+  float decay(uint32_t skipped, const std::vector<float>& table, double log_beta) const;
 
   OptimizerOptions options_;
   bool adam_ = true;
   uint64_t t_ = 0;
   double lr_now_ = 0, lr_t_ = 0, eps_hat_ = 0;
   double log_beta1_ = 0, log_beta2_ = 0;
+  std::vector<float> decay1_, decay2_;  // beta1^k, beta2^k for k < kDecayTable
 };
 
 }  // namespace sparsetrain::optim
