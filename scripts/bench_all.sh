@@ -113,8 +113,8 @@ fi
 ST=$BUILD_DIR/sparsetrain
 TB=$BUILD_DIR/bench_train_bench
 [[ -x "$ST" && -x "$TB" ]] || { echo "missing $ST or $TB" >&2; exit 1; }
-g++ -std=c++20 -O2 -I "$ROOT/include" "$ROOT/scripts/bench/featurize_dump.cpp" \
-  "$BUILD_DIR/libst_data.a" "$BUILD_DIR/libst_util.a" -lz -o "$WORK/featurize_dump"
+g++ -std=c++20 -O2 -fopenmp -I "$ROOT/include" "$ROOT/scripts/bench/featurize_dump.cpp" \
+  "$BUILD_DIR/libst_data.a" "$BUILD_DIR/libst_util.a" -lz -o "$WORK/featurize_dump"  # the reader parses on OpenMP threads
 
 # ---------------------------------------------------------------- data
 say "data"
