@@ -47,42 +47,45 @@ void Optimizer::begin_step(uint64_t t) {
   eps_hat_ = options_.eps * std::sqrt(c2);
 }
 
-void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const {
-  const auto& k = kernels::active();
-  float* w = block.w.data() + row * block.cols;
-  const float decoupled_wd = static_cast<float>(lr_now_ * options_.weight_decay);
-  if (!adam_) {
-    k.sgd_row(w, g, block.cols, static_cast<float>(lr_now_), decoupled_wd);
-    block.last_step[row] = static_cast<uint32_t>(t_);
-    return;
-  }
-  // Steps this row skipped since its last update (0 for a row updated every step).
-  const uint32_t last = block.last_step[row];
-  const double skipped = last == 0 ? 0.0 : static_cast<double>(t_ - last - 1);
+namespace {
+// Steps a row skipped since its last update at step `last` (0 = never updated, or
+// updated at the previous step).
+inline uint32_t skipped_steps(uint32_t last, uint32_t t) { return last == 0 ? 0 : t - last - 1; }
+}  // namespace
+
+kernels::AdamRowParams Optimizer::adam_params(uint32_t skipped) const {
   kernels::AdamRowParams p;
   p.beta1 = static_cast<float>(options_.beta1);
   p.beta2 = static_cast<float>(options_.beta2);
-  p.m_decay = skipped > 0 ? static_cast<float>(std::exp(skipped * log_beta1_)) : 1.0f;
-  p.v_decay = skipped > 0 ? static_cast<float>(std::exp(skipped * log_beta2_)) : 1.0f;
+  p.m_decay = decay(skipped, decay1_, log_beta1_);
+  p.v_decay = decay(skipped, decay2_, log_beta2_);
   p.lr_t = static_cast<float>(lr_t_);
   p.eps_hat = static_cast<float>(eps_hat_);
-  p.decoupled_wd = decoupled_wd;
-  k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols, p);
-  block.last_step[row] = static_cast<uint32_t>(t_);
+  p.decoupled_wd = static_cast<float>(lr_now_ * options_.weight_decay);
+  return p;
 }
 
-// Touched rows of a wide table are scattered: each update waits on three cache-missing
-// rows (w, m, v) and the row's last-update step. Prefetching a few rows ahead overlaps
-// those misses (perf showed the unprefetched last_step load alone at ~8% of training).
+void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const {
+  const auto& k = kernels::active();
+  float* w = block.w.data() + row * block.cols;
+  const uint32_t t = static_cast<uint32_t>(t_);
+  if (adam_) {
+    k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols,
+               adam_params(skipped_steps(block.last_step[row], t)));
+  } else {
+    k.sgd_row(w, g, block.cols, static_cast<float>(lr_now_), static_cast<float>(lr_now_ * options_.weight_decay));
+  }
+  block.last_step[row] = t;
+}
+
+// Touched rows of a wide table are scattered: an SGD update waits on the cache-missing
+// weight row and the row's last-update step. Prefetching a few rows ahead overlaps those
+// misses (Adam's rows are prefetched inside the adam_rows kernel).
 inline void prefetch_row(const ParamBlock& block, size_t row) {
   __builtin_prefetch(block.last_step.data() + row, 1);
   const size_t bytes = block.cols * sizeof(float);
-  const size_t off = row * block.cols;
-  for (size_t b = 0; b < bytes; b += 64) {
-    __builtin_prefetch(reinterpret_cast<const char*>(block.w.data() + off) + b, 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(block.m.data() + off) + b, 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(block.v.data() + off) + b, 1);
-  }
+  const char* w = reinterpret_cast<const char*>(block.w.data() + row * block.cols);
+  for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(w + b, 1);
 }
 
 void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
@@ -105,18 +108,12 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
   for (long i = 0; i < n; ++i) {
     if (i + 8 < n) __builtin_prefetch(block.last_step.data() + grad.rows[i + 8], 1);
     uint32_t& last = block.last_step[grad.rows[i]];
-    const uint32_t skipped = last == 0 ? 0 : t - last - 1;
+    const uint32_t skipped = skipped_steps(last, t);
     m_decay[static_cast<size_t>(i)] = decay(skipped, decay1_, log_beta1_);
     v_decay[static_cast<size_t>(i)] = decay(skipped, decay2_, log_beta2_);
     last = t;
   }
-  kernels::AdamRowParams p;
-  p.beta1 = static_cast<float>(options_.beta1);
-  p.beta2 = static_cast<float>(options_.beta2);
-  p.m_decay = p.v_decay = 1.0f;  // per row, from the arrays
-  p.lr_t = static_cast<float>(lr_t_);
-  p.eps_hat = static_cast<float>(eps_hat_);
-  p.decoupled_wd = static_cast<float>(lr_now_ * options_.weight_decay);
+  const kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
   const auto& k = kernels::active();
 #pragma omp parallel
   {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/optim/param_block.h"
 
 namespace sparsetrain::optim {
@@ -39,6 +40,8 @@ class Optimizer {
   // beta^skipped as the per-row update uses it: float(exp(skipped * log(beta))), from a
   // table for the common small counts (the same expression, so the same bits).
   float decay(uint32_t skipped, const std::vector<float>& table, double log_beta) const;
+  // This step's Adam constants, for a row that skipped `skipped` steps.
+  kernels::AdamRowParams adam_params(uint32_t skipped) const;
 
   OptimizerOptions options_;
   bool adam_ = true;
