@@ -139,13 +139,6 @@ Comm::Comm(int* argc, char*** argv) : max_count_(INT_MAX) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   if (int e = MPI_Comm_rank(MPI_COMM_WORLD, &rank_); e != MPI_SUCCESS) fail("MPI_Comm_rank", e);
   if (int e = MPI_Comm_size(MPI_COMM_WORLD, &size_); e != MPI_SUCCESS) fail("MPI_Comm_size", e);
-  MPI_Comm node = MPI_COMM_NULL;
-  if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
-      e != MPI_SUCCESS)
-    fail("MPI_Comm_split_type", e);
-  if (int e = MPI_Comm_size(node, &local_size_); e != MPI_SUCCESS) fail("MPI_Comm_size (node)", e);
-  if (int e = MPI_Comm_rank(node, &node_rank_); e != MPI_SUCCESS) fail("MPI_Comm_rank (node)", e);
-  MPI_Comm_free(&node);
   g_terminate_rank = rank_;
   std::set_terminate(terminate_handler);
 }
@@ -339,13 +332,18 @@ std::vector<uint64_t> Comm::allgather(const uint64_t* mine, size_t k) {
   return out;
 }
 
-std::vector<uint64_t> Comm::node_allgather(const uint64_t* mine, size_t k) {
+std::vector<uint64_t> Comm::node_allgather(const uint64_t* mine, size_t k, size_t& my_index) {
+  my_index = 0;
   if (!mpi_) return std::vector<uint64_t>(mine, mine + k);
   MPI_Comm node = MPI_COMM_NULL;
   if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
       e != MPI_SUCCESS)
     fail("MPI_Comm_split_type", e);
-  std::vector<uint64_t> out(k * static_cast<size_t>(local_size_));
+  int node_size = 1, node_rank = 0;
+  if (int e = MPI_Comm_size(node, &node_size); e != MPI_SUCCESS) fail("MPI_Comm_size (node)", e);
+  if (int e = MPI_Comm_rank(node, &node_rank); e != MPI_SUCCESS) fail("MPI_Comm_rank (node)", e);
+  my_index = static_cast<size_t>(node_rank);
+  std::vector<uint64_t> out(k * static_cast<size_t>(node_size));
   ++collectives_;
   const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
                               MPI_UINT64_T, node);
@@ -364,13 +362,17 @@ void Comm::broadcast(std::string& value, int root) {
   ++collectives_;
   if (int e = MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD); e != MPI_SUCCESS) fail("MPI_Bcast", e);
   value.resize(n);
-  for (uint64_t off = 0; off < n; off += static_cast<uint64_t>(max_count_)) {
-    const int len = static_cast<int>(std::min<uint64_t>(n - off, static_cast<uint64_t>(max_count_)));
+  bcast_slices(value.data(), n, root);
+  bytes_sent_ += ring_broadcast_bytes(n + sizeof(uint64_t), size_);
+}
+
+void Comm::bcast_slices(char* data, uint64_t bytes, int root) {
+  for (uint64_t off = 0; off < bytes; off += static_cast<uint64_t>(max_count_)) {
+    const int len = static_cast<int>(std::min<uint64_t>(bytes - off, static_cast<uint64_t>(max_count_)));
     ++collectives_;
-    if (int e = MPI_Bcast(value.data() + off, len, MPI_CHAR, root, MPI_COMM_WORLD); e != MPI_SUCCESS)
+    if (int e = MPI_Bcast(data + off, len, MPI_CHAR, root, MPI_COMM_WORLD); e != MPI_SUCCESS)
       fail("MPI_Bcast of " + std::to_string(len) + " bytes", e);
   }
-  bytes_sent_ += ring_broadcast_bytes(n + sizeof(uint64_t), size_);
 }
 
 void Comm::broadcast_bytes(void* data, uint64_t bytes, int root) {
@@ -383,13 +385,7 @@ void Comm::broadcast_bytes(void* data, uint64_t bytes, int root) {
                                std::to_string(sizes[static_cast<size_t>(root)]) + " bytes from rank " +
                                std::to_string(root) + ", but rank " + std::to_string(r) + " expected " +
                                std::to_string(sizes[static_cast<size_t>(r)]));
-  auto* p = static_cast<char*>(data);
-  for (uint64_t off = 0; off < bytes; off += static_cast<uint64_t>(max_count_)) {
-    const int len = static_cast<int>(std::min<uint64_t>(bytes - off, static_cast<uint64_t>(max_count_)));
-    ++collectives_;
-    if (int e = MPI_Bcast(p + off, len, MPI_CHAR, root, MPI_COMM_WORLD); e != MPI_SUCCESS)
-      fail("MPI_Bcast of " + std::to_string(len) + " bytes", e);
-  }
+  bcast_slices(static_cast<char*>(data), bytes, root);
   bytes_sent_ += ring_broadcast_bytes(bytes, size_);
 }
 

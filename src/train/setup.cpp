@@ -91,11 +91,12 @@ std::string configure_runtime(const cli::Config& c, dist::Comm* comm) {
     } else {
       mine[0] = 1;
     }
-    const std::vector<uint64_t> all = comm ? comm->node_allgather(mine.data(), kWords) : mine;
+    size_t me = 0;
+    const std::vector<uint64_t> all = comm ? comm->node_allgather(mine.data(), kWords, me) : mine;
     std::vector<std::vector<uint64_t>> masks;
     for (size_t r = 0; r * kWords < all.size(); ++r)
       masks.emplace_back(all.begin() + static_cast<long>(r * kWords), all.begin() + static_cast<long>((r + 1) * kWords));
-    omp_set_num_threads(fair_thread_share(masks, comm ? static_cast<size_t>(comm->node_rank()) : 0));
+    omp_set_num_threads(fair_thread_share(masks, me));
     how = "auto: " + std::to_string(CPU_COUNT(&set)) + " CPUs allowed, shared with " +
           std::to_string(masks.size() - 1) + " other rank(s) on this node";
   }

@@ -56,10 +56,6 @@ class Comm {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  // Ranks on this rank's node (MPI_COMM_TYPE_SHARED); 1 without MPI. They share its cores.
-  int local_size() const { return local_size_; }
-  // This rank's index among them (0 without MPI).
-  int node_rank() const { return node_rank_; }
   bool is_root() const { return rank_ == 0; }
   bool uses_mpi() const { return mpi_; }
 
@@ -79,9 +75,10 @@ class Comm {
 
   // Every rank's k values, rank-major (P*k values), on every rank.
   std::vector<uint64_t> allgather(const uint64_t* mine, size_t k);
-  // The same among the ranks of this node only (local_size()*k values, in node-rank
-  // order; this rank's own k values without MPI). Collective over all ranks.
-  std::vector<uint64_t> node_allgather(const uint64_t* mine, size_t k);
+  // The same among the ranks of this rank's node only (MPI_COMM_TYPE_SHARED: they share
+  // its cores): k values per node rank, in node-rank order; `my_index` gets this rank's
+  // position. Without MPI: this rank's own k values, index 0. Collective over all ranks.
+  std::vector<uint64_t> node_allgather(const uint64_t* mine, size_t k, size_t& my_index);
   // Concatenation of every rank's vector, in rank order, on every rank.
   std::vector<float> allgatherv(const std::vector<float>& local);
   std::vector<uint32_t> allgatherv(const std::vector<uint32_t>& local);
@@ -116,6 +113,8 @@ class Comm {
   Comm(int* argc, char*** argv);
   template <typename T>
   void allreduce(T* data, size_t n, int op);
+  // MPI_Bcast of `bytes` bytes in slices of at most max_count() (MPI counts are int).
+  void bcast_slices(char* data, uint64_t bytes, int root);
   template <typename T>
   void gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out);
   template <typename T>
@@ -125,7 +124,7 @@ class Comm {
 
   bool mpi_ = false;
   bool finalized_ = false;
-  int rank_ = 0, size_ = 1, local_size_ = 1, node_rank_ = 0;
+  int rank_ = 0, size_ = 1;
   int max_count_;
   uint64_t bytes_sent_ = 0, collectives_ = 0;
 };
