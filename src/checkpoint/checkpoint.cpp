@@ -277,20 +277,16 @@ struct Reader {
   void need(size_t n) {
     if (pos + n > in.size()) throw CheckpointError("decode_state: truncated state");
   }
-  uint64_t u64() {
-    need(8);
-    uint64_t v;
-    std::memcpy(&v, in.data() + pos, 8);
-    pos += 8;
+  template <typename T>
+  T pod() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, in.data() + pos, sizeof(T));
+    pos += sizeof(T);
     return v;
   }
-  double f64() {
-    need(8);
-    double v;
-    std::memcpy(&v, in.data() + pos, 8);
-    pos += 8;
-    return v;
-  }
+  uint64_t u64() { return pod<uint64_t>(); }
+  double f64() { return pod<double>(); }
   std::string str() {
     const uint64_t n = u64();
     need(n);

@@ -12,6 +12,14 @@
 #include "sparsetrain/checkpoint/checkpoint_dir.h"
 
 namespace sparsetrain::train {
+
+data::PieceRemainder piece_remainder(const checkpoint::DataRemainder& r) {
+  data::PieceRemainder p;
+  p.piece = {r.file, r.begin, r.end, static_cast<uint32_t>(r.stride), static_cast<uint32_t>(r.phase)};
+  p.offset = r.offset;
+  p.line_index = r.line_index;
+  return p;
+}
 namespace {
 
 namespace fs = std::filesystem;
@@ -214,12 +222,8 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   const bool same_ranks = state.nranks == static_cast<uint64_t>(P);
   std::vector<data::PieceRemainder> all, mine;
   for (const auto& r : state.remainders) {
-    data::PieceRemainder p;
-    p.piece = {r.file, r.begin, r.end, static_cast<uint32_t>(r.stride), static_cast<uint32_t>(r.phase)};
-    p.offset = r.offset;
-    p.line_index = r.line_index;
-    all.push_back(p);
-    if (same_ranks && r.rank == static_cast<uint64_t>(rank)) mine.push_back(p);
+    all.push_back(piece_remainder(r));
+    if (same_ranks && r.rank == static_cast<uint64_t>(rank)) mine.push_back(all.back());
   }
   if (!same_ranks) mine = data::replan_remainders(all, files, rank, P);
   reader.assign_remaining(mine);

@@ -18,6 +18,7 @@
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/dist/comm.h"
+#include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/util/hash.h"
 
 namespace fs = std::filesystem;
@@ -110,13 +111,7 @@ void check_elastic(const std::string& inputs) {
   st.window_samples.assign(static_cast<size_t>(P_old), 0);
   const checkpoint::TrainState back = checkpoint::decode_state(checkpoint::encode_state(st));
   std::vector<data::PieceRemainder> all;
-  for (const auto& r : back.remainders) {
-    data::PieceRemainder p;
-    p.piece = {r.file, r.begin, r.end, static_cast<uint32_t>(r.stride), static_cast<uint32_t>(r.phase)};
-    p.offset = r.offset;
-    p.line_index = r.line_index;
-    all.push_back(p);
-  }
+  for (const auto& r : back.remainders) all.push_back(train::piece_remainder(r));
 
   // The new job: this rank's share of the rest of the epoch.
   data::CriteoReader reader(options(inputs, comm.rank(), P));

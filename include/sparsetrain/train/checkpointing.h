@@ -23,6 +23,10 @@ namespace sparsetrain::train {
 
 inline constexpr int kExitCheckpointedStop = 85;
 
+// One /data/remainders row of a checkpoint as the reader takes it (assign_remaining,
+// replan_remainders).
+data::PieceRemainder piece_remainder(const checkpoint::DataRemainder& r);
+
 // The loop's own counters: what a checkpoint saves besides the network and the data cursors.
 struct LoopState {
   uint64_t step = 0, samples = 0;
