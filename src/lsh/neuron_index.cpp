@@ -78,8 +78,8 @@ QueryScratch NeuronIndex::make_scratch() const {
   s.marks.assign(num_neurons_, {});
   s.codes.assign(L, 0);
   s.seen.reserve(L * capacity_);
-  s.ranked.reserve(L * capacity_);
-  s.histogram.reserve(L + 1);
+  s.ranked.reserve(L * capacity_ + 1);
+  s.counts.reserve(L * capacity_);
   return s;
 }
 
@@ -101,42 +101,57 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
   QueryScratch::Mark* marks = scratch.marks.data();
 
   // Union of the L buckets with co-occurrence counts, in first-seen order.
+  // Branch-free: whether a neuron was seen before is a coin flip for the branch
+  // predictor. Every id is written to `seen`; the end only moves on first sightings.
   family_->hash(x, scratch.codes.data());
-  scratch.seen.clear();
   const size_t T = table_size();
+  scratch.seen.resize(L * capacity_);
+  uint32_t* seen = scratch.seen.data();
+  size_t distinct = 0;
   for (size_t t = 0; t < L; ++t) {
     const size_t slot = t * T + scratch.codes[t];
     const uint32_t* ids = buckets_.data() + slot * capacity_;
     const uint32_t size = sizes_[slot];
     for (uint32_t i = 0; i < size; ++i) {
-      QueryScratch::Mark& m = marks[ids[i]];
-      if (m.stamp != epoch) {
-        m.stamp = epoch;
-        m.count = 1;
-        scratch.seen.push_back(ids[i]);
-      } else {
-        ++m.count;
-      }
+      const uint32_t id = ids[i];
+      QueryScratch::Mark& m = marks[id];
+      const uint32_t fresh = m.stamp != epoch;
+      m.count = (m.count & (fresh - 1u)) + 1u;  // fresh: 1, else count + 1
+      m.stamp = epoch;
+      seen[distinct] = id;
+      distinct += fresh;
     }
   }
+  scratch.seen.resize(distinct);
 
-  // Stable counting sort by count, descending (counts are in [1, L]); being
-  // stable, ties keep first-seen (table) order.
+  // The `want` best by count, descending (counts are in [1, L]), ties in first-seen
+  // (table) order: the head of a stable sort by count. A counting sort over L + 1
+  // buckets spends most of the query on store-to-load chains (consecutive ids mostly
+  // bump the same bucket), so instead: the counts side by side, one vectorizable
+  // count per level, and a branch-free compaction pass for each level needed.
   const size_t found = scratch.seen.size();
-  auto& hist = scratch.histogram;
-  hist.assign(L + 1, 0);
-  for (uint32_t id : scratch.seen) ++hist[L - marks[id].count];
-  uint32_t offset = 0;
-  for (auto& h : hist) {
-    const uint32_t c = h;
-    h = offset;
-    offset += c;
-  }
-  scratch.ranked.resize(found);
-  for (uint32_t id : scratch.seen) scratch.ranked[hist[L - marks[id].count]++] = id;
-
+  auto& counts = scratch.counts;
+  counts.resize(found);
+  for (size_t k = 0; k < found; ++k) counts[k] = marks[scratch.seen[k]].count;
+  auto& ranked = scratch.ranked;
+  ranked.resize(found + 1);  // the compaction writes one slot past the last kept id
   const size_t take = std::min(want, found);
-  out.insert(out.end(), scratch.ranked.begin(), scratch.ranked.begin() + static_cast<ptrdiff_t>(take));
+  size_t kept = 0;
+  for (uint32_t c = static_cast<uint32_t>(L); c >= 1 && kept < take; --c) {
+    size_t level = 0;
+    for (size_t k = 0; k < found; ++k) level += counts[k] == c;
+    if (level == 0) continue;
+    if (kept + level <= take) {
+      for (size_t k = 0; k < found; ++k) {
+        ranked[kept] = scratch.seen[k];
+        kept += counts[k] == c;
+      }
+    } else {
+      for (size_t k = 0; kept < take; ++k)
+        if (counts[k] == c) ranked[kept++] = scratch.seen[k];
+    }
+  }
+  out.insert(out.end(), ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(take));
   // When topping up, take == found: every marked neuron is already in `out`.
   if (take < want) top_up(want - take, rng, scratch, out);
 }

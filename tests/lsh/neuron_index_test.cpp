@@ -164,6 +164,18 @@ TEST(NeuronIndexTest, OutputIsDistinctRankedAndSized) {
     for (size_t t = 0; t < 6; ++t)
       for (uint32_t id : index.bucket(t, codes[t])) ++count[id];
     const size_t found = static_cast<size_t>(std::count_if(count.begin(), count.end(), [](int c) { return c > 0; }));
+    // The reference ranking: distinct hits in first-seen (table, bucket position) order,
+    // stably sorted by count, descending.
+    std::vector<uint32_t> reference;
+    std::vector<bool> listed(N, false);
+    for (size_t t = 0; t < 6; ++t)
+      for (uint32_t id : index.bucket(t, codes[t]))
+        if (!listed[id]) {
+          listed[id] = true;
+          reference.push_back(id);
+        }
+    std::stable_sort(reference.begin(), reference.end(), [&](uint32_t a, uint32_t b) { return count[a] > count[b]; });
+    ASSERT_EQ(reference.size(), found);
     for (size_t target : {0ul, 1ul, 10ul, found, found + 7, N - 1, N, N + 50}) {
       std::vector<uint32_t> out = {999999};  // query appends
       index.query(q, target, rng, scratch, out);
@@ -174,6 +186,8 @@ TEST(NeuronIndexTest, OutputIsDistinctRankedAndSized) {
       for (uint32_t id : out) EXPECT_LT(id, N);
       // Hash hits first, by non-increasing count, then the random top-up.
       const size_t hits = std::min(target, found);
+      EXPECT_TRUE(std::equal(out.begin(), out.begin() + static_cast<ptrdiff_t>(hits), reference.begin()))
+          << "hits must be the head of the stable ranking, target " << target;
       for (size_t k = 0; k < out.size(); ++k) {
         if (k < hits) {
           EXPECT_GT(count[out[k]], 0);

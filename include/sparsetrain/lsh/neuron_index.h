@@ -40,7 +40,7 @@ struct QueryScratch {
   std::vector<uint32_t> codes;      // num_tables
   std::vector<uint32_t> seen;       // distinct candidates in first-seen order (<= L*capacity)
   std::vector<uint32_t> ranked;     // candidates ordered by count (<= L*capacity)
-  std::vector<uint32_t> histogram;  // num_tables + 1 counting-sort offsets
+  std::vector<uint32_t> counts;     // co-occurrence count of each candidate in `seen`
   std::vector<uint32_t> pool;       // unpicked neurons for dense top-ups (sized lazily)
 };
 
