@@ -46,7 +46,7 @@ input_dim = 1048576
 [model]
 embed_dim = 64
 hidden = 1024
-sparsity = 0.05
+sparsity = 0.03
 [train]
 batch_size = 2048
 epochs = 1

@@ -170,7 +170,9 @@ TrainSummary Trainer::run() {
   std::vector<uint64_t> rank_rows(static_cast<size_t>(P), 0);
   for (;;) {
     if (cfg.train.max_steps > 0 && step >= static_cast<uint64_t>(cfg.train.max_steps)) break;
+    const auto t_read = Clock::now();
     const size_t n = reader.next_batch(batch, local_batch);
+    summary.read_seconds += since(t_read);
     // Every rank's row count in one allreduce (each rank fills its own slot): the total
     // scales the loss, and the rows of lower ranks give this rank's first global sample
     // index, which seeds the LSH top-ups — so a sample's top-up does not depend on which
@@ -286,7 +288,7 @@ std::string to_json(const TrainSummary& s) {
   os << "{\"steps\":" << s.steps << ",\"samples\":" << s.samples << ",\"seconds\":" << fmt(s.seconds)
      << ",\"samples_per_s\":" << fmt(s.samples_per_second) << ",\"cpu_s\":" << fmt(s.cpu_seconds)
      << ",\"samples_per_cpu_s\":" << fmt(static_cast<double>(s.samples) / std::max(s.cpu_seconds, 1e-9))
-     << ",\"parameters\":" << s.parameters
+     << ",\"read_s\":" << fmt(s.read_seconds) << ",\"parameters\":" << s.parameters
      << ",\"train_loss\":" << fmt(s.final_train_loss) << ",\"rebuild_s\":" << fmt(s.rebuild_seconds)
      << ",\"comm_s\":" << fmt(s.comm_seconds) << ",\"comm_bytes\":" << s.comm_bytes;
   if (s.evaluated)

@@ -33,7 +33,7 @@
     "Width of the sparse-input layer's output (row length of the input weight table)")                   \
   X(model, hidden,      std::string, "1024",    int_list(1, 1 << 24),                                   \
     "Hidden fully connected layer widths, comma separated (e.g. '1024,256'); may be empty")              \
-  X(model, sparsity,    std::string, "0.05",    fraction_list(),                                        \
+  X(model, sparsity,    std::string, "0.03",    fraction_list(),                                        \
     "Per hidden layer: fraction of neurons computed per sample via LSH (1 = dense); one value = all")    \
   X(model, init_seed,   int64_t,     -1,        int_range(-1, 9223372036854775807LL),                    \
     "Seed for weight init; -1 = derive from train.seed")

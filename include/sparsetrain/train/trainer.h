@@ -26,6 +26,7 @@ struct TrainSummary {
   uint64_t steps = 0, samples = 0;
   double seconds = 0, samples_per_second = 0;
   double cpu_seconds = 0;  // process CPU time over the loop (all threads)
+  double read_seconds = 0;  // reading + parsing + featurizing batches (this run, rank 0's)
   double rebuild_seconds = 0, comm_seconds = 0;
   uint64_t comm_bytes = 0;
   double final_train_loss = 0;
