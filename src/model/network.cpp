@@ -490,12 +490,18 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     ws.pair_sample.resize(pairs.size());
 #pragma omp parallel for schedule(static)
     for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
-    g.values.assign(g.rows.size() * D, 0.0f);
+    // Every row is written below (no 2 MB zero fill per step): the first sample's delta is
+    // copied, the others added in sample order. Same bits as summing onto zeros, except
+    // that a -0.0 stays -0.0 (harmless: Adam and SGD treat both zeros alike).
+    g.values.resize(g.rows.size() * D);
     const long nrows = static_cast<long>(g.rows.size());
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < nrows; ++r) {  // the row's samples' deltas, added in sample order
-      K.gather_rows_sum(ws.d0.data(), D, &ws.pair_sample[row_start[r]], row_start[r + 1] - row_start[r],
-                        &g.values[static_cast<size_t>(r) * D], D);
+      float* out = &g.values[static_cast<size_t>(r) * D];
+      const uint32_t* samples = &ws.pair_sample[row_start[r]];
+      const float* first = &ws.d0[static_cast<size_t>(samples[0]) * D];
+      std::copy(first, first + D, out);
+      K.gather_rows_sum(ws.d0.data(), D, samples + 1, row_start[r + 1] - row_start[r] - 1, out, D);
     }
     float* gb = grads[embed_bias_].dense_grad.values.data();
     for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
