@@ -4,10 +4,10 @@
 #
 #   scripts/bench_scaling.sh [BUILD_DIR] [ROWS] [REPEATS]
 #
-# 1. Generates ROWS (default 2,000,000, ~490 MB) Criteo-like rows with
+# 1. Generates ROWS (default 6,000,000, ~1.5 GB) Criteo-like rows with
 #    `sparsetrain synth` into $BENCH_DIR (default /tmp/sparsetrain-bench), enough for
 #    a 30 s+ single-rank run. Reused when already there.
-# 2. Runs `sparsetrain train` over it (input_dim 2^20, embed 64, hidden 1024 at 5%
+# 2. Runs `sparsetrain train` over it (input_dim 2^20, embed 64, hidden 1024 at 3%
 #    LSH sparsity, global batch 2048, one epoch, dist.exchange auto), alternating
 #    1 rank and 2 ranks REPEATS times (default 2), and prints per run: samples/s,
 #    bytes sent per step, comm time share, and how much CPU other processes used
@@ -24,7 +24,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
-ROWS=${2:-2000000}
+ROWS=${2:-6000000}
 REPEATS=${3:-2}
 DIR=${BENCH_DIR:-/tmp/sparsetrain-bench}
 BIN=$BUILD/sparsetrain
@@ -66,6 +66,7 @@ run() {
   local cmd=("$BIN" train --config "$DIR/bench.ini" --train.run_dir "$DIR/run$tag" --train.threads "$threads")
   [[ $np -gt 1 ]] && cmd=(mpirun -np "$np" --bind-to none "${cmd[@]}")
   local b0 t0 b1 t1
+  rm -rf "$DIR/run$tag"  # a fresh start: an interrupted earlier run may have left a checkpoint there
   b0=$(busy_jiffies); t0=$(date +%s.%N)
   # `times` in the shell that waited for the run: CPU of the run and all its ranks.
   OUT=$DIR/run$tag.out ERR=$DIR/run$tag.err TIMES=$DIR/run$tag.times OMP_NUM_THREADS=$threads \
