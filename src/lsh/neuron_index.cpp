@@ -77,9 +77,9 @@ QueryScratch NeuronIndex::make_scratch() const {
   const size_t L = static_cast<size_t>(config_.num_tables);
   s.marks.assign(num_neurons_, {});
   s.codes.assign(L, 0);
-  s.seen.reserve(L * capacity_);
-  s.ranked.reserve(L * capacity_ + 1);
-  s.counts.reserve(L * capacity_);
+  s.seen.assign(L * capacity_, 0);  // written in place by every query, never resized
+  s.ranked.assign(L * capacity_ + 1, 0);  // the compaction writes one slot past the last kept id
+  s.counts.assign(L * capacity_, 0);
   return s;
 }
 
@@ -88,7 +88,8 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
   const size_t want = std::min(target, num_neurons_);
   if (want == 0) return;
   const size_t L = static_cast<size_t>(config_.num_tables);
-  if (scratch.marks.size() != num_neurons_ || scratch.codes.size() != L) scratch = make_scratch();
+  if (scratch.marks.size() != num_neurons_ || scratch.codes.size() != L || scratch.seen.size() < L * capacity_)
+    scratch = make_scratch();
   if (out.capacity() < out.size() + want) out.reserve(out.size() + want);
 
   // New epoch: marks stamped with older epochs count as unseen, so the marks
@@ -105,7 +106,6 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
   // predictor. Every id is written to `seen`; the end only moves on first sightings.
   family_->hash(x, scratch.codes.data());
   const size_t T = table_size();
-  scratch.seen.resize(L * capacity_);
   uint32_t* seen = scratch.seen.data();
   size_t distinct = 0;
   for (size_t t = 0; t < L; ++t) {
@@ -122,19 +122,17 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
       distinct += fresh;
     }
   }
-  scratch.seen.resize(distinct);
+  scratch.found = distinct;
 
   // The `want` best by count, descending (counts are in [1, L]), ties in first-seen
   // (table) order: the head of a stable sort by count. A counting sort over L + 1
   // buckets spends most of the query on store-to-load chains (consecutive ids mostly
   // bump the same bucket), so instead: the counts side by side, one vectorizable
   // count per level, and a branch-free compaction pass for each level needed.
-  const size_t found = scratch.seen.size();
-  auto& counts = scratch.counts;
-  counts.resize(found);
-  for (size_t k = 0; k < found; ++k) counts[k] = marks[scratch.seen[k]].count;
-  auto& ranked = scratch.ranked;
-  ranked.resize(found + 1);  // the compaction writes one slot past the last kept id
+  const size_t found = distinct;
+  uint32_t* counts = scratch.counts.data();
+  for (size_t k = 0; k < found; ++k) counts[k] = marks[seen[k]].count;
+  uint32_t* ranked = scratch.ranked.data();
   const size_t take = std::min(want, found);
   size_t kept = 0;
   for (uint32_t c = static_cast<uint32_t>(L); c >= 1 && kept < take; --c) {
@@ -143,15 +141,15 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
     if (level == 0) continue;
     if (kept + level <= take) {
       for (size_t k = 0; k < found; ++k) {
-        ranked[kept] = scratch.seen[k];
+        ranked[kept] = seen[k];
         kept += counts[k] == c;
       }
     } else {
       for (size_t k = 0; kept < take; ++k)
-        if (counts[k] == c) ranked[kept++] = scratch.seen[k];
+        if (counts[k] == c) ranked[kept++] = seen[k];
     }
   }
-  out.insert(out.end(), ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(take));
+  out.insert(out.end(), ranked, ranked + take);
   // When topping up, take == found: every marked neuron is already in `out`.
   if (take < want) top_up(want - take, rng, scratch, out);
 }
@@ -160,7 +158,7 @@ void NeuronIndex::top_up(size_t need, util::Rng& rng, QueryScratch& scratch,
                          std::vector<uint32_t>& out) const {
   const uint32_t epoch = scratch.epoch;
   QueryScratch::Mark* marks = scratch.marks.data();
-  const size_t picked = scratch.seen.size();
+  const size_t picked = scratch.found;
   if (2 * (picked + need) <= num_neurons_) {
     // Rejection sampling: at most half the neurons are ever marked, so each
     // draw succeeds with probability >= 1/2.

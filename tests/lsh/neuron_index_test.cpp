@@ -306,6 +306,26 @@ TEST(NeuronIndexTest, ConcurrentQueriesMatchSerial) {
   EXPECT_EQ(serial, parallel);
 }
 
+TEST(NeuronIndexTest, ScratchOfASmallerIndexIsRemade) {
+  // A scratch sized for another index (same neurons and tables, smaller buckets) is
+  // too small for this one's candidates: the query must remake it, not overrun it.
+  const size_t N = 500, d = 32;
+  const auto w = gaussian_rows(N, d, 800);
+  NeuronIndex small(make_config(Family::SimHash, 2, 4, 4, d, 21), N);
+  NeuronIndex large(make_config(Family::SimHash, 2, 4, 256, d, 21), N);
+  small.rebuild(w.data(), d);
+  large.rebuild(w.data(), d);
+  const auto queries = gaussian_rows(8, d, 801);
+  auto scratch = small.make_scratch();
+  for (size_t i = 0; i < 8; ++i) {
+    const float* q = queries.data() + i * d;
+    std::vector<uint32_t> out;
+    util::Rng rng(i);
+    large.query(q, 300, rng, scratch, out);
+    EXPECT_EQ(out, run_query(large, q, 300, i)) << "query " << i;
+  }
+}
+
 TEST(NeuronIndexTest, WarmQueriesDoNotAllocate) {
   const size_t N = 1000, d = 64;
   const auto w = gaussian_rows(N, d, 800);

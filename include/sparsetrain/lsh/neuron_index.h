@@ -38,9 +38,10 @@ struct QueryScratch {
   std::vector<Mark> marks;          // num_neurons
   uint32_t epoch = 0;
   std::vector<uint32_t> codes;      // num_tables
-  std::vector<uint32_t> seen;       // distinct candidates in first-seen order (<= L*capacity)
-  std::vector<uint32_t> ranked;     // candidates ordered by count (<= L*capacity)
-  std::vector<uint32_t> counts;     // co-occurrence count of each candidate in `seen`
+  std::vector<uint32_t> seen;       // L*capacity slots: distinct candidates in first-seen order
+  size_t found = 0;                 //   in seen[0, found)
+  std::vector<uint32_t> ranked;     // L*capacity + 1 slots: the best candidates, by count
+  std::vector<uint32_t> counts;     // L*capacity slots: co-occurrence count of seen[k]
   std::vector<uint32_t> pool;       // unpicked neurons for dense top-ups (sized lazily)
 };
 
