@@ -6,7 +6,7 @@
 // Not part of the product build; compile against the build's static libraries:
 //   g++ -std=c++20 -O3 -fopenmp -I include scripts/bench/adam_probe.cpp \
 //       BUILD/libst_optim.a BUILD/libst_kernels.a BUILD/libst_util.a -o adam_probe
-//   OMP_NUM_THREADS=1 ./adam_probe [table_rows=1048576] [touched=8000] [steps=200]
+//   OMP_NUM_THREADS=1 ./adam_probe [table_rows=1048576] [touched=8000] [steps=200] [moments=float32|bfloat16]
 #include <time.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "sparsetrain/optim/optimizer.h"
@@ -31,9 +32,10 @@ int main(int argc, char** argv) {
   const size_t rows = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : (1u << 20);
   const size_t touched = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 8000;
   const int steps = argc > 3 ? std::atoi(argv[3]) : 200;
+  const bool bf16 = argc > 4 && std::string(argv[4]) == "bfloat16";
   const size_t cols = 64;
   ParamBlock block;
-  block.allocate(rows, cols, true);
+  block.allocate(rows, cols, true, bf16);
   Optimizer opt(OptimizerOptions{});
   std::mt19937_64 rng(1);
   std::vector<float> g(touched * cols);

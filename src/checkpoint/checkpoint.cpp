@@ -11,6 +11,7 @@
 #include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
+#include "sparsetrain/kernels/bf16.h"
 
 namespace sparsetrain::checkpoint {
 namespace {
@@ -28,6 +29,12 @@ template <typename A>
 void put_floats(H5File& f, const std::string& name, const std::vector<float, A>& v, uint64_t rows, uint64_t cols) {
   f.write_floats(name, v.data(), rows, cols);
   f.set_attr("checksum", sum_of(v), name);
+}
+template <typename A>
+void put_bf16(H5File& f, const std::string& name, const std::vector<uint16_t, A>& v, uint64_t rows, uint64_t cols) {
+  f.write_u16(name, v.data(), rows, cols);
+  f.set_attr("checksum", sum_of(v), name);
+  f.set_attr("encoding", std::string("bfloat16"), name);
 }
 void put_u32(H5File& f, const std::string& name, const std::vector<uint32_t>& v) {
   f.write_u32(name, v.data(), v.size());
@@ -79,6 +86,33 @@ void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out,
   verify(f, name, out);
 }
 
+// One Adam moment of a block, in the block's storage whatever the file holds (a run may
+// resume with another optim.moments): bfloat16 widens exactly; float32 rounds to nearest.
+// A converted array is read whole into a temporary first (its checksum covers the file's
+// bytes), so switching costs that array's size in memory once.
+void get_moments(const H5File& f, const std::string& name, const optim::ParamBlock& b, optim::FloatArray& f32,
+                 optim::Bf16Array& b16) {
+  need(f, name);
+  const auto floats = [&](const std::string& n, float* d, uint64_t c) { f.read_floats(n, d, c); };
+  const auto halves = [&](const std::string& n, uint16_t* d, uint64_t c) { f.read_u16(n, d, c); };
+  const bool file_bf16 = f.is_u16(name);
+  if (file_bf16 && b.bf16_moments) {
+    get_array(f, name, b16, b.rows, b.cols, halves);
+  } else if (!file_bf16 && !b.bf16_moments) {
+    get_array(f, name, f32, b.rows, b.cols, floats);
+  } else if (file_bf16) {
+    optim::Bf16Array tmp;
+    get_array(f, name, tmp, b.rows, b.cols, halves);
+    f32.resize(tmp.size());
+    for (size_t i = 0; i < tmp.size(); ++i) f32[i] = kernels::bf16_to_float(tmp[i]);
+  } else {
+    optim::FloatArray tmp;
+    get_array(f, name, tmp, b.rows, b.cols, floats);
+    b16.resize(tmp.size());
+    for (size_t i = 0; i < tmp.size(); ++i) b16[i] = kernels::bf16_from_float(tmp[i]);
+  }
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -111,9 +145,10 @@ H5File open_checked(const std::string& path) {
   if (!f.has_attr("format") || f.attr_string("format") != kFormat)
     throw CheckpointError("'" + path + "' is not a sparsetrain checkpoint (no format = " + kFormat + " attribute)");
   const int64_t version = f.attr_int("format_version");
-  if (version != kCheckpointFormatVersion)
+  if (version < kOldestReadableCheckpointVersion || version > kCheckpointFormatVersion)
     throw CheckpointError("checkpoint '" + path + "' has format version " + std::to_string(version) +
-                          ", this build reads " + std::to_string(kCheckpointFormatVersion));
+                          ", this build reads " + std::to_string(kOldestReadableCheckpointVersion) + " to " +
+                          std::to_string(kCheckpointFormatVersion));
   if (!f.has_attr("complete") || f.attr_int("complete") != 1)
     throw CheckpointError("checkpoint '" + path + "' is incomplete (no complete = 1 marker)");
   return f;
@@ -190,8 +225,13 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
       const std::string g = "/params/" + b.name;
       f.create_group(g);
       put_floats(f, g + "/w", b.w, b.rows, b.cols);
-      put_floats(f, g + "/m", b.m, b.rows, b.cols);
-      put_floats(f, g + "/v", b.v, b.rows, b.cols);
+      if (b.bf16_moments) {
+        put_bf16(f, g + "/m", b.m16, b.rows, b.cols);
+        put_bf16(f, g + "/v", b.v16, b.rows, b.cols);
+      } else {
+        put_floats(f, g + "/m", b.m, b.rows, b.cols);
+        put_floats(f, g + "/v", b.v, b.rows, b.cols);
+      }
       put_u32(f, g + "/last_step", b.last_step);
     }
     f.create_group("/lsh");
@@ -245,8 +285,8 @@ TrainState load_checkpoint(const std::string& path, model::Network& network, Tab
     for (auto& b : network.blocks()) {
       const std::string g = "/params/" + b.name;
       get_array(f, g + "/w", b.w, b.rows, b.cols, floats);
-      get_array(f, g + "/m", b.m, b.rows, b.cols, floats);
-      get_array(f, g + "/v", b.v, b.rows, b.cols, floats);
+      get_moments(f, g + "/m", b, b.m, b.m16);
+      get_moments(f, g + "/v", b, b.v, b.v16);
       get_array(f, g + "/last_step", b.last_step, b.rows, 0, u32s);
     }
     // Table sources: exactly the layers this network indexes.

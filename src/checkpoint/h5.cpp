@@ -117,6 +117,9 @@ bool H5File::exists(const std::string& name) const { return H5Lexists(id(), name
 void H5File::write_floats(const std::string& name, const float* data, uint64_t rows, uint64_t cols) {
   write_2d(id(), path_, name, H5T_NATIVE_FLOAT, data, rows, cols);
 }
+void H5File::write_u16(const std::string& name, const uint16_t* data, uint64_t rows, uint64_t cols) {
+  write_2d(id(), path_, name, H5T_NATIVE_UINT16, data, rows, cols);
+}
 void H5File::write_u32(const std::string& name, const uint32_t* data, uint64_t n) {
   write_2d(id(), path_, name, H5T_NATIVE_UINT32, data, n, 0);
 }
@@ -141,6 +144,15 @@ std::vector<uint64_t> H5File::dims(const std::string& name) const {
 
 void H5File::read_floats(const std::string& name, float* data, uint64_t count) const {
   read_all(id(), path_, name, H5T_NATIVE_FLOAT, data, count);
+}
+void H5File::read_u16(const std::string& name, uint16_t* data, uint64_t count) const {
+  read_all(id(), path_, name, H5T_NATIVE_UINT16, data, count);
+}
+bool H5File::is_u16(const std::string& name) const {
+  H5Handle dset(check_id(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), "open dataset " + name, path_), H5Dclose);
+  H5Handle type(check_id(H5Dget_type(dset.get()), "type of dataset " + name, path_), H5Tclose);
+  return H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 2 &&
+         H5Tget_sign(type.get()) == H5T_SGN_NONE;
 }
 void H5File::read_u32(const std::string& name, uint32_t* data, uint64_t count) const {
   read_all(id(), path_, name, H5T_NATIVE_UINT32, data, count);

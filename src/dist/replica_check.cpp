@@ -34,6 +34,12 @@ uint64_t hash_words(const void* data, size_t n, uint64_t seed) {
   return h;
 }
 
+// Hash of n 16-bit values (bfloat16 moments): whole 32-bit words, then a last half word.
+uint64_t hash_halves(const uint16_t* data, size_t n, uint64_t seed) {
+  uint64_t h = hash_words(data, n / 2, seed);
+  return n % 2 ? util::hash64(data[n - 1], h) : h;
+}
+
 }  // namespace
 
 uint64_t block_state_hash(const optim::ParamBlock& b) {
@@ -42,6 +48,8 @@ uint64_t block_state_hash(const optim::ParamBlock& b) {
   h = hash_words(b.w.data(), b.w.size(), h);
   h = hash_words(b.m.data(), b.m.size(), h);
   h = hash_words(b.v.data(), b.v.size(), h);
+  h = hash_halves(b.m16.data(), b.m16.size(), h);
+  h = hash_halves(b.v16.data(), b.v16.size(), h);
   return hash_words(b.last_step.data(), b.last_step.size(), h);
 }
 

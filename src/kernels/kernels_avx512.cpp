@@ -5,6 +5,7 @@
 // Every loop ends in a masked tail (_mm512_maskz_loadu_ps / _mm512_mask_storeu_ps),
 // so any length and unaligned pointers work without reading or writing past the end
 // (masked-out lanes of a masked load/store never fault).
+#include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/kernels/kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -272,6 +273,77 @@ void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* 
   }
 }
 
+// GCC 12's plain forms of these integer intrinsics start from _mm512_undefined_*() and
+// trip -Wmaybe-uninitialized when inlined; the zero-masked forms with all lanes set are
+// the same instructions without that.
+constexpr __mmask16 kAll = 0xFFFF;
+inline __m512i srli32(__m512i x, unsigned s) { return _mm512_maskz_srli_epi32(kAll, x, s); }
+
+// 16 bfloat16 -> float (the bits become the upper half of each float).
+inline __m512 load_bf16(__mmask16 k, const uint16_t* p) {
+  const __m512i wide = _mm512_maskz_cvtepu16_epi32(kAll, _mm256_maskz_loadu_epi16(k, p));
+  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll, wide, 16));
+}
+// bf16_round_stochastic (bf16.h) on 16 lanes: r holds the random bits in its low 16.
+inline void store_bf16_stochastic(__mmask16 k, uint16_t* p, __m512 x, __m512i r) {
+  const __m512i bits = _mm512_castps_si512(x);
+  const __m512i exp_mask = _mm512_set1_epi32(0x7F800000);
+  const __mmask16 special = _mm512_cmpeq_epi32_mask(_mm512_and_si512(bits, exp_mask), exp_mask);  // inf, NaN
+  const __m512i r16 = _mm512_maskz_and_epi32(static_cast<__mmask16>(~special), r, _mm512_set1_epi32(0xFFFF));
+  __m512i out = srli32(_mm512_add_epi32(bits, r16), 16);
+  const __mmask16 nan = _mm512_mask_test_epi32_mask(special, bits, _mm512_set1_epi32(0x007FFFFF));
+  out = _mm512_mask_or_epi32(out, nan, out, _mm512_set1_epi32(0x40));
+  _mm256_mask_storeu_epi16(p, k, _mm512_maskz_cvtepi32_epi16(kAll, out));
+}
+void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
+                    const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
+                    uint32_t round_seed) {
+  constexpr size_t kAhead = 4;
+  const __m512 b1 = _mm512_set1_ps(p.beta1), b2 = _mm512_set1_ps(p.beta2);
+  const __m512 c1 = _mm512_set1_ps(1.0f - p.beta1), c2 = _mm512_set1_ps(1.0f - p.beta2);
+  const __m512 lr = _mm512_set1_ps(p.lr_t), eps = _mm512_set1_ps(p.eps_hat);
+  const __m512 wd = _mm512_set1_ps(p.decoupled_wd);
+  // bf16_round_bits for columns 0..15 (lane * kBf16ColumnStep); + i * kBf16ColumnStep for block i.
+  alignas(64) uint32_t lane_steps[16];
+  for (uint32_t l = 0; l < 16; ++l) lane_steps[l] = l * kBf16ColumnStep;
+  const __m512i lane_step = _mm512_load_si512(lane_steps);
+  for (size_t k = 0; k < nrows; ++k) {
+    if (k + kAhead < nrows) {  // scattered rows wait on memory: start loading a later row
+      const size_t ahead = static_cast<size_t>(rows[k + kAhead]) * row_stride;
+      for (size_t b = 0; b < n * sizeof(float); b += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(w + ahead) + b, 1);
+      for (size_t b = 0; b < n * sizeof(uint16_t); b += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(m + ahead) + b, 1);
+        __builtin_prefetch(reinterpret_cast<const char*>(v + ahead) + b, 1);
+      }
+    }
+    const size_t off = static_cast<size_t>(rows[k]) * row_stride;
+    float* wr = w + off;
+    uint16_t* mr = m + off;
+    uint16_t* vr = v + off;
+    const float* gk = g + k * n;
+    const __m512 md = _mm512_set1_ps(m_decay[k]), vd = _mm512_set1_ps(v_decay[k]);
+    const Bf16RowKeys keys = bf16_row_keys(round_seed, rows[k]);
+    const __m512i key_m = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.m)), lane_step);
+    const __m512i key_v = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.v)), lane_step);
+    for_blocks(n, [&](size_t i, __mmask16 msk) {
+      const __m512 gi = _mm512_maskz_loadu_ps(msk, gk + i);
+      // adam_row's operations in the same order.
+      const __m512 mi = _mm512_fmadd_ps(b1, _mm512_mul_ps(load_bf16(msk, mr + i), md), _mm512_mul_ps(c1, gi));
+      const __m512 vi =
+          _mm512_fmadd_ps(b2, _mm512_mul_ps(load_bf16(msk, vr + i), vd), _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
+      __m512 wi = _mm512_maskz_loadu_ps(msk, wr + i);
+      wi = _mm512_fnmadd_ps(wd, wi, wi);
+      const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, mi), _mm512_add_ps(_mm512_maskz_sqrt_ps(msk, vi), eps));
+      wi = _mm512_sub_ps(wi, step);
+      const __m512i block = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(i) * kBf16ColumnStep));
+      store_bf16_stochastic(msk, mr + i, mi, srli32(_mm512_add_epi32(key_m, block), 16));
+      store_bf16_stochastic(msk, vr + i, vi, srli32(_mm512_add_epi32(key_v, block), 16));
+      _mm512_mask_storeu_ps(wr + i, msk, wi);
+    });
+  }
+}
+
 void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
   const __m512 vlr = _mm512_set1_ps(lr), wd = _mm512_set1_ps(decoupled_wd);
   for_blocks(n, [&](size_t i, __mmask16 k) {
@@ -298,6 +370,7 @@ constexpr KernelTable kAvx512Table{
     .adam_row = adam_row,
     .sgd_row = sgd_row,
     .adam_rows = adam_rows,
+    .adam_rows_bf16 = adam_rows_bf16,
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // are tested against.
 #include <cmath>
 
+#include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/kernels/kernels.h"
 
 namespace sparsetrain::kernels {
@@ -99,6 +100,29 @@ void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* 
   }
 }
 
+void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
+                    const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
+                    uint32_t round_seed) {
+  const float c1 = 1.0f - p.beta1;
+  const float c2 = 1.0f - p.beta2;
+  for (size_t k = 0; k < nrows; ++k) {
+    const size_t off = static_cast<size_t>(rows[k]) * row_stride;
+    const Bf16RowKeys key = bf16_row_keys(round_seed, rows[k]);
+    const float* gk = g + k * n;
+    for (size_t i = 0; i < n; ++i) {
+      // adam_row's expressions, on the widened moments.
+      const float mi = p.beta1 * (bf16_to_float(m[off + i]) * m_decay[k]) + c1 * gk[i];
+      const float vi = p.beta2 * (bf16_to_float(v[off + i]) * v_decay[k]) + c2 * gk[i] * gk[i];
+      m[off + i] = bf16_round_stochastic(mi, bf16_round_bits(key.m, static_cast<uint32_t>(i)));
+      v[off + i] = bf16_round_stochastic(vi, bf16_round_bits(key.v, static_cast<uint32_t>(i)));
+      float wi = w[off + i];
+      wi -= p.decoupled_wd * wi;
+      wi -= p.lr_t * mi / (std::sqrt(vi) + p.eps_hat);
+      w[off + i] = wi;
+    }
+  }
+}
+
 constexpr KernelTable kScalarTable{
     .name = "scalar",
     .dot = dot,
@@ -115,6 +139,7 @@ constexpr KernelTable kScalarTable{
     .adam_row = adam_row,
     .sgd_row = sgd_row,
     .adam_rows = adam_rows,
+    .adam_rows_bf16 = adam_rows_bf16,
 };
 
 }  // namespace

@@ -91,13 +91,13 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
     throw std::invalid_argument("sparsity needs one value per hidden layer");
   if (spec_.input_dim == 0 || spec_.input_dim > (1ULL << 32)) throw std::invalid_argument("input_dim must be in [1, 2^32]");
   const size_t D = static_cast<size_t>(spec_.embed_dim);
-  auto add_block = [&](const std::string& name, size_t rows, size_t cols, bool lazy) {
+  auto add_block = [&](const std::string& name, size_t rows, size_t cols, bool lazy, bool bf16 = false) {
     blocks_.emplace_back();
     blocks_.back().name = name;
-    blocks_.back().allocate(rows, cols, lazy);
+    blocks_.back().allocate(rows, cols, lazy, bf16);
     return blocks_.size() - 1;
   };
-  embed_ = add_block("embed", spec_.input_dim, D, true);
+  embed_ = add_block("embed", spec_.input_dim, D, true, spec_.bf16_moments);
   embed_bias_ = add_block("embed_bias", 1, D, false);
   if (spec_.dense_features) dense_proj_ = add_block("dense_proj", kDense, D, false);
   size_t in = D;

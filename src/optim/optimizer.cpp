@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sparsetrain/kernels/kernels.h"
+#include "sparsetrain/util/hash.h"
 
 namespace sparsetrain::optim {
 
@@ -65,11 +66,21 @@ kernels::AdamRowParams Optimizer::adam_params(uint32_t skipped) const {
   return p;
 }
 
+uint32_t Optimizer::round_seed() const {
+  return static_cast<uint32_t>(util::hash64(t_, 0xb16f0a7ULL));  // a new stream of rounding bits per step
+}
+
 void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const {
   const auto& k = kernels::active();
   float* w = block.w.data() + row * block.cols;
   const uint32_t t = static_cast<uint32_t>(t_);
-  if (adam_) {
+  if (adam_ && block.bf16_moments) {
+    const uint32_t skipped = skipped_steps(block.last_step[row], t);
+    const float md = decay(skipped, decay1_, log_beta1_), vd = decay(skipped, decay2_, log_beta2_);
+    const uint32_t r = static_cast<uint32_t>(row);
+    k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols, &md, &vd,
+                     adam_params(0), round_seed());
+  } else if (adam_) {
     k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols,
                adam_params(skipped_steps(block.last_step[row], t)));
   } else {
@@ -115,13 +126,19 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
   }
   const kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
   const auto& k = kernels::active();
+  const uint32_t seed = round_seed();
 #pragma omp parallel
   {
     const size_t threads = static_cast<size_t>(omp_get_num_threads()), me = static_cast<size_t>(omp_get_thread_num());
     const size_t lo = static_cast<size_t>(n) * me / threads, hi = static_cast<size_t>(n) * (me + 1) / threads;
-    if (lo < hi)
+    if (lo < hi && block.bf16_moments) {
+      k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, grad.rows.data() + lo, hi - lo,
+                       grad.values.data() + lo * block.cols, block.cols, m_decay.data() + lo, v_decay.data() + lo, p,
+                       seed);
+    } else if (lo < hi) {
       k.adam_rows(block.w.data(), block.m.data(), block.v.data(), block.cols, grad.rows.data() + lo, hi - lo,
                   grad.values.data() + lo * block.cols, block.cols, m_decay.data() + lo, v_decay.data() + lo, p);
+    }
   }
 }
 

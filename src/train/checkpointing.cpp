@@ -201,6 +201,8 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
     broadcast_array(comm_, b.w.data(), b.w.size());
     broadcast_array(comm_, b.m.data(), b.m.size());
     broadcast_array(comm_, b.v.data(), b.v.size());
+    broadcast_array(comm_, b.m16.data(), b.m16.size());  // empty unless the block keeps bfloat16 moments
+    broadcast_array(comm_, b.v16.data(), b.v16.size());
     broadcast_array(comm_, b.last_step.data(), b.last_step.size());
   }
   for (auto& t : tables_.blocks()) broadcast_array(comm_, t.w.data(), t.w.size());

@@ -35,11 +35,13 @@ std::string describe_parameters(const model::Network& net) {
   std::ostringstream os;
   os << "parameters: " << net.num_parameters() << " (";
   bool first = true;
+  double bytes = 0;
   for (const auto& b : net.blocks()) {
-    os << (first ? "" : ", ") << b.name << " " << b.rows << "x" << b.cols;
+    os << (first ? "" : ", ") << b.name << " " << b.rows << "x" << b.cols << (b.bf16_moments ? " (bfloat16 m, v)" : "");
     first = false;
+    // What the arrays hold: w (4 bytes) + m, v (4 or 2 bytes each) + last_step (4 per row).
+    bytes += static_cast<double>(b.size()) * (b.bf16_moments ? 8.0 : 12.0) + 4.0 * static_cast<double>(b.rows);
   }
-  const double bytes = static_cast<double>(net.num_parameters()) * 12.0;
   os << "); weights + Adam state " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
   return os.str();
 }

@@ -27,6 +27,7 @@ model::NetworkSpec network_spec(const cli::Config& c) {
   s.rebuild_growth = c.lsh.rebuild_growth;
   s.rebuild_max = c.lsh.rebuild_max;
   s.seed = static_cast<uint64_t>(c.model.init_seed >= 0 ? c.model.init_seed : c.train.seed);
+  s.bf16_moments = c.optim.moments == "bfloat16";
   return s;
 }
 

@@ -180,4 +180,15 @@ timed=$(grep '^checkpoint step' "$WORK/t.err" | grep -vc "checkpoint step $last 
 [ "$timed" -ge 2 ] || fail "expected at least 2 time-based checkpoints before the end, got $timed"
 grep -q "^checkpoint step $last " "$WORK/t.err" || fail "no checkpoint at the end (step $last)"
 echo "   $timed checkpoints every 0.06 s of rank 0's clock, plus one at the end (step $last)"
+step "8. optim.moments = bfloat16: stop at step 137, resume, same model as uninterrupted"
+BF=(--optim.moments bfloat16 --train.epochs 3 --checkpoint.every_steps 40)
+train "$WORK/bref" 2 "$WORK/bref" "${BF[@]}" || fail "bfloat16 reference run failed: $(tail -5 "$WORK/bref.err")"
+train "$WORK/b" 2 "$WORK/b1" "${BF[@]}" --train.max_steps 137 || fail "bfloat16 first part failed"
+train "$WORK/b" 2 "$WORK/b2" "${BF[@]}" || fail "bfloat16 resume failed: $(tail -5 "$WORK/b2.err")"
+grep -q '^resumed from .*ckpt-0*137.h5 at step 137 ' "$WORK/b2.err" || fail "did not resume from step 137"
+check_same_model "$WORK/bref/model.h5" "$WORK/b/model.h5"
+same_metrics "$WORK/bref/metrics.jsonl" "$WORK/b/metrics.jsonl"
+# And the moments are really stored as bfloat16 in the checkpoints.
+h5dump -H -d /params/embed/m "$(newest_ckpt "$WORK/b")" | grep -q 'H5T_STD_U16LE' ||
+  fail "embed/m of a bfloat16 run is not stored as 16-bit values"
 echo "PASS"

@@ -77,5 +77,24 @@ TEST(ReplicaHash, SeesOneUlpAnywhereInTheState) {
   EXPECT_NO_THROW(verify_replicas(Comm::world(), {a}, 1));  // one rank: nothing to differ from
 }
 
+TEST(ReplicaHash, SeesOneBitOfBf16Moments) {
+  optim::ParamBlock a;
+  a.rows = 5;
+  a.cols = 7;  // 35 values: an odd count, so the last half word counts too
+  a.w.assign(35, 0.5f);
+  a.bf16_moments = true;
+  a.m16.assign(35, 0x3f00);
+  a.v16.assign(35, 0x3e80);
+  a.last_step.assign(5, 0);
+  const uint64_t h = block_state_hash(a);
+  for (size_t i : {size_t{0}, size_t{17}, size_t{34}}) {
+    optim::ParamBlock b = a, c = a;
+    b.m16[i] ^= 1;
+    c.v16[i] ^= 1;
+    EXPECT_NE(block_state_hash(b), h) << i;
+    EXPECT_NE(block_state_hash(c), h) << i;
+  }
+}
+
 }  // namespace
 }  // namespace sparsetrain::dist

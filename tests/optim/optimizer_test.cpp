@@ -16,6 +16,9 @@
 #include <set>
 #include <vector>
 
+#include <omp.h>
+
+#include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/optim/optimizer.h"
 #include "sparsetrain/util/random.h"
@@ -318,6 +321,75 @@ TEST_P(OptimizerTest, OnlyTouchedRowsChange) {
     EXPECT_EQ(same, !t) << "row " << r;
     EXPECT_EQ(b.last_step[r], t ? 2u : 1u) << "row " << r;
   }
+}
+
+// bfloat16 moments: the same Adam up to the moments' rounding. A row updated every step
+// tracks the float32 block: m and v within a few bfloat16 steps (2^-8 relative each), w
+// within what that moves the step; untouched rows and the float32 arrays stay as they were.
+TEST_P(OptimizerTest, Bf16MomentsTrackFloat32Adam) {
+  OptimizerOptions o;
+  o.lr = 0.01;
+  Optimizer opt(o);
+  ParamBlock f32 = make_block(6, 33, true, 21);
+  ParamBlock b16;
+  b16.name = "test";
+  b16.allocate(6, 33, true, /*bf16=*/true);
+  b16.w = f32.w;
+  EXPECT_TRUE(b16.m.empty() && b16.v.empty());
+  ASSERT_EQ(b16.m16.size(), 6u * 33u);
+  util::Rng rng(22);
+  const std::vector<uint32_t> rows = {0, 2, 5};
+  for (uint64_t t = 1; t <= 30; ++t) {
+    const SparseGrad g = sparse_grad(rows, 33, rng);
+    opt.begin_step(t);
+    opt.apply(f32, g);
+    opt.apply(b16, g);
+  }
+  for (uint32_t r = 0; r < 6; ++r) {
+    const bool touched = std::count(rows.begin(), rows.end(), r) > 0;
+    for (size_t j = 0; j < 33; ++j) {
+      const size_t i = r * 33 + j;
+      const float m = kernels::bf16_to_float(b16.m16[i]), v = kernels::bf16_to_float(b16.v16[i]);
+      if (!touched) {
+        EXPECT_EQ(b16.m16[i], 0u);
+        EXPECT_EQ(b16.w[i], f32.w[i]);
+        continue;
+      }
+      // Gradients are ~0.25 in size: m's error stays under 5% of its size plus 1e-3.
+      EXPECT_NEAR(m, f32.m[i], 0.05 * std::abs(f32.m[i]) + 1e-3) << r << "," << j;
+      EXPECT_NEAR(v, f32.v[i], 0.05 * f32.v[i]) << r << "," << j;
+      // 30 steps of at most lr each; a few percent of that (a lost update would be ~lr).
+      EXPECT_NEAR(b16.w[i], f32.w[i], 0.05 * o.lr * 30) << r << "," << j;
+      EXPECT_NE(b16.w[i], make_block(6, 33, true, 21).w[i]);  // it did train
+    }
+    EXPECT_EQ(b16.last_step[r], touched ? 30u : 0u);
+  }
+}
+
+// The rounding bits depend on (step, row, column) only: the same updates on 1 and 2
+// threads, and in two orders of row batches, give the same bits.
+TEST_P(OptimizerTest, Bf16MomentsDoNotDependOnThreads) {
+  Optimizer opt(OptimizerOptions{.lr = 0.02});
+  auto run = [&](int threads) {
+    ParamBlock b;
+    b.name = "test";
+    b.allocate(64, 17, true, true);
+    util::Rng rng(23);
+    std::vector<uint32_t> all(64);
+    for (uint32_t r = 0; r < 64; ++r) all[r] = r;
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    for (uint64_t t = 1; t <= 5; ++t) {
+      opt.begin_step(t);
+      opt.apply(b, sparse_grad(all, 17, rng));
+    }
+    omp_set_num_threads(saved);
+    return b;
+  };
+  const ParamBlock one = run(1), two = run(2);
+  EXPECT_TRUE(one.w == two.w);
+  EXPECT_TRUE(one.m16 == two.m16);
+  EXPECT_TRUE(one.v16 == two.v16);
 }
 
 TEST(Optimizer, RejectsUnknownName) {

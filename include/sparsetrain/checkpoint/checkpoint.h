@@ -3,9 +3,10 @@
 // stopped, so that the resumed run ends with bitwise the same parameters as one that
 // was never interrupted (same config, same rank count).
 //
-// File layout, format_version 1 (inspect with `h5ls -r` and `h5dump -A`):
+// File layout, format_version 2 (inspect with `h5ls -r` and `h5dump -A`); version 1 files
+// (float32 moments only) still load:
 //   /                          attributes:
-//       format = "sparsetrain-checkpoint", format_version = 1
+//       format = "sparsetrain-checkpoint", format_version = 2
 //       step, samples          global steps done and training samples consumed
 //       epoch                  0-based epoch the data cursors below belong to
 //       nranks                 ranks of the job that wrote it
@@ -15,7 +16,12 @@
 //       parameter_count, config (the resolved INI text: seeds, LSH and model settings)
 //       created                UTC time of writing
 //       complete = 1           written after every dataset: a file without it is rejected
-//   /params/<block>/w, m, v    float32 [rows x cols]: weights, Adam first/second moments
+//   /params/<block>/w, m, v    float32 [rows x cols]: weights, Adam first/second moments;
+//                              m and v are uint16 [rows x cols] with attribute
+//                              encoding = "bfloat16" (the upper 16 bits of each float) for a
+//                              block with bfloat16 moments (optim.moments). A load converts
+//                              when the run's setting differs from the file's: bfloat16 ->
+//                              float32 exactly, float32 -> bfloat16 rounded to nearest
 //   /params/<block>/last_step  uint32 [rows]: global step of each row's last update (lazy Adam)
 //   /lsh/<block>/w             float32 [rows x cols]: every LSH-indexed layer's weights as
 //                              of the last table rebuild; the tables are a pure function of
@@ -44,7 +50,8 @@
 
 namespace sparsetrain::checkpoint {
 
-inline constexpr int kCheckpointFormatVersion = 1;
+inline constexpr int kCheckpointFormatVersion = 2;
+inline constexpr int kOldestReadableCheckpointVersion = 1;  // float32 moments only
 
 // A checkpoint that cannot be used: missing, truncated, incomplete, damaged or written
 // for another model shape. The message names the file and what is wrong.

@@ -59,13 +59,17 @@ class H5File {
 
   // Datasets of 1-2 dimensions; large ones are written/read in slabs.
   void write_floats(const std::string& name, const float* data, uint64_t rows, uint64_t cols);
+  void write_u16(const std::string& name, const uint16_t* data, uint64_t rows, uint64_t cols);  // 2-D
   void write_u32(const std::string& name, const uint32_t* data, uint64_t n);
   void write_u64(const std::string& name, const uint64_t* data, uint64_t n);
   void write_u64(const std::string& name, const uint64_t* data, uint64_t rows, uint64_t cols);  // 2-D
   void write_f64(const std::string& name, const double* data, uint64_t n);
   std::vector<uint64_t> dims(const std::string& name) const;
   void read_floats(const std::string& name, float* data, uint64_t count) const;
+  void read_u16(const std::string& name, uint16_t* data, uint64_t count) const;
   void read_u32(const std::string& name, uint32_t* data, uint64_t count) const;
+  // True when the dataset stores 16-bit unsigned integers (e.g. bfloat16 bit patterns).
+  bool is_u16(const std::string& name) const;
   std::vector<uint64_t> read_u64(const std::string& name) const;  // all elements, row-major
   std::vector<double> read_f64(const std::string& name) const;
 

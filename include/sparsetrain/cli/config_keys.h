@@ -68,7 +68,9 @@
   X(optim, weight_decay, double,     0.0,       real_range(0.0, 1.0),                                   \
     "Decoupled weight decay (AdamW style), applied to touched rows only")                                \
   X(optim, warmup_steps, int,        0,         int_range(0, 1 << 30),                                  \
-    "Linear learning-rate warm-up over this many steps")
+    "Linear learning-rate warm-up over this many steps")                                                 \
+  X(optim, moments,     std::string, "float32", one_of({"float32", "bfloat16"}),                          \
+    "Adam's m and v of the sparse-input table: 'float32', or 'bfloat16' (stochastically rounded): 8 instead of 12 bytes per parameter, at a measured cost of 0.0005-0.006 test AUC (README)")
 
 #define ST_KEYS_train(X)                                                                                \
   X(train, batch_size,  int,         1024,      int_range(1, 1 << 22),                                  \

@@ -29,6 +29,9 @@ struct NetworkSpec {
   double rebuild_growth = 1.2;
   int rebuild_max = 5000;
   uint64_t seed = 42;
+  // Adam's moments of the sparse-input table ("embed") in bfloat16 (optim.moments, off by
+  // default). The other blocks are small and stay float32.
+  bool bf16_moments = false;
   // false: leave the weights at zero (a network whose parameters are about to be loaded,
   // e.g. on resume: drawing a billion random initial values takes ~50 s for nothing).
   bool initialize = true;

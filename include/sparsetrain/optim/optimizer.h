@@ -42,6 +42,9 @@ class Optimizer {
   float decay(uint32_t skipped, const std::vector<float>& table, double log_beta) const;
   // This step's Adam constants, for a row that skipped `skipped` steps.
   kernels::AdamRowParams adam_params(uint32_t skipped) const;
+  // Seed of this step's stochastic rounding of bfloat16 moments (a function of t only:
+  // the same on every rank and thread, and after a resume).
+  uint32_t round_seed() const;
 
   OptimizerOptions options_;
   bool adam_ = true;
