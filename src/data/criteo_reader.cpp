@@ -249,7 +249,12 @@ size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
       ++n;
     }
   }
-  stats_.rows += n;
+  // Placeholders of skipped rows (emit_invalid) are batch rows, and count in the epoch's
+  // cursor, but they are counted as skipped, not delivered.
+  uint64_t placeholders = 0;
+  if (options_.emit_invalid)
+    for (size_t i = 0; i < n; ++i) placeholders += batch.valid[i] == 0;
+  stats_.rows += n - placeholders;
   epoch_rows_ += n;
   batch.resize(n, dense);  // rows, ids, dense and labels all describe the n rows read
   return n;

@@ -117,7 +117,9 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
   const uint32_t t = static_cast<uint32_t>(t_);
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; ++i) {
-    if (i + 8 < n) __builtin_prefetch(block.last_step.data() + grad.rows[i + 8], 1);
+    // An iteration is a few ns, a scattered last_step miss ~100: prefetch well ahead
+    // (32 rows: adam_probe 116.5 -> 112.7 ns per row, median of 4 runs each; 8 was too close).
+    if (i + 32 < n) __builtin_prefetch(block.last_step.data() + grad.rows[i + 32], 1);
     uint32_t& last = block.last_step[grad.rows[i]];
     const uint32_t skipped = skipped_steps(last, t);
     m_decay[static_cast<size_t>(i)] = decay(skipped, decay1_, log_beta1_);

@@ -451,6 +451,10 @@ TEST(Reader, ParallelParsingGivesTheSameBatchesWarningsAndCursorsAsOneThread) {
       EXPECT_EQ(skips[i].rfind("warning: " + bad_at[i].first + ":" + std::to_string(bad_at[i].second) + ": ", 0), 0u)
           << skips[i];
     EXPECT_TRUE(contains(one.summary, "crlf_rows=" + std::to_string(crlf_rows))) << one.summary;
+    // rows + skipped = lines, with or without placeholders.
+    EXPECT_TRUE(contains(one.summary, "rows=" + std::to_string(good.size()) + " skipped=" +
+                                          std::to_string(bad_at.size())))
+        << one.summary;
   }
 }
 

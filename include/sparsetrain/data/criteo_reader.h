@@ -39,7 +39,7 @@ struct ReaderOptions {
 };
 
 struct ReaderStats {
-  uint64_t rows = 0;           // rows delivered
+  uint64_t rows = 0;           // good rows delivered (not the placeholders of emit_invalid)
   uint64_t bytes = 0;          // bytes of input consumed (uncompressed)
   uint64_t skipped = 0;        // malformed rows skipped
   std::array<uint64_t, kNumRowErrorKinds> skipped_by_kind{};
