@@ -115,6 +115,18 @@ void save_sample(const std::string& path, uint32_t seed = 1) {
   save_checkpoint(path, net, t, sample_state());
 }
 
+// Overwrites an int64 attribute of the file's root in place, as a damaged or foreign writer
+// would have left it; false if the file or attribute cannot be opened or written.
+bool set_root_int_attr(const std::string& path, const char* name, int64_t value) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f < 0) return false;
+  const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+  const bool ok = a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &value) >= 0;
+  if (a >= 0) H5Aclose(a);
+  H5Fclose(f);
+  return ok;
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -229,21 +241,12 @@ TEST(Checkpoint, DamagedBf16MomentIsDetected) {
 TEST(Checkpoint, ReadsFormatVersionOneAndRefusesNewer) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
-  auto set_version = [&](int64_t v) {
-    hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    ASSERT_GE(file, 0);
-    hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
-    ASSERT_GE(attr, 0);
-    ASSERT_GE(H5Awrite(attr, H5T_NATIVE_INT64, &v), 0);
-    H5Aclose(attr);
-    H5Fclose(file);
-  };
   save_sample(path);
-  set_version(1);
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", 1));
   model::Network net(small_spec());
   TableSnapshot t;
   EXPECT_EQ(error_of([&] { load_checkpoint(path, net, t); }), "");
-  set_version(kCheckpointFormatVersion + 1);
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", kCheckpointFormatVersion + 1));
   const std::string e = error_of([&] { load_checkpoint(path, net, t); });
   EXPECT_NE(e.find("format version " + std::to_string(kCheckpointFormatVersion + 1) + ", this build reads 1 to " +
                    std::to_string(kCheckpointFormatVersion)),
@@ -315,15 +318,8 @@ TEST(Checkpoint, FileWithoutCompleteMarkerIsRejected) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
   save_sample(path);
-  {  // rewrite the marker as 0, as a writer that died before the end would have left it
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    ASSERT_GE(f, 0);
-    const int64_t zero = 0;
-    const hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
-    H5Awrite(a, H5T_NATIVE_INT64, &zero);
-    H5Aclose(a);
-    H5Fclose(f);
-  }
+  // The marker as 0, as a writer that died before the end would have left it.
+  ASSERT_TRUE(set_root_int_attr(path, "complete", 0));
   EXPECT_NE(error_of([&] { read_checkpoint_state(path); }).find("incomplete"), std::string::npos);
   // A model file is not a checkpoint either.
   model::Network net(small_spec());
