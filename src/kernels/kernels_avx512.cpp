@@ -228,26 +228,39 @@ void relu_backward(const float* act, float* delta, size_t n) {
   });
 }
 
-void adam_row(float* w, float* m, float* v, const float* g, size_t n, const AdamRowParams& p) {
-  const __m512 b1 = _mm512_set1_ps(p.beta1), b2 = _mm512_set1_ps(p.beta2);
-  const __m512 c1 = _mm512_set1_ps(1.0f - p.beta1), c2 = _mm512_set1_ps(1.0f - p.beta2);
-  const __m512 md = _mm512_set1_ps(p.m_decay), vd = _mm512_set1_ps(p.v_decay);
-  const __m512 lr = _mm512_set1_ps(p.lr_t), eps = _mm512_set1_ps(p.eps_hat);
-  const __m512 wd = _mm512_set1_ps(p.decoupled_wd);
-  for_blocks(n, [&](size_t i, __mmask16 k) {
-    const __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
+// One Adam step on 16 lanes, shared by adam_row and adam_rows_bf16 so both run the same
+// operations in the same order (the bfloat16 kernel differs only in how m and v are
+// loaded and stored). m_old, v_old: the stored moments; md, vd: their decays for the
+// steps the row skipped.
+struct AdamVec {
+  __m512 b1, b2, c1, c2, lr, eps, wd;
+  explicit AdamVec(const AdamRowParams& p)
+      : b1(_mm512_set1_ps(p.beta1)), b2(_mm512_set1_ps(p.beta2)), c1(_mm512_set1_ps(1.0f - p.beta1)),
+        c2(_mm512_set1_ps(1.0f - p.beta2)), lr(_mm512_set1_ps(p.lr_t)), eps(_mm512_set1_ps(p.eps_hat)),
+        wd(_mm512_set1_ps(p.decoupled_wd)) {}
+  struct Out {
+    __m512 m, v, w;
+  };
+  Out step(__mmask16 k, __m512 m_old, __m512 v_old, __m512 md, __m512 vd, __m512 gi, __m512 wi) const {
     // Same operation order as the scalar reference; the FMAs round once fewer.
-    const __m512 mi = _mm512_fmadd_ps(b1, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, m + i), md), _mm512_mul_ps(c1, gi));
-    const __m512 vi = _mm512_fmadd_ps(b2, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + i), vd),
-                                      _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
-    __m512 wi = _mm512_maskz_loadu_ps(k, w + i);
+    const __m512 mi = _mm512_fmadd_ps(b1, _mm512_mul_ps(m_old, md), _mm512_mul_ps(c1, gi));
+    const __m512 vi = _mm512_fmadd_ps(b2, _mm512_mul_ps(v_old, vd), _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
     wi = _mm512_fnmadd_ps(wd, wi, wi);  // w -= wd*w
     // Exact IEEE sqrt and division (not rsqrt14/rcp14): must match scalar to ~1 ulp.
     const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, mi), _mm512_add_ps(_mm512_maskz_sqrt_ps(k, vi), eps));
-    wi = _mm512_sub_ps(wi, step);
-    _mm512_mask_storeu_ps(m + i, k, mi);
-    _mm512_mask_storeu_ps(v + i, k, vi);
-    _mm512_mask_storeu_ps(w + i, k, wi);
+    return {mi, vi, _mm512_sub_ps(wi, step)};
+  }
+};
+
+void adam_row(float* w, float* m, float* v, const float* g, size_t n, const AdamRowParams& p) {
+  const AdamVec a(p);
+  const __m512 md = _mm512_set1_ps(p.m_decay), vd = _mm512_set1_ps(p.v_decay);
+  for_blocks(n, [&](size_t i, __mmask16 k) {
+    const AdamVec::Out o = a.step(k, _mm512_maskz_loadu_ps(k, m + i), _mm512_maskz_loadu_ps(k, v + i), md, vd,
+                                  _mm512_maskz_loadu_ps(k, g + i), _mm512_maskz_loadu_ps(k, w + i));
+    _mm512_mask_storeu_ps(m + i, k, o.m);
+    _mm512_mask_storeu_ps(v + i, k, o.v);
+    _mm512_mask_storeu_ps(w + i, k, o.w);
   });
 }
 
@@ -255,12 +268,11 @@ void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* 
                size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p) {
   // Scattered rows wait on memory: start loading w, m, v of the row kAhead rows ahead.
   constexpr size_t kAhead = 4;
-  const size_t bytes = n * sizeof(float);
   AdamRowParams q = p;
   for (size_t k = 0; k < nrows; ++k) {
     if (k + kAhead < nrows) {
       const size_t ahead = static_cast<size_t>(rows[k + kAhead]) * row_stride;
-      for (size_t b = 0; b < bytes; b += 64) {
+      for (size_t b = 0; b < n * sizeof(float); b += 64) {  // w, m, v line by line
         __builtin_prefetch(reinterpret_cast<const char*>(w + ahead) + b, 1);
         __builtin_prefetch(reinterpret_cast<const char*>(m + ahead) + b, 1);
         __builtin_prefetch(reinterpret_cast<const char*>(v + ahead) + b, 1);
@@ -299,10 +311,7 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
                     const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
                     uint32_t round_seed) {
   constexpr size_t kAhead = 4;
-  const __m512 b1 = _mm512_set1_ps(p.beta1), b2 = _mm512_set1_ps(p.beta2);
-  const __m512 c1 = _mm512_set1_ps(1.0f - p.beta1), c2 = _mm512_set1_ps(1.0f - p.beta2);
-  const __m512 lr = _mm512_set1_ps(p.lr_t), eps = _mm512_set1_ps(p.eps_hat);
-  const __m512 wd = _mm512_set1_ps(p.decoupled_wd);
+  const AdamVec a(p);
   // bf16_round_bits for columns 0..15 (lane * kBf16ColumnStep); + i * kBf16ColumnStep for block i.
   alignas(64) uint32_t lane_steps[16];
   for (uint32_t l = 0; l < 16; ++l) lane_steps[l] = l * kBf16ColumnStep;
@@ -327,19 +336,12 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
     const __m512i key_m = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.m)), lane_step);
     const __m512i key_v = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.v)), lane_step);
     for_blocks(n, [&](size_t i, __mmask16 msk) {
-      const __m512 gi = _mm512_maskz_loadu_ps(msk, gk + i);
-      // adam_row's operations in the same order.
-      const __m512 mi = _mm512_fmadd_ps(b1, _mm512_mul_ps(load_bf16(msk, mr + i), md), _mm512_mul_ps(c1, gi));
-      const __m512 vi =
-          _mm512_fmadd_ps(b2, _mm512_mul_ps(load_bf16(msk, vr + i), vd), _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
-      __m512 wi = _mm512_maskz_loadu_ps(msk, wr + i);
-      wi = _mm512_fnmadd_ps(wd, wi, wi);
-      const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, mi), _mm512_add_ps(_mm512_maskz_sqrt_ps(msk, vi), eps));
-      wi = _mm512_sub_ps(wi, step);
+      const AdamVec::Out o = a.step(msk, load_bf16(msk, mr + i), load_bf16(msk, vr + i), md, vd,
+                                    _mm512_maskz_loadu_ps(msk, gk + i), _mm512_maskz_loadu_ps(msk, wr + i));
       const __m512i block = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(i) * kBf16ColumnStep));
-      store_bf16_stochastic(msk, mr + i, mi, srli32(_mm512_add_epi32(key_m, block), 16));
-      store_bf16_stochastic(msk, vr + i, vi, srli32(_mm512_add_epi32(key_v, block), 16));
-      _mm512_mask_storeu_ps(wr + i, msk, wi);
+      store_bf16_stochastic(msk, mr + i, o.m, srli32(_mm512_add_epi32(key_m, block), 16));
+      store_bf16_stochastic(msk, vr + i, o.v, srli32(_mm512_add_epi32(key_v, block), 16));
+      _mm512_mask_storeu_ps(wr + i, msk, o.w);
     });
   }
 }

@@ -3,6 +3,7 @@
 // does not change their results). These define the semantics the AVX-512 versions
 // are tested against.
 #include <cmath>
+#include <vector>
 
 #include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/kernels/kernels.h"
@@ -103,22 +104,22 @@ void adam_rows(float* w, float* m, float* v, size_t row_stride, const uint32_t* 
 void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
                     const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
                     uint32_t round_seed) {
-  const float c1 = 1.0f - p.beta1;
-  const float c2 = 1.0f - p.beta2;
+  // The contract, literally: adam_row on the widened moments, then stochastic rounding.
+  std::vector<float> mf(n), vf(n);
+  AdamRowParams q = p;
   for (size_t k = 0; k < nrows; ++k) {
     const size_t off = static_cast<size_t>(rows[k]) * row_stride;
-    const Bf16RowKeys key = bf16_row_keys(round_seed, rows[k]);
-    const float* gk = g + k * n;
     for (size_t i = 0; i < n; ++i) {
-      // adam_row's expressions, on the widened moments.
-      const float mi = p.beta1 * (bf16_to_float(m[off + i]) * m_decay[k]) + c1 * gk[i];
-      const float vi = p.beta2 * (bf16_to_float(v[off + i]) * v_decay[k]) + c2 * gk[i] * gk[i];
-      m[off + i] = bf16_round_stochastic(mi, bf16_round_bits(key.m, static_cast<uint32_t>(i)));
-      v[off + i] = bf16_round_stochastic(vi, bf16_round_bits(key.v, static_cast<uint32_t>(i)));
-      float wi = w[off + i];
-      wi -= p.decoupled_wd * wi;
-      wi -= p.lr_t * mi / (std::sqrt(vi) + p.eps_hat);
-      w[off + i] = wi;
+      mf[i] = bf16_to_float(m[off + i]);
+      vf[i] = bf16_to_float(v[off + i]);
+    }
+    q.m_decay = m_decay[k];
+    q.v_decay = v_decay[k];
+    adam_row(w + off, mf.data(), vf.data(), g + k * n, n, q);
+    const Bf16RowKeys key = bf16_row_keys(round_seed, rows[k]);
+    for (size_t i = 0; i < n; ++i) {
+      m[off + i] = bf16_round_stochastic(mf[i], bf16_round_bits(key.m, static_cast<uint32_t>(i)));
+      v[off + i] = bf16_round_stochastic(vf[i], bf16_round_bits(key.v, static_cast<uint32_t>(i)));
     }
   }
 }

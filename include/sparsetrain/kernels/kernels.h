@@ -61,8 +61,8 @@ struct KernelTable {
   // adam_rows with m and v stored as bfloat16 (see bf16.h): each row's moments are widened
   // to float, updated with adam_row's arithmetic (the weight step uses the unrounded
   // moments), and stored back rounded stochastically with the bits
-  // bf16_round_bits(bf16_row_key(round_seed, rows[k]), column). So the result is exactly
-  // this table's adam_row on the widened row followed by that rounding, on any thread.
+  // bf16_round_bits(bf16_row_keys(round_seed, rows[k]).m / .v, column). So the result is
+  // exactly this table's adam_row on the widened row followed by that rounding, on any thread.
   void (*adam_rows_bf16)(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
                          const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
                          uint32_t round_seed);
