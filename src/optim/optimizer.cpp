@@ -74,15 +74,15 @@ void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const 
   const auto& k = kernels::active();
   float* w = block.w.data() + row * block.cols;
   const uint32_t t = static_cast<uint32_t>(t_);
-  if (adam_ && block.bf16_moments) {
-    const uint32_t skipped = skipped_steps(block.last_step[row], t);
-    const float md = decay(skipped, decay1_, log_beta1_), vd = decay(skipped, decay2_, log_beta2_);
-    const uint32_t r = static_cast<uint32_t>(row);
-    k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols, &md, &vd,
-                     adam_params(0), round_seed());
-  } else if (adam_) {
-    k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols,
-               adam_params(skipped_steps(block.last_step[row], t)));
+  if (adam_) {
+    const kernels::AdamRowParams p = adam_params(skipped_steps(block.last_step[row], t));
+    if (block.bf16_moments) {
+      const uint32_t r = static_cast<uint32_t>(row);
+      k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols,
+                       &p.m_decay, &p.v_decay, p, round_seed());
+    } else {
+      k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols, p);
+    }
   } else {
     k.sgd_row(w, g, block.cols, static_cast<float>(lr_now_), static_cast<float>(lr_now_ * options_.weight_decay));
   }

@@ -366,6 +366,28 @@ TEST_P(OptimizerTest, Bf16MomentsTrackFloat32Adam) {
   }
 }
 
+// A dense gradient on a block with bfloat16 moments goes row by row (update_row) and must
+// give the bits of the sparse batched path over all rows.
+TEST_P(OptimizerTest, Bf16MomentsDenseApplyEqualsSparseApply) {
+  Optimizer opt(OptimizerOptions{.lr = 0.02});
+  ParamBlock a, b;
+  a.allocate(9, 17, true, true);
+  b.allocate(9, 17, true, true);
+  util::Rng rng(24);
+  std::vector<uint32_t> all(9);
+  for (uint32_t r = 0; r < 9; ++r) all[r] = r;
+  for (uint64_t t = 1; t <= 4; ++t) {
+    const SparseGrad g = sparse_grad(all, 17, rng);
+    opt.begin_step(t);
+    opt.apply(a, g);
+    opt.apply(b, DenseGrad{g.values});
+  }
+  EXPECT_TRUE(a.w == b.w);
+  EXPECT_TRUE(a.m16 == b.m16);
+  EXPECT_TRUE(a.v16 == b.v16);
+  EXPECT_NE(a.m16[0], 0u);  // it did update
+}
+
 // The rounding bits depend on (step, row, column) only: the same updates on 1 and 2
 // threads, and in two orders of row batches, give the same bits.
 TEST_P(OptimizerTest, Bf16MomentsDoNotDependOnThreads) {
