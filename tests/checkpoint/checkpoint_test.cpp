@@ -136,6 +136,13 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
+// Loads the checkpoint at `path` into a fresh network of `spec`: the error, or "" if it loaded.
+std::string load_error(const std::string& path, const model::NetworkSpec& spec) {
+  model::Network net(spec);
+  TableSnapshot t;
+  return error_of([&] { load_checkpoint(path, net, t); });
+}
+
 }  // namespace
 
 TEST(Checkpoint, RoundTripIsExact) {
@@ -230,9 +237,7 @@ TEST(Checkpoint, DamagedBf16MomentIsDetected) {
   ASSERT_GE(H5Dwrite(dset, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, all.data()), 0);
   H5Dclose(dset);
   H5Fclose(file);
-  model::Network back(small_spec(8, true));
-  TableSnapshot bt;
-  const std::string e = error_of([&] { load_checkpoint(path, back, bt); });
+  const std::string e = load_error(path, small_spec(8, true));
   EXPECT_NE(e.find("/params/embed/v is damaged"), std::string::npos) << e;
 }
 
@@ -243,11 +248,9 @@ TEST(Checkpoint, ReadsFormatVersionOneAndRefusesNewer) {
   const std::string path = dir.file("c.h5");
   save_sample(path);
   ASSERT_TRUE(set_root_int_attr(path, "format_version", 1));
-  model::Network net(small_spec());
-  TableSnapshot t;
-  EXPECT_EQ(error_of([&] { load_checkpoint(path, net, t); }), "");
+  EXPECT_EQ(load_error(path, small_spec()), "");
   ASSERT_TRUE(set_root_int_attr(path, "format_version", kCheckpointFormatVersion + 1));
-  const std::string e = error_of([&] { load_checkpoint(path, net, t); });
+  const std::string e = load_error(path, small_spec());
   EXPECT_NE(e.find("format version " + std::to_string(kCheckpointFormatVersion + 1) + ", this build reads 1 to " +
                    std::to_string(kCheckpointFormatVersion)),
             std::string::npos)
@@ -295,9 +298,7 @@ TEST(Checkpoint, DamagedDatasetIsDetected) {
     io.seekp(static_cast<std::streamoff>(offset + 4096 * 8 * 2));
     io.write(&c, 1);
   }
-  model::Network net(small_spec());
-  TableSnapshot t;
-  const std::string e = error_of([&] { load_checkpoint(path, net, t); });
+  const std::string e = load_error(path, small_spec());
   EXPECT_NE(e.find("/params/embed/v is damaged"), std::string::npos) << e;
 }
 
@@ -306,9 +307,7 @@ TEST(Checkpoint, TruncatedFileIsRejected) {
   const std::string path = dir.file("c.h5");
   save_sample(path);
   fs::resize_file(path, fs::file_size(path) / 2);
-  model::Network net(small_spec());
-  TableSnapshot t;
-  EXPECT_NE(error_of([&] { load_checkpoint(path, net, t); }), "");
+  EXPECT_NE(load_error(path, small_spec()), "");
   fs::resize_file(path, 100);
   EXPECT_NE(error_of([&] { read_checkpoint_state(path); }).find("truncated or not a checkpoint"), std::string::npos);
   EXPECT_NE(error_of([&] { read_checkpoint_state(dir.file("missing.h5")); }), "");
@@ -331,9 +330,7 @@ TEST(Checkpoint, FileWithoutCompleteMarkerIsRejected) {
 TEST(Checkpoint, OtherModelShapeIsAClearError) {
   TempDir dir;
   save_sample(dir.file("c.h5"));
-  model::Network other(small_spec(16));
-  TableSnapshot t;
-  const std::string e = error_of([&] { load_checkpoint(dir.file("c.h5"), other, t); });
+  const std::string e = load_error(dir.file("c.h5"), small_spec(16));
   EXPECT_NE(e.find("another model config"), std::string::npos) << e;
 }
 
