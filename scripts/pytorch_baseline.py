@@ -282,6 +282,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (overrides --evals)")
     ap.add_argument("--curve", help="write one JSON line per evaluation here")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--denormals", choices=["flush", "keep"], default="flush",
+                    help="like sparsetrain's train.denormals: 'flush' sets FTZ+DAZ (torch.set_flush_denormal), "
+                         "so neither side pays Intel's subnormal assists")
     ap.add_argument("--check-ids", metavar="DUMP",
                     help="compare the featurization of --train with featurize_dump's output and exit")
     args = ap.parse_args()
@@ -300,6 +303,8 @@ def main():
         return 3
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.denormals == "flush" and not torch.set_flush_denormal(True):
+        print("pytorch_baseline: this CPU cannot flush denormals (no SSE3 FTZ/DAZ)", file=sys.stderr)
 
     fz = Featurizer(args.input_dim, args.hash_seed)
     t0 = time.perf_counter()
@@ -418,6 +423,7 @@ def main():
         "samples": samples, "train_s": round(train_s, 4), "cpu_s": round(cpu_s, 4),
         "samples_per_s": samples / max(train_s, 1e-9), "samples_per_cpu_s": samples / max(cpu_s, 1e-9),
         "parameters": n_params, "train_loss": loss_sum / max(samples, 1), "featurize_s": round(featurize_s, 2),
+        "denormals": args.denormals, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
     }
     if last:
         summary.update(auc=last["auc"], logloss=last["logloss"], test_rows=int(len(y_te)))

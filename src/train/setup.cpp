@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "sparsetrain/kernels/denormals.h"
 #include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/lsh/hash_family.h"
 
@@ -102,8 +103,14 @@ std::string configure_runtime(const cli::Config& c, dist::Comm* comm) {
           std::to_string(masks.size() - 1) + " other rank(s) on this node";
   }
   kernels::select(kernels::parse_kernel_choice(c.train.kernels));
+  // The floating-point mode is per thread: set it on this one (threads created later
+  // inherit it) and on every thread of the OpenMP pool, which may already exist.
+  const kernels::Denormals denormals = kernels::parse_denormals(c.train.denormals.c_str());
+  kernels::set_denormals(denormals);
+#pragma omp parallel
+  kernels::set_denormals(denormals);
   return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
-         " (" + how + ")";
+         " denormals=" + c.train.denormals + " (" + how + ")";
 }
 
 }  // namespace sparsetrain::train

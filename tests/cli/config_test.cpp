@@ -120,6 +120,7 @@ TEST(Config, ChoiceListsTheAllowedValues) {
   EXPECT_NE(msg.find("skip|fail"), std::string::npos) << msg;
   EXPECT_NE(error_of({"--train.kernels", "avx2"}).find("auto|scalar|avx512"), std::string::npos);
   EXPECT_NE(error_of({"--dist.exchange", "ring"}).find("auto|sparse|dense"), std::string::npos);
+  EXPECT_NE(error_of({"--train.denormals", "ftz"}).find("flush|keep"), std::string::npos);
 }
 
 TEST(Config, ListValuesAreChecked) {

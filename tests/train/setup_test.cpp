@@ -2,9 +2,14 @@
 // ranks on its node (each CPU counts 1 / number of ranks allowed on it).
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "sparsetrain/cli/config.h"
+#include "sparsetrain/kernels/denormals.h"
 #include "sparsetrain/train/setup.h"
 
 namespace sparsetrain::train {
@@ -35,6 +40,34 @@ TEST(FairThreadShare, TypicalBindings) {
   EXPECT_EQ(fair_thread_share({cpus(40, 2), cpus(40, 2)}, 0), 1);
   // Never 0, even with an empty mask.
   EXPECT_EQ(fair_thread_share({cpus(0, 0)}, 0), 1);
+}
+
+// train.denormals reaches every thread of the OpenMP pool, including threads that
+// already existed before configure_runtime ran (the mode is per thread).
+TEST(ConfigureRuntime, DenormalModeOnEveryThread) {
+#if !(defined(__x86_64__) || defined(__i386__))
+  GTEST_SKIP() << "no MXCSR on this architecture";
+#endif
+  omp_set_num_threads(3);  // more threads than cores is fine: this checks state, not speed
+  for (const char* mode : {"flush", "keep", "flush"}) {
+    SCOPED_TRACE(mode);
+#pragma omp parallel
+    kernels::set_denormals(std::string(mode) == "flush" ? kernels::Denormals::Keep : kernels::Denormals::Flush);
+    const cli::Config c = cli::parse_args({"--train.threads", "3", "--train.denormals", mode}).config;
+    const std::string how = configure_runtime(c);
+    EXPECT_NE(how.find(std::string("denormals=") + mode), std::string::npos) << how;
+    const kernels::Denormals want = kernels::parse_denormals(mode);
+    int wrong = 0, seen = 0;
+#pragma omp parallel reduction(+ : wrong, seen)
+    {
+      seen += 1;
+      wrong += kernels::current_denormals() != want ? 1 : 0;
+    }
+    EXPECT_EQ(seen, 3);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(kernels::current_denormals(), want);  // and the calling thread
+  }
+  kernels::set_denormals(kernels::Denormals::Keep);
 }
 
 }  // namespace
