@@ -465,7 +465,10 @@ notes = [
     "divided by the parameter count it prints.",
     "PyTorch: Debian python3-torch " + env.get("TORCH_VERSION", "?") + ", torch.set_num_threads(1), BLAS: "
     + env.get("BLAS", "?") + ". With Debian's reference BLAS (the default without libopenblas0) PyTorch's "
-    "Linear layers run about 20x slower and the comparison would be meaningless.",
+    "Linear layers run about 20x slower and the comparison would be meaningless. OpenBLAS's own kernel choice: "
+    + (env.get("BLAS_CORE") or "?") + "; the PyTorch runs' environment: "
+    + (("`" + env["TORCH_ENV"] + "` (OpenBLAS fell back to its generic SSE3 kernels on this CPU, 2-3x slower; "
+        "the script checked the override's GEMM against float64)") if env.get("TORCH_ENV") else "unchanged") + ".",
 ]
 for n in notes:
     L.append(f"- {n}")
