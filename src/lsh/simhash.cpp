@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "sampling.h"
 #include "sparsetrain/kernels/kernels.h"
@@ -48,6 +49,8 @@ SimHashFamily::SimHashFamily(const LshConfig& config) : HashFamily(config) {
   // hyperplanes as a dense {-1, 0, +1} matrix let the SIMD dot kernel compute each
   // projection: about 10x fewer instructions per query than index gathers.
   if (d <= kMaxDenseDim) {
+    plane_rows_.resize(planes);
+    for (size_t p = 0; p < planes; ++p) plane_rows_[p] = static_cast<uint32_t>(p);
     dense_.assign(planes * d, 0.0f);
     for (size_t p = 0; p < planes; ++p) {
       for (uint32_t i = begin_[p]; i < split_[p]; ++i) dense_[p * d + indices_[i]] = 1.0f;
@@ -60,12 +63,22 @@ void SimHashFamily::hash(const float* x, uint32_t* codes) const {
   const size_t K = static_cast<size_t>(config_.bits_per_table);
   const size_t L = static_cast<size_t>(config_.num_tables);
   if (!dense_.empty()) {
+    // All K * L projections in one dot_rows call (bit-identical to a dot per plane, without
+    // a call through the kernel table per plane). Plane p = t * K + k is row p of dense_.
     const size_t d = config_.input_dim;
-    const auto& kern = kernels::active();
+    const size_t planes = K * L;
+    constexpr size_t kStackPlanes = 64;
+    float stack[kStackPlanes];
+    std::vector<float> heap;
+    float* proj = stack;
+    if (planes > kStackPlanes) {
+      heap.resize(planes);
+      proj = heap.data();
+    }
+    kernels::active().dot_rows(dense_.data(), d, plane_rows_.data(), planes, x, d, proj);
     for (size_t t = 0; t < L; ++t) {
       uint32_t code = 0;
-      for (size_t k = 0; k < K; ++k)
-        code |= static_cast<uint32_t>(kern.dot(&dense_[(t * K + k) * d], x, d) > 0.f) << k;
+      for (size_t k = 0; k < K; ++k) code |= static_cast<uint32_t>(proj[t * K + k] > 0.f) << k;
       codes[t] = code;
     }
     return;

@@ -351,7 +351,12 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
         const uint32_t* idx = &ws.idx[L - 1][s * A];
         const float* act = &ws.act[L - 1][s * A];
         float* dl = &ws.delta[L - 1][s * A];
-        for (size_t k = 0; k < A; ++k) dl[k] = act[k] > 0.0f ? ws.dlogit[s] * O.w[idx[k]] : 0.0f;
+        // Branch-free: whether a ReLU is open is a coin flip for the branch predictor.
+        const float dz = ws.dlogit[s];
+        for (size_t k = 0; k < A; ++k) {
+          const float d = dz * O.w[idx[k]];
+          dl[k] = act[k] > 0.0f ? d : 0.0f;
+        }
       }
       for (size_t l = L; l-- > 0;) {
         const optim::ParamBlock& W = blocks_[fc_[l]];
@@ -450,7 +455,12 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
         if (layer_dense_[l]) {
           for (size_t s = 0; s < B; ++s) accumulate(s, n);
         } else {
-          for (uint32_t e = start[n]; e < start[n + 1]; ++e) accumulate(entry[e] / A, entry[e] % A);
+          // 32-bit division: entries are uint32, and a 64-bit divide costs several times more.
+          const uint32_t A32 = static_cast<uint32_t>(A);
+          for (uint32_t e = start[n]; e < start[n + 1]; ++e) {
+            const uint32_t s = entry[e] / A32;
+            accumulate(s, entry[e] - s * A32);
+          }
         }
         // Same additions in the same order as an axpy per sample (bit-identical), batched.
         if (input_dense) K.weighted_rows_sum(x_base, in, samples.data(), deltas.data(), samples.size(), grow, in);

@@ -86,6 +86,7 @@ class SimHashFamily final : public HashFamily {
   // when input_dim <= kMaxDenseDim so hash() can use the SIMD dot kernel.
   static constexpr size_t kMaxDenseDim = 4096;
   std::vector<float> dense_;
+  std::vector<uint32_t> plane_rows_;  // 0, 1, ..., K*L-1: every row of dense_, for dot_rows
 };
 
 // Densified winner-take-all. Bin b = t*K + k owns coordinates
