@@ -63,23 +63,22 @@ void SimHashFamily::hash(const float* x, uint32_t* codes) const {
   const size_t K = static_cast<size_t>(config_.bits_per_table);
   const size_t L = static_cast<size_t>(config_.num_tables);
   if (!dense_.empty()) {
-    // All K * L projections in one dot_rows call (bit-identical to a dot per plane, without
-    // a call through the kernel table per plane). Plane p = t * K + k is row p of dense_.
+    // The K * L projections through dot_rows, 64 planes per call (bit-identical to a dot
+    // per plane, without a call through the kernel table per plane). Plane p = t * K + k
+    // is row p of dense_; its sign is bit k of table t's code. No allocation: queries are
+    // allocation-free once warm.
     const size_t d = config_.input_dim;
     const size_t planes = K * L;
-    constexpr size_t kStackPlanes = 64;
-    float stack[kStackPlanes];
-    std::vector<float> heap;
-    float* proj = stack;
-    if (planes > kStackPlanes) {
-      heap.resize(planes);
-      proj = heap.data();
-    }
-    kernels::active().dot_rows(dense_.data(), d, plane_rows_.data(), planes, x, d, proj);
-    for (size_t t = 0; t < L; ++t) {
-      uint32_t code = 0;
-      for (size_t k = 0; k < K; ++k) code |= static_cast<uint32_t>(proj[t * K + k] > 0.f) << k;
-      codes[t] = code;
+    constexpr size_t kChunk = 64;
+    float proj[kChunk];
+    std::fill(codes, codes + L, 0u);
+    for (size_t p0 = 0; p0 < planes; p0 += kChunk) {
+      const size_t n = std::min(kChunk, planes - p0);
+      kernels::active().dot_rows(dense_.data(), d, plane_rows_.data() + p0, n, x, d, proj);
+      for (size_t i = 0; i < n; ++i) {
+        const size_t p = p0 + i;
+        codes[p / K] |= static_cast<uint32_t>(proj[i] > 0.f) << (p % K);
+      }
     }
     return;
   }
