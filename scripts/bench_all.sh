@@ -236,6 +236,9 @@ if [[ -n "$TUNED_ARGS" ]]; then
   run full_tuned "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${TUNED[@]}" \
     --evals "$EVALS" --curve "$OUT/curve_tuned.jsonl"
 fi
+if [[ -n "$TUNED_ARGS" ]]; then  # the same run with IEEE subnormals kept: what train.denormals = flush buys
+  run full_tuned_keep "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${TUNED[@]}" --train.denormals keep
+fi
 run full_dense "$TB" --data.train "$TRAIN" --data.test "$TEST" "${MODEL[@]}" "${DENSE[@]}" \
   --evals "$EVALS" --curve "$OUT/curve_dense.jsonl"
 if [[ $HAVE_TORCH == 1 ]]; then

@@ -13,7 +13,8 @@
 //     (also per parameter block, with the rows it updated per step), LSH rebuild; and
 //     process CPU time of the training loop;
 //   * --evals N: evaluate on data.test N times at evenly spaced steps, with the clock
-//     paused, writing {"samples","train_s","cpu_s","auc","logloss"} lines to --curve:
+//     paused, writing {"samples","train_s","cpu_s","read_s","auc","logloss"} lines to --curve
+//     (read_s: the reading + parsing part of train_s so far):
 //     AUC against training time without evaluation time mixed in;
 //   * --forward-probe 1: before each step, also time a forward-only pass
 //     (Network::predict) over the batch, outside the training clock, to split
@@ -190,7 +191,7 @@ int main(int argc, char** argv) {
         const double cpu_s = cpu_seconds() - cpu0 - cpu_eval - cpu_probe;
         if (curve)
           curve << "{\"samples\":" << samples << ",\"train_s\":" << num(train_s) << ",\"cpu_s\":" << num(cpu_s)
-                << ",\"auc\":" << num(e.auc) << ",\"logloss\":" << num(e.logloss) << "}" << std::endl;
+                << ",\"read_s\":" << num(t_read) << ",\"auc\":" << num(e.auc) << ",\"logloss\":" << num(e.logloss) << "}" << std::endl;
         std::cerr << "eval step " << step << ": " << samples << " samples, " << num(train_s)
                   << " s training, auc=" << num(e.auc) << "\n";
       }
