@@ -356,6 +356,31 @@ void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
   });
 }
 
+// 16 keys per compare; the matching values are compressed into the low lanes of a
+// register and stored with a mask of exactly that many lanes (a compress straight to
+// memory is slow on Intel cores). The block that would pass `limit` keeps only its first
+// matches, so the output never grows past limit.
+size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit,
+                    uint32_t* out) {
+  const __m512i vkey = _mm512_set1_epi32(static_cast<int>(key));
+  size_t written = 0;
+  for (size_t k = 0; k < n && written < limit; k += kW) {
+    const __mmask16 in = n - k >= kW ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - k);
+    __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(in, _mm512_maskz_loadu_epi32(in, keys + k), vkey);
+    size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
+    if (written + cnt > limit) {  // keep the first (limit - written) matches: clear the highest bits
+      while (written + cnt > limit) {
+        hit = static_cast<__mmask16>(hit & ~(1u << (31 - __builtin_clz(static_cast<unsigned>(hit)))));
+        --cnt;
+      }
+    }
+    const __m512i packed = _mm512_maskz_compress_epi32(hit, _mm512_maskz_loadu_epi32(in, vals + k));
+    _mm512_mask_storeu_epi32(out + written, cnt == kW ? static_cast<__mmask16>(0xFFFF) : tail_mask(cnt), packed);
+    written += cnt;
+  }
+  return written;
+}
+
 constexpr KernelTable kAvx512Table{
     .name = "avx512",
     .dot = dot,
@@ -373,6 +398,7 @@ constexpr KernelTable kAvx512Table{
     .sgd_row = sgd_row,
     .adam_rows = adam_rows,
     .adam_rows_bf16 = adam_rows_bf16,
+    .select_equal = select_equal,
 };
 
 }  // namespace

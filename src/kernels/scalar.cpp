@@ -124,6 +124,14 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
   }
 }
 
+size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit,
+                    uint32_t* out) {
+  size_t written = 0;
+  for (size_t k = 0; k < n && written < limit; ++k)
+    if (keys[k] == key) out[written++] = vals[k];
+  return written;
+}
+
 constexpr KernelTable kScalarTable{
     .name = "scalar",
     .dot = dot,
@@ -141,6 +149,7 @@ constexpr KernelTable kScalarTable{
     .sgd_row = sgd_row,
     .adam_rows = adam_rows,
     .adam_rows_bf16 = adam_rows_bf16,
+    .select_equal = select_equal,
 };
 
 }  // namespace

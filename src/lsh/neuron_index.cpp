@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "sampling.h"
+#include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/util/hash.h"
 
 namespace sparsetrain::lsh {
@@ -78,7 +79,7 @@ QueryScratch NeuronIndex::make_scratch() const {
   s.marks.assign(num_neurons_, {});
   s.codes.assign(L, 0);
   s.seen.assign(L * capacity_, 0);  // written in place by every query, never resized
-  s.ranked.assign(L * capacity_ + 1, 0);  // the compaction writes one slot past the last kept id
+  s.ranked.assign(L * capacity_, 0);
   s.counts.assign(L * capacity_, 0);
   return s;
 }
@@ -127,28 +128,17 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
   // The `want` best by count, descending (counts are in [1, L]), ties in first-seen
   // (table) order: the head of a stable sort by count. A counting sort over L + 1
   // buckets spends most of the query on store-to-load chains (consecutive ids mostly
-  // bump the same bucket), so instead: the counts side by side, one vectorizable
-  // count per level, and a branch-free compaction pass for each level needed.
+  // bump the same bucket), so instead: the counts side by side, then one stable
+  // select_equal pass (SIMD compress) per level, from L down, until `take` are kept.
   const size_t found = distinct;
   uint32_t* counts = scratch.counts.data();
   for (size_t k = 0; k < found; ++k) counts[k] = marks[seen[k]].count;
   uint32_t* ranked = scratch.ranked.data();
   const size_t take = std::min(want, found);
+  const auto& kern = kernels::active();
   size_t kept = 0;
-  for (uint32_t c = static_cast<uint32_t>(L); c >= 1 && kept < take; --c) {
-    size_t level = 0;
-    for (size_t k = 0; k < found; ++k) level += counts[k] == c;
-    if (level == 0) continue;
-    if (kept + level <= take) {
-      for (size_t k = 0; k < found; ++k) {
-        ranked[kept] = seen[k];
-        kept += counts[k] == c;
-      }
-    } else {
-      for (size_t k = 0; kept < take; ++k)
-        if (counts[k] == c) ranked[kept++] = seen[k];
-    }
-  }
+  for (uint32_t c = static_cast<uint32_t>(L); c >= 1 && kept < take; --c)
+    kept += kern.select_equal(counts, seen, found, c, take - kept, ranked + kept);
   out.insert(out.end(), ranked, ranked + take);
   // When topping up, take == found: every marked neuron is already in `out`.
   if (take < want) top_up(want - take, rng, scratch, out);

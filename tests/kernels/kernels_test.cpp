@@ -791,4 +791,43 @@ TEST(KernelsDispatch, ParseKernelChoice) {
   }
 }
 
+
+// ----------------------------------------------------------------------------
+// select_equal
+// ----------------------------------------------------------------------------
+
+// Keys in [0, 4] (like co-occurrence counts), every n and limit around the 16-lane blocks:
+// the output is the stable filter of vals by key, cut at limit, and nothing past it is written.
+void check_select_equal(const k::KernelTable& t) {
+  Rng rng(77);
+  for (size_t n : {0, 1, 5, 15, 16, 17, 31, 32, 33, 100, 129}) {
+    std::vector<uint32_t> keys(n), vals(n);
+    for (size_t i = 0; i < n; ++i) {
+      keys[i] = static_cast<uint32_t>(rng.below(5));
+      vals[i] = static_cast<uint32_t>(rng.below(1u << 31)) | (i == 0 ? 0x80000000u : 0u);  // high ids too
+    }
+    for (uint32_t key = 0; key <= 5; ++key) {
+      std::vector<uint32_t> want;
+      for (size_t i = 0; i < n; ++i)
+        if (keys[i] == key) want.push_back(vals[i]);
+      for (size_t limit : {size_t{0}, size_t{1}, size_t{3}, size_t{16}, size_t{17}, want.size(), n + 5}) {
+        SCOPED_TRACE(testing::Message() << t.name << " n=" << n << " key=" << key << " limit=" << limit);
+        constexpr uint32_t kSentinel = 0xDEADBEEF;
+        std::vector<uint32_t> out(limit + 20, kSentinel);
+        const size_t got = t.select_equal(keys.data(), vals.data(), n, key, limit, out.data());
+        const size_t expect = std::min(limit, want.size());
+        ASSERT_EQ(got, expect);
+        for (size_t i = 0; i < expect; ++i) EXPECT_EQ(out[i], want[i]) << i;
+        for (size_t i = expect; i < out.size(); ++i) EXPECT_EQ(out[i], kSentinel) << "written past the result at " << i;
+      }
+    }
+  }
+}
+
+TEST(KernelsScalar, SelectEqualIsAStableFilterCutAtLimit) { check_select_equal(k::scalar_table()); }
+TEST(KernelsAvx512, SelectEqualIsAStableFilterCutAtLimit) {
+  REQUIRE_AVX512();
+  check_select_equal(*avx());
+}
+
 }  // namespace

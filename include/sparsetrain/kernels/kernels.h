@@ -66,6 +66,12 @@ struct KernelTable {
   void (*adam_rows_bf16)(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
                          const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
                          uint32_t round_seed);
+  // Stable selection: writes vals[k] for the k in [0, n) with keys[k] == key, in order of k,
+  // to out[0..), stopping after `limit` of them; returns how many it wrote (<= limit). Nothing
+  // at or beyond out[limit] is touched. The LSH query's ranking by co-occurrence count
+  // (one call per count level); scalar and AVX-512 results are identical.
+  size_t (*select_equal)(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit,
+                         uint32_t* out);
 };
 
 enum class KernelChoice { Auto, Scalar, Avx512 };

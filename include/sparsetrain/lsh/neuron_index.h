@@ -40,7 +40,7 @@ struct QueryScratch {
   std::vector<uint32_t> codes;      // num_tables
   std::vector<uint32_t> seen;       // L*capacity slots: distinct candidates in first-seen order
   size_t found = 0;                 //   in seen[0, found)
-  std::vector<uint32_t> ranked;     // L*capacity + 1 slots: the best candidates, by count
+  std::vector<uint32_t> ranked;     // L*capacity slots: the best candidates, by count
   std::vector<uint32_t> counts;     // L*capacity slots: co-occurrence count of seen[k]
   std::vector<uint32_t> pool;       // unpicked neurons for dense top-ups (sized lazily)
 };
