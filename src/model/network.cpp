@@ -231,9 +231,11 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
 #pragma omp for schedule(static)
     for (long sl = 0; sl < static_cast<long>(B); ++sl) {
       const size_t s = static_cast<size_t>(sl);
-      // The 39 rows of the next sample are scattered over a wide table: start loading them now.
-      if (s + 1 < B) {
-        const uint32_t* next = &batch.ids[(s + 1) * kIds];
+      // The 39 rows of a later sample are scattered over a wide table: start loading them now,
+      // two samples ahead (one ahead left the cold rows of the steady state still in flight:
+      // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
+      if (s + 2 < B) {
+        const uint32_t* next = &batch.ids[(s + 2) * kIds];
         for (int j = 0; j < kIds; ++j) {
           const char* row = reinterpret_cast<const char*>(E.w.data() + static_cast<size_t>(next[j]) * D);
           for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
