@@ -36,15 +36,15 @@ set style line 5 lc rgb "#ff7f0e" lw 2 dt 3 pt 13 ps 1.1
 
 set xlabel "training time, wall seconds (evaluation excluded)"
 set xrange [0:*]
-plot dir."/curve_sparse.dat" using 1:4 every ::1 with linespoints ls 1 title "sparsetrain sparse (LSH)", \
-     dir."/curve_tuned.dat"  using 1:4 every ::1 with linespoints ls 5 title "sparsetrain sparse, tuned LSH", \
+plot dir."/curve_sparse.dat" using 1:4 every ::1 with linespoints ls 1 title "sparsetrain SLIDE-style sparse (0.05, 16x6)", \
+     dir."/curve_tuned.dat"  using 1:4 every ::1 with linespoints ls 5 title "sparsetrain default sparse (0.03, 4x5)", \
      dir."/curve_dense.dat"  using 1:4 every ::1 with linespoints ls 2 title "sparsetrain dense", \
      dir."/curve_torch.dat"  using 1:4 every ::1 with linespoints ls 3 title "PyTorch dense", \
      target_auc with lines ls 4 title sprintf("target AUC %.3f", target_auc)
 
 set xlabel "training samples (millions)"
-plot dir."/curve_sparse.dat" using ($3/1e6):4 every ::1 with linespoints ls 1 title "sparsetrain sparse (LSH)", \
-     dir."/curve_tuned.dat"  using ($3/1e6):4 every ::1 with linespoints ls 5 title "sparsetrain sparse, tuned LSH", \
+plot dir."/curve_sparse.dat" using ($3/1e6):4 every ::1 with linespoints ls 1 title "sparsetrain SLIDE-style sparse (0.05, 16x6)", \
+     dir."/curve_tuned.dat"  using ($3/1e6):4 every ::1 with linespoints ls 5 title "sparsetrain default sparse (0.03, 4x5)", \
      dir."/curve_dense.dat"  using ($3/1e6):4 every ::1 with linespoints ls 2 title "sparsetrain dense", \
      dir."/curve_torch.dat"  using ($3/1e6):4 every ::1 with linespoints ls 3 title "PyTorch dense", \
      target_auc with lines ls 4 title sprintf("target AUC %.3f", target_auc)
