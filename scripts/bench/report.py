@@ -244,26 +244,29 @@ if target_auc:
                    for k in ("sparse", "tuned", "dense", "torch")))
 
 
-def tail_rate(curve, frac=0.25):
-    """Samples per CPU-second over the last `frac` of a full-length run (steady state)."""
-    if len(curve) < 2 or "cpu_s" not in curve[-1]:
+def tail_window(curve, field, frac=0.25):
+    """(start, end) curve points spanning the last `frac` of a full-length run (steady state),
+    or None where the curve is too short or its points lack `field`."""
+    if len(curve) < 2 or field not in curve[-1]:
         return None
     end = curve[-1]
     start = next((p for p in curve if p["samples"] >= end["samples"] * (1 - frac)), curve[0])
-    if start is end:
-        start = curve[-2]
-    return (end["samples"] - start["samples"]) / max(end["cpu_s"] - start["cpu_s"], 1e-9)
+    return (curve[-2] if start is end else start), end
 
 
-def tail_steps_rate(curve, frac=0.25):
+def tail_rate(curve):
+    """Samples per CPU-second over the last quarter of a full-length run."""
+    w = tail_window(curve, "cpu_s")
+    return w and (w[1]["samples"] - w[0]["samples"]) / max(w[1]["cpu_s"] - w[0]["cpu_s"], 1e-9)
+
+
+def tail_steps_rate(curve):
     """Samples per wall second of training steps (reading + parsing taken out) over the last
-    `frac` of a full-length sparsetrain run; None where the curve has no read_s."""
-    if len(curve) < 2 or "read_s" not in curve[-1]:
+    quarter of a full-length sparsetrain run; None where the curve has no read_s."""
+    w = tail_window(curve, "read_s")
+    if not w:
         return None
-    end = curve[-1]
-    start = next((p for p in curve if p["samples"] >= end["samples"] * (1 - frac)), curve[0])
-    if start is end:
-        start = curve[-2]
+    start, end = w
     steps_s = (end["train_s"] - end["read_s"]) - (start["train_s"] - start["read_s"])
     return (end["samples"] - start["samples"]) / max(steps_s, 1e-9)
 
