@@ -96,6 +96,29 @@ void AdamRow64(benchmark::State& state) {  // arithmetic only: the row stays in 
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kIn));
 }
 
+// The LSH query's ranking at the default model's shape: ~110 candidates of 4 tables with
+// co-occurrence counts 1..4, the best 31 kept, one select_equal call per count level.
+void SelectEqualRanking(benchmark::State& state) {
+  const k::KernelTable* t = table_for(state);
+  if (!t) return;
+  constexpr size_t kFound = 110, kTake = 31, kTables = 4;
+  sparsetrain::util::Rng rng(3);
+  std::vector<uint32_t> counts(kFound), ids(kFound), ranked(kFound);
+  for (size_t i = 0; i < kFound; ++i) {
+    const double u = rng.uniform();  // mostly 1, fewer 2, 3, 4 (as in training)
+    counts[i] = u < 0.7 ? 1 : u < 0.9 ? 2 : u < 0.97 ? 3 : 4;
+    ids[i] = static_cast<uint32_t>(rng.below(kNeurons));
+  }
+  for (auto _ : state) {
+    size_t kept = 0;
+    for (uint32_t c = kTables; c >= 1 && kept < kTake; --c)
+      kept += t->select_equal(counts.data(), ids.data(), kFound, c, kTake - kept, ranked.data() + kept);
+    benchmark::DoNotOptimize(ranked.data());
+    benchmark::DoNotOptimize(kept);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kFound));
+}
+
 }  // namespace
 
 BENCHMARK(DotPerRow)->Arg(0)->Arg(1);
@@ -104,4 +127,5 @@ BENCHMARK(AxpyPerRow)->Arg(0)->Arg(1);
 BENCHMARK(WeightedRowsSum)->Arg(0)->Arg(1);
 BENCHMARK(GatherRowsSum39)->Arg(0)->Arg(1);
 BENCHMARK(AdamRow64)->Arg(0)->Arg(1);
+BENCHMARK(SelectEqualRanking)->Arg(0)->Arg(1);
 BENCHMARK_MAIN();
