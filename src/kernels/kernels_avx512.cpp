@@ -370,11 +370,9 @@ size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32
     const __mmask16 in = n - k >= kW ? static_cast<__mmask16>(0xFFFF) : tail_mask(n - k);
     __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(in, _mm512_maskz_loadu_epi32(in, keys + k), vkey);
     size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
-    if (written + cnt > limit) {  // keep the first (limit - written) matches: clear the highest bits
-      while (written + cnt > limit) {
-        hit = static_cast<__mmask16>(hit & ~(1u << (31 - __builtin_clz(static_cast<unsigned>(hit)))));
-        --cnt;
-      }
+    while (written + cnt > limit) {  // keep the first (limit - written) matches: clear the highest bits
+      hit = static_cast<__mmask16>(hit & ~(1u << (31 - __builtin_clz(static_cast<unsigned>(hit)))));
+      --cnt;
     }
     const __m512i packed = _mm512_maskz_compress_epi32(hit, _mm512_maskz_loadu_epi32(in, vals + k));
     _mm512_mask_storeu_epi32(out + written, cnt == kW ? static_cast<__mmask16>(0xFFFF) : tail_mask(cnt), packed);

@@ -103,10 +103,9 @@ std::string configure_runtime(const cli::Config& c, dist::Comm* comm) {
           std::to_string(masks.size() - 1) + " other rank(s) on this node";
   }
   kernels::select(kernels::parse_kernel_choice(c.train.kernels));
-  // The floating-point mode is per thread: set it on this one (threads created later
-  // inherit it) and on every thread of the OpenMP pool, which may already exist.
+  // The floating-point mode is per thread: set it on every thread of the OpenMP pool (which
+  // may already exist), this one included; threads created later inherit it from this one.
   const kernels::Denormals denormals = kernels::parse_denormals(c.train.denormals.c_str());
-  kernels::set_denormals(denormals);
 #pragma omp parallel
   kernels::set_denormals(denormals);
   return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
