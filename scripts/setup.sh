@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git
   libopenmpi-dev openmpi-bin            # MPI (mpirun, mpicxx)
-  libhdf5-dev hdf5-tools                # checkpoints / model files (h5ls, h5dump)
+  libhdf5-dev libhdf5-openmpi-dev hdf5-tools  # checkpoints / model files (parallel HDF5; h5ls, h5dump)
   libboost-program-options-dev          # config: INI + command line
   zlib1g-dev                            # gzip input (Criteo 1TB ships as .gz)
   libgtest-dev googletest               # unit tests

@@ -3,15 +3,15 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/commands.h"
 
 int main(int argc, char** argv) {
   using namespace sparsetrain;
-  dist::Comm& comm = dist::Comm::world(&argc, &argv);
+  collective::Comm& comm = collective::Comm::world(&argc, &argv);
   const std::string command = argc > 1 ? argv[1] : "";
   const std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
-  const int rc = dist::run_guarded(comm, [&]() -> int {
+  const int rc = collective::run_guarded(comm, [&]() -> int {
     if (command == "train") return train::command_train(args, comm);
     if (command == "evaluate") return train::command_evaluate(args, comm);
     if (command == "predict") return train::command_predict(args, comm);

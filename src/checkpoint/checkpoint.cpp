@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sparsetrain/checkpoint/checksum.h"
+#include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/kernels/bf16.h"
@@ -30,16 +31,6 @@ void put_floats(H5File& f, const std::string& name, const std::vector<float, A>&
   f.write_floats(name, v.data(), rows, cols);
   f.set_attr("checksum", sum_of(v), name);
 }
-template <typename A>
-void put_bf16(H5File& f, const std::string& name, const std::vector<uint16_t, A>& v, uint64_t rows, uint64_t cols) {
-  f.write_u16(name, v.data(), rows, cols);
-  f.set_attr("checksum", sum_of(v), name);
-  f.set_attr("encoding", std::string("bfloat16"), name);
-}
-void put_u32(H5File& f, const std::string& name, const std::vector<uint32_t>& v) {
-  f.write_u32(name, v.data(), v.size());
-  f.set_attr("checksum", sum_of(v), name);
-}
 void put_u64(H5File& f, const std::string& name, const std::vector<uint64_t>& v, uint64_t cols = 0) {
   if (cols)
     f.write_u64(name, v.data(), v.size() / cols, cols);
@@ -50,6 +41,26 @@ void put_u64(H5File& f, const std::string& name, const std::vector<uint64_t>& v,
 void put_f64(H5File& f, const std::string& name, const std::vector<double>& v) {
   f.write_f64(name, v.data(), v.size());
   f.set_attr("checksum", sum_of(v), name);
+}
+
+// --- the parameter arrays (format 3): each rank writes and reads the rows it holds ---
+
+// The format 3 checksum of a [shard.global_rows x cols] array of which `data` holds this
+// process's rows: partial row hashes, summed over ranks when the array is sharded.
+uint64_t rows_checksum(const void* data, const optim::RowShard& shard, size_t row_bytes, const RowIo& io) {
+  uint64_t sum = row_hash_sum(data, shard.local_rows(), row_bytes, shard.rank, shard.count);
+  if (shard.sharded()) {
+    if (!io.comm) throw std::logic_error("a sharded array needs the communicator to sum its checksum");
+    sum = io.comm->sum(sum);
+  }
+  return finish_row_checksum(sum, shard.global_rows, row_bytes);
+}
+
+template <typename T, typename A>
+void put_rows(H5File& f, const std::string& name, hid_t type, const std::vector<T, A>& v, const optim::RowShard& shard,
+              uint64_t cols, const ParallelFile& pf) {
+  pf.write_rows(f, name, type, v.data(), sizeof(T), shard, cols);
+  f.set_attr("checksum", checksum_hex(rows_checksum(v.data(), shard, sizeof(T) * (cols ? cols : 1), pf.io())), name);
 }
 
 template <typename T, typename A>
@@ -86,28 +97,59 @@ void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out,
   verify(f, name, out);
 }
 
+// This process's rows of a parameter array, checked against the array's format 3 row
+// checksum (summed over ranks for a sharded block: collective, every rank gets the same
+// verdict) or, in older files, the whole-array checksum (unsharded blocks only).
+template <typename T, typename A>
+void get_rows(const H5File& f, int64_t version, const std::string& name, hid_t type, std::vector<T, A>& out,
+              const optim::RowShard& shard, uint64_t cols, const RowIo& io) {
+  need(f, name);
+  const auto d = f.dims(name);
+  if (d.size() != (cols ? 2u : 1u) || d[0] != shard.global_rows || (cols && d[1] != cols)) {
+    std::ostringstream msg;
+    msg << "checkpoint '" << f.path() << "': " << name << " is [";
+    for (size_t i = 0; i < d.size(); ++i) msg << (i ? "x" : "") << d[i];
+    msg << "], this config needs [" << shard.global_rows;
+    if (cols) msg << "x" << cols;
+    msg << "] (was it written for another model config?)";
+    throw CheckpointError(msg.str());
+  }
+  out.resize(shard.local_rows() * (cols ? cols : 1));
+  f.read_rows(name, type, out.data(), sizeof(T), shard, cols);
+  if (version < 3) {
+    if (shard.sharded())
+      throw CheckpointError("checkpoint '" + f.path() + "' has format version " + std::to_string(version) +
+                            ", older than sharded tables: resume it with --dist.embedding replicated");
+    verify(f, name, out);
+    return;
+  }
+  const std::string want = f.attr_string("checksum", name);
+  const std::string got = checksum_hex(rows_checksum(out.data(), shard, sizeof(T) * (cols ? cols : 1), io));
+  if (want != got)
+    throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
+                          ", stored " + want + ")");
+}
+
 // One Adam moment of a block, in the block's storage whatever the file holds (a run may
 // resume with another optim.moments): bfloat16 widens exactly; float32 rounds to nearest.
 // A converted array is read whole into a temporary first (its checksum covers the file's
 // bytes), so switching costs that array's size in memory once.
-void get_moments(const H5File& f, const std::string& name, const optim::ParamBlock& b, optim::FloatArray& f32,
-                 optim::Bf16Array& b16) {
+void get_moments(const H5File& f, int64_t version, const std::string& name, const optim::ParamBlock& b,
+                 optim::FloatArray& f32, optim::Bf16Array& b16, const RowIo& io) {
   need(f, name);
-  const auto floats = [&](const std::string& n, float* d, uint64_t c) { f.read_floats(n, d, c); };
-  const auto halves = [&](const std::string& n, uint16_t* d, uint64_t c) { f.read_u16(n, d, c); };
   const bool file_bf16 = f.is_u16(name);
   if (file_bf16 && b.bf16_moments) {
-    get_array(f, name, b16, b.rows, b.cols, halves);
+    get_rows(f, version, name, H5T_NATIVE_UINT16, b16, b.shard, b.cols, io);
   } else if (!file_bf16 && !b.bf16_moments) {
-    get_array(f, name, f32, b.rows, b.cols, floats);
+    get_rows(f, version, name, H5T_NATIVE_FLOAT, f32, b.shard, b.cols, io);
   } else if (file_bf16) {
     optim::Bf16Array tmp;
-    get_array(f, name, tmp, b.rows, b.cols, halves);
+    get_rows(f, version, name, H5T_NATIVE_UINT16, tmp, b.shard, b.cols, io);
     f32.resize(tmp.size());
     for (size_t i = 0; i < tmp.size(); ++i) f32[i] = kernels::bf16_to_float(tmp[i]);
   } else {
     optim::FloatArray tmp;
-    get_array(f, name, tmp, b.rows, b.cols, floats);
+    get_rows(f, version, name, H5T_NATIVE_FLOAT, tmp, b.shard, b.cols, io);
     b16.resize(tmp.size());
     for (size_t i = 0; i < tmp.size(); ++i) b16[i] = kernels::bf16_from_float(tmp[i]);
   }
@@ -199,13 +241,14 @@ TrainState read_state(const H5File& f) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const model::Network& network, const TableSnapshot& tables,
-                     const TrainState& state) {
+                     const TrainState& state, collective::Comm* comm) {
   if (state.window_loss_sum.size() != state.nranks || state.window_samples.size() != state.nranks ||
       state.inputs.size() != state.input_sizes.size())
     throw std::invalid_argument("save_checkpoint: inconsistent TrainState");
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const ParallelFile pf(comm, network);
+  const std::string tmp = pf.temporary_name(path);
   try {
-    H5File f = H5File::create(tmp);
+    H5File f = H5File::create(tmp, pf.fapl());
     f.set_attr("format", std::string(kFormat));
     f.set_attr("format_version", static_cast<int64_t>(kCheckpointFormatVersion));
     f.set_attr("step", static_cast<int64_t>(state.step));
@@ -224,15 +267,17 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
     for (const auto& b : network.blocks()) {
       const std::string g = "/params/" + b.name;
       f.create_group(g);
-      put_floats(f, g + "/w", b.w, b.rows, b.cols);
+      put_rows(f, g + "/w", H5T_NATIVE_FLOAT, b.w, b.shard, b.cols, pf);
       if (b.bf16_moments) {
-        put_bf16(f, g + "/m", b.m16, b.rows, b.cols);
-        put_bf16(f, g + "/v", b.v16, b.rows, b.cols);
+        put_rows(f, g + "/m", H5T_NATIVE_UINT16, b.m16, b.shard, b.cols, pf);
+        put_rows(f, g + "/v", H5T_NATIVE_UINT16, b.v16, b.shard, b.cols, pf);
+        f.set_attr("encoding", std::string("bfloat16"), g + "/m");
+        f.set_attr("encoding", std::string("bfloat16"), g + "/v");
       } else {
-        put_floats(f, g + "/m", b.m, b.rows, b.cols);
-        put_floats(f, g + "/v", b.v, b.rows, b.cols);
+        put_rows(f, g + "/m", H5T_NATIVE_FLOAT, b.m, b.shard, b.cols, pf);
+        put_rows(f, g + "/v", H5T_NATIVE_FLOAT, b.v, b.shard, b.cols, pf);
       }
-      put_u32(f, g + "/last_step", b.last_step);
+      put_rows(f, g + "/last_step", H5T_NATIVE_UINT32, b.last_step, b.shard, 0, pf);
     }
     f.create_group("/lsh");
     for (const auto& t : tables.blocks()) {
@@ -255,9 +300,9 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
     f.set_attr("complete", static_cast<int64_t>(1));
     f.flush();
     f.close();
-    commit_file(tmp, path);
+    pf.commit(tmp, path);
   } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
+    if (pf.io().writer) std::remove(tmp.c_str());
     throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
   }
 }
@@ -271,23 +316,26 @@ TrainState read_checkpoint_state(const std::string& path) {
   }
 }
 
-TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables) {
+TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables,
+                           collective::Comm* comm) {
   try {
     const H5File f = open_checked(path);
     TrainState s = read_state(f);
+    const int64_t version = f.attr_int("format_version");
+    RowIo io;
+    io.comm = comm;
     const int64_t count = f.attr_int("parameter_count");
     if (static_cast<uint64_t>(count) != network.num_parameters())
       throw CheckpointError("checkpoint '" + path + "' holds " + std::to_string(count) +
                             " parameters, this config's model has " + std::to_string(network.num_parameters()) +
                             " (was it written for another model config?)");
     const auto floats = [&](const std::string& n, float* d, uint64_t c) { f.read_floats(n, d, c); };
-    const auto u32s = [&](const std::string& n, uint32_t* d, uint64_t c) { f.read_u32(n, d, c); };
     for (auto& b : network.blocks()) {
       const std::string g = "/params/" + b.name;
-      get_array(f, g + "/w", b.w, b.rows, b.cols, floats);
-      get_moments(f, g + "/m", b, b.m, b.m16);
-      get_moments(f, g + "/v", b, b.v, b.v16);
-      get_array(f, g + "/last_step", b.last_step, b.rows, 0, u32s);
+      get_rows(f, version, g + "/w", H5T_NATIVE_FLOAT, b.w, b.shard, b.cols, io);
+      get_moments(f, version, g + "/m", b, b.m, b.m16, io);
+      get_moments(f, version, g + "/v", b, b.v, b.v16, io);
+      get_rows(f, version, g + "/last_step", H5T_NATIVE_UINT32, b.last_step, b.shard, 0, io);
     }
     // Table sources: exactly the layers this network indexes.
     tables.capture(network);  // names and shapes; the weights are replaced below

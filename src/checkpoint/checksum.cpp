@@ -62,6 +62,21 @@ uint64_t checksum64(const void* data, size_t bytes) {
   return mix(out);
 }
 
+uint64_t row_hash_sum(const void* rows, uint64_t n, size_t row_bytes, uint64_t first_global, uint64_t global_stride) {
+  const auto* p = static_cast<const unsigned char*>(rows);
+  uint64_t sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+  for (long i = 0; i < static_cast<long>(n); ++i) {
+    const uint64_t g = first_global + static_cast<uint64_t>(i) * global_stride;
+    sum += hash_block(p + static_cast<size_t>(i) * row_bytes, row_bytes, g * kP1);
+  }
+  return sum;
+}
+
+uint64_t finish_row_checksum(uint64_t sum, uint64_t global_rows, size_t row_bytes) {
+  return mix(round(mix(global_rows ^ kP3) + row_bytes, sum));
+}
+
 std::string checksum_hex(uint64_t value) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));

@@ -87,12 +87,102 @@ void write_attr(hid_t file, const std::string& path, const std::string& object, 
 
 }  // namespace
 
-H5File H5File::create(const std::string& path) {
+H5File H5File::create(const std::string& path, hid_t fapl) {
   H5File f;
   f.path_ = path;
-  f.file_ = H5Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create file", path),
+  f.file_ = H5Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "create file", path),
                      H5Fclose);
   return f;
+}
+
+namespace {
+// Selects local rows [lo, hi) of `shard` in a [global_rows x cols] file space (cols = 0: 1-D).
+void select_rows(hid_t fspace, const optim::RowShard& shard, uint64_t lo, uint64_t hi, uint64_t cols,
+                 const std::string& name, const std::string& path) {
+  if (lo >= hi) {
+    check(H5Sselect_none(fspace), "select " + name, path);
+    return;
+  }
+  hsize_t start[2] = {shard.global(lo), 0}, stride[2] = {shard.count, 1}, count[2] = {hi - lo, 1},
+          block[2] = {1, cols ? cols : 1};
+  check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, stride, count, block), "select " + name, path);
+}
+}  // namespace
+
+void H5File::write_rows(const std::string& name, hid_t type, const void* data, size_t elem_bytes,
+                        const optim::RowShard& shard, uint64_t cols, bool writer, hid_t dxpl) {
+  const int nd = cols ? 2 : 1;
+  hsize_t dims[2] = {shard.global_rows, cols};
+  H5Handle space(check_id(H5Screate_simple(nd, dims, nullptr), "dataspace " + name, path_), H5Sclose);
+  H5Handle dset(check_id(H5Dcreate2(id(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         "create dataset " + name, path_),
+                H5Dclose);
+  const uint64_t width = cols ? cols : 1;
+  const uint64_t mine = shard.sharded() || writer ? shard.local_rows() : 0;
+  // Rounds: from the largest share (rank 0's), so every rank makes the same number of calls.
+  const optim::RowShard first{shard.global_rows, 0, shard.count};
+  const uint64_t step = slab_rows(std::max<uint64_t>(first.local_rows(), 1), width * elem_bytes);
+  const uint64_t rounds = (first.local_rows() + step - 1) / step;
+  const auto* bytes = static_cast<const char*>(data);
+  for (uint64_t k = 0; k < rounds; ++k) {
+    const uint64_t lo = std::min(mine, k * step), hi = std::min(mine, (k + 1) * step);
+    H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
+    select_rows(fspace.get(), shard, lo, hi, cols, name, path_);
+    hsize_t mdims[1] = {std::max<uint64_t>(hi - lo, 1) * width};
+    H5Handle mspace(H5Screate_simple(1, mdims, nullptr), H5Sclose);
+    if (hi == lo) check(H5Sselect_none(mspace.get()), "select " + name, path_);
+    check(H5Dwrite(dset.get(), type, mspace.get(), fspace.get(), dxpl, bytes + lo * width * elem_bytes),
+          "write dataset " + name, path_);
+  }
+}
+
+void H5File::write_row_ranges(const std::string& name, hid_t type, size_t elem_bytes, uint64_t global_rows,
+                              uint64_t cols, hid_t dxpl, uint64_t rounds,
+                              const std::function<const void*(uint64_t, uint64_t&, uint64_t&)>& block) {
+  const int nd = cols ? 2 : 1;
+  hsize_t dims[2] = {global_rows, cols};
+  H5Handle space(check_id(H5Screate_simple(nd, dims, nullptr), "dataspace " + name, path_), H5Sclose);
+  H5Handle dset(check_id(H5Dcreate2(id(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         "create dataset " + name, path_),
+                H5Dclose);
+  const uint64_t width = cols ? cols : 1;
+  for (uint64_t k = 0; k < rounds; ++k) {
+    uint64_t lo = 0, hi = 0;
+    const void* data = block(k, lo, hi);
+    H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
+    hsize_t mdims[1] = {std::max<uint64_t>(hi - lo, 1) * width};
+    H5Handle mspace(H5Screate_simple(1, mdims, nullptr), H5Sclose);
+    if (hi > lo) {
+      hsize_t start[2] = {lo, 0}, count[2] = {hi - lo, cols};
+      check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "select " + name, path_);
+    } else {
+      check(H5Sselect_none(fspace.get()), "select " + name, path_);
+      check(H5Sselect_none(mspace.get()), "select " + name, path_);
+    }
+    check(H5Dwrite(dset.get(), type, mspace.get(), fspace.get(), dxpl, data), "write dataset " + name, path_);
+  }
+  (void)elem_bytes;
+}
+
+void H5File::read_rows(const std::string& name, hid_t type, void* data, size_t elem_bytes,
+                       const optim::RowShard& shard, uint64_t cols) const {
+  H5Handle dset(check_id(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), "open dataset " + name, path_), H5Dclose);
+  const auto d = dims(name);
+  if (d.size() != (cols ? 2u : 1u) || d[0] != shard.global_rows || (cols && d[1] != cols))
+    throw H5Error("HDF5: dataset " + name + " in '" + path_ + "' does not have " + std::to_string(shard.global_rows) +
+                  " rows of " + std::to_string(cols ? cols : 1));
+  const uint64_t width = cols ? cols : 1, mine = shard.local_rows();
+  const uint64_t step = slab_rows(std::max<uint64_t>(mine, 1), width * elem_bytes);
+  auto* bytes = static_cast<char*>(data);
+  for (uint64_t lo = 0; lo < mine; lo += step) {
+    const uint64_t hi = std::min(mine, lo + step);
+    H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
+    select_rows(fspace.get(), shard, lo, hi, cols, name, path_);
+    hsize_t mdims[1] = {(hi - lo) * width};
+    H5Handle mspace(H5Screate_simple(1, mdims, nullptr), H5Sclose);
+    check(H5Dread(dset.get(), type, mspace.get(), fspace.get(), H5P_DEFAULT, bytes + lo * width * elem_bytes),
+          "read dataset " + name, path_);
+  }
 }
 
 H5File H5File::open_read(const std::string& path) {

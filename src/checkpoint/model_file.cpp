@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "sparsetrain/checkpoint/h5.h"
+#include "sparsetrain/checkpoint/parallel_file.h"
 
 namespace sparsetrain::checkpoint {
 namespace {
@@ -32,10 +33,11 @@ void commit_file(const std::string& tmp_path, const std::string& final_path) {
 }
 
 void save_model(const std::string& path, const model::Network& network, const std::string& config_ini,
-                const TableSnapshot* tables) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+                const TableSnapshot* tables, collective::Comm* comm) {
+  const ParallelFile pf(comm, network);
+  const std::string tmp = pf.temporary_name(path);
   {
-    H5File f = H5File::create(tmp);
+    H5File f = H5File::create(tmp, pf.fapl());
     f.set_attr("format", std::string("sparsetrain-model"));
     f.set_attr("format_version", static_cast<int64_t>(kModelFormatVersion));
     f.set_attr("config", config_ini);
@@ -43,7 +45,7 @@ void save_model(const std::string& path, const model::Network& network, const st
     f.create_group("/params");
     for (const auto& b : network.blocks()) {
       f.create_group("/params/" + b.name);
-      f.write_floats("/params/" + b.name + "/w", b.w.data(), b.rows, b.cols);
+      pf.write_rows(f, "/params/" + b.name + "/w", H5T_NATIVE_FLOAT, b.w.data(), sizeof(float), b.shard, b.cols);
     }
     if (tables && !tables->blocks().empty()) {
       f.create_group("/lsh");
@@ -54,7 +56,7 @@ void save_model(const std::string& path, const model::Network& network, const st
     }
     f.flush();
   }
-  commit_file(tmp, path);
+  pf.commit(tmp, path);
 }
 
 std::string read_model_config(const std::string& path) {
@@ -75,9 +77,9 @@ void load_model_weights(const std::string& path, model::Network& network) {
     if (!f.exists("/params/" + b.name) || !f.exists(name))
       throw H5Error("'" + path + "' has no dataset " + name);
     const auto d = f.dims(name);
-    if (d.size() != 2 || d[0] != b.rows || d[1] != b.cols)
+    if (d.size() != 2 || d[0] != b.global_rows() || d[1] != b.cols)
       throw H5Error("'" + path + "': " + name + " has the wrong shape for this config");
-    f.read_floats(name, b.w.data(), b.size());
+    f.read_rows(name, H5T_NATIVE_FLOAT, b.w.data(), sizeof(float), b.shard, b.cols);  // this rank's rows
   }
   if (!f.exists("/lsh")) {
     network.rebuild_tables();

@@ -97,7 +97,13 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
     blocks_.back().allocate(rows, cols, lazy, bf16);
     return blocks_.size() - 1;
   };
-  embed_ = add_block("embed", spec_.input_dim, D, true, spec_.bf16_moments);
+  if (spec_.embed_shard_count == 0 || spec_.embed_shard_rank >= spec_.embed_shard_count)
+    throw std::invalid_argument("embed shard rank must be below the shard count");
+  blocks_.emplace_back();
+  embed_ = blocks_.size() - 1;
+  blocks_.back().name = "embed";
+  blocks_.back().allocate_shard({spec_.input_dim, spec_.embed_shard_rank, spec_.embed_shard_count}, D, true,
+                                spec_.bf16_moments);
   embed_bias_ = add_block("embed_bias", 1, D, false);
   if (spec_.dense_features) dense_proj_ = add_block("dense_proj", kDense, D, false);
   size_t in = D;
@@ -129,27 +135,20 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
 
 Network::~Network() = default;
 
-uint64_t Network::num_parameters() const {
-  uint64_t n = 0;
-  for (const auto& b : blocks_) n += b.size();
-  return n;
-}
+uint64_t Network::num_parameters() const { return parameter_count(spec_); }
 
 void Network::init_weights() {
   // Uniform(-a, a) with a = sqrt(3) * std: same variance as a Gaussian, far cheaper to
-  // draw for a billion parameters. Each chunk of rows has its own RNG stream, so the
-  // result does not depend on the thread count.
+  // draw for a billion parameters. Each row has its own RNG stream keyed by its GLOBAL
+  // row, so the result depends neither on the thread count nor on which rank holds the
+  // row (a sharded table's owner draws exactly the replicated table's values).
   auto fill = [&](optim::ParamBlock& b, size_t block_no, double stddev, size_t cols_to_fill) {
     const float a = static_cast<float>(std::sqrt(3.0) * stddev);
-    constexpr size_t kChunk = 4096;
-    const long chunks = static_cast<long>((b.rows + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static)
-    for (long c = 0; c < chunks; ++c) {
-      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | c));
-      const size_t r_end = std::min(b.rows, (static_cast<size_t>(c) + 1) * kChunk);
-      for (size_t r = static_cast<size_t>(c) * kChunk; r < r_end; ++r)
-        for (size_t j = 0; j < cols_to_fill; ++j)
-          b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+    for (long rl = 0; rl < static_cast<long>(b.rows); ++rl) {
+      const size_t r = static_cast<size_t>(rl);
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | b.shard.global(r)));
+      for (size_t j = 0; j < cols_to_fill; ++j) b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
     }
   };
   // The sparse-input layer sums kIds rows: scale so the sum has unit variance.
@@ -188,7 +187,8 @@ void Network::rebuild(uint64_t step) {
   }
 }
 
-void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by) {
+void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
+                      const EmbedRows* rows) {
   const auto& K = kernels::active();
   Workspace& ws = *ws_;
   const size_t B = batch.rows;
@@ -215,6 +215,9 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
     ws.dense_in.assign(threads, {});
   }
   const optim::ParamBlock& E = blocks_[embed_];
+  if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
+  const float* table = rows ? rows->table : E.w.data();
+  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
   const float* eb = blocks_[embed_bias_].w.data();
   const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
   const optim::ParamBlock& O = blocks_[out_];
@@ -235,16 +238,16 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       // two samples ahead (one ahead left the cold rows of the steady state still in flight:
       // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
       if (s + 2 < B) {
-        const uint32_t* next = &batch.ids[(s + 2) * kIds];
+        const uint32_t* next = &row_of[(s + 2) * kIds];
         for (int j = 0; j < kIds; ++j) {
-          const char* row = reinterpret_cast<const char*>(E.w.data() + static_cast<size_t>(next[j]) * D);
+          const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(next[j]) * D);
           for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
         }
       }
       // Sparse-input layer: bias + sum of the rows of the 39 active ids (+ dense projection).
       float* h0 = &ws.h0[s * D];
       std::copy(eb, eb + D, h0);
-      K.gather_rows_sum(E.w.data(), D, &batch.ids[s * kIds], kIds, h0, D);
+      K.gather_rows_sum(table, D, &row_of[s * kIds], kIds, h0, D);
       if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, h0, D);
       K.relu_inplace(h0, D);
 
@@ -302,20 +305,21 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   }
 }
 
-void Network::infer(const data::Batch& batch, float* probs) {
-  forward(batch, 0, 0, TopUpSeed::RowContent);
+void Network::infer(const data::Batch& batch, float* probs, const EmbedRows* rows) {
+  forward(batch, 0, 0, TopUpSeed::RowContent, rows);
   for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
 }
 
-void Network::predict(const data::Batch& batch, uint64_t sample_base, float* probs) {
-  forward(batch, 0, sample_base, TopUpSeed::Position);
+void Network::predict(const data::Batch& batch, uint64_t sample_base, float* probs, const EmbedRows* rows) {
+  forward(batch, 0, sample_base, TopUpSeed::Position, rows);
   for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
 }
 
 void Network::forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
-                               std::vector<BlockGrad>& grads, StepStats& stats) {
+                               std::vector<BlockGrad>& grads, StepStats& stats, const EmbedRows* rows) {
   if (batch.rows >= (1u << 24)) throw std::invalid_argument("batch too large: at most 2^24 - 1 rows per rank");
-  forward(batch, step, sample_base, TopUpSeed::Position);
+  forward(batch, step, sample_base, TopUpSeed::Position, rows);
+  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
   const auto& K = kernels::active();
   Workspace& ws = *ws_;
   const size_t B = batch.rows;
@@ -485,7 +489,7 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
 #pragma omp parallel for schedule(static)
     for (size_t s = 0; s < B; ++s)
       for (int j = 0; j < kIds; ++j)
-        pairs[s * kIds + j] = (static_cast<uint64_t>(batch.ids[s * kIds + j]) << 24) | s;
+        pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
     radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
     optim::SparseGrad& g = grads[embed_].sparse_grad;
     g.cols = D;

@@ -3,6 +3,12 @@
 namespace sparsetrain::optim {
 
 void ParamBlock::allocate(size_t r, size_t c, bool lazy_rows, bool bf16) {
+  allocate_shard(RowShard::whole(r), c, lazy_rows, bf16);
+}
+
+void ParamBlock::allocate_shard(const RowShard& s, size_t c, bool lazy_rows, bool bf16) {
+  shard = s;
+  const size_t r = static_cast<size_t>(s.local_rows());
   rows = r;
   cols = c;
   lazy = lazy_rows;

@@ -98,8 +98,8 @@ void check_config(const std::string& saved_ini, const std::string& current_ini, 
 
 // --- moving arrays from rank 0 to the others --------------------------------------------
 template <typename T>
-void broadcast_array(dist::Comm& comm, T* data, size_t n) {
-  comm.broadcast_bytes(data, n * sizeof(T), 0);  // in place, sliced inside dist
+void broadcast_array(collective::Comm& comm, T* data, size_t n) {
+  comm.broadcast_bytes(data, n * sizeof(T), 0);  // in place, sliced inside collective
 }
 
 uint64_t bits_of(double v) {
@@ -131,7 +131,7 @@ void truncate_metrics(const std::string& path, uint64_t bytes) {
   }
 }
 
-Checkpointing::Checkpointing(const cli::Config& config, dist::Comm& comm, model::Network& network)
+Checkpointing::Checkpointing(const cli::Config& config, collective::Comm& comm, model::Network& network)
     : config_(config),
       comm_(comm),
       network_(network),
@@ -162,7 +162,9 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   const auto t0 = Clock::now();
   checkpoint::TrainState state;
   std::string status;  // "" = nothing to resume, "ok <path>", "error <message>"
-  if (root) {
+  if (network_.blocks()[network_.embed_block()].shard.sharded()) {
+    status = load_sharded(state);
+  } else if (root) {
     if (const size_t n = checkpoint::remove_stale_temporaries(dir_))
       std::cerr << "note: removed " << n << " unfinished checkpoint file(s) of a killed run in " << dir_ << "\n";
     const auto found = checkpoint::list_checkpoints(dir_);
@@ -192,12 +194,14 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   if (status.rfind("error ", 0) == 0) throw std::runtime_error(status.substr(6));
   const std::string path = status.substr(3);
 
-  // Rank 0 read the file; everyone else receives the state and the arrays.
+  // Rank 0 read the file; everyone else receives the state and the arrays (a sharded table:
+  // every rank read its own rows and the replicated blocks).
   const double read_seconds = since(t0);
   std::string encoded = root ? checkpoint::encode_state(state) : std::string();
   comm_.broadcast(encoded, 0);
   if (!root) state = checkpoint::decode_state(encoded);
   for (auto& b : network_.blocks()) {
+    if (network_.blocks()[network_.embed_block()].shard.sharded()) break;
     broadcast_array(comm_, b.w.data(), b.w.size());
     broadcast_array(comm_, b.m.data(), b.m.size());
     broadcast_array(comm_, b.v.data(), b.v.size());
@@ -205,7 +209,8 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
     broadcast_array(comm_, b.v16.data(), b.v16.size());
     broadcast_array(comm_, b.last_step.data(), b.last_step.size());
   }
-  for (auto& t : tables_.blocks()) broadcast_array(comm_, t.w.data(), t.w.size());
+  if (!network_.blocks()[network_.embed_block()].shard.sharded())
+    for (auto& t : tables_.blocks()) broadcast_array(comm_, t.w.data(), t.w.size());
   network_.set_rebuild_schedule(state.next_rebuild, state.rebuild_interval);
   tables_.restore_tables(network_);
 
@@ -257,6 +262,50 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   return state;
 }
 
+// Sharded input table: every rank reads its own rows from the newest usable checkpoint.
+// Rank 0 picks the candidates (format, completeness, config); a damaged array is seen by
+// every rank at once (its checksum is summed over ranks), so all move on together.
+std::string Checkpointing::load_sharded(checkpoint::TrainState& state) {
+  const bool root = comm_.is_root();
+  std::string candidates;  // newline-separated paths, newest first; "error ..." on a config mismatch
+  if (root) {
+    if (const size_t n = checkpoint::remove_stale_temporaries(dir_))
+      std::cerr << "note: removed " << n << " unfinished checkpoint file(s) of a killed run in " << dir_ << "\n";
+    try {
+      for (const auto& c : checkpoint::list_checkpoints(dir_)) {
+        try {
+          check_config(checkpoint::read_checkpoint_state(c.path).config_ini, cli::to_ini(config_), c.path);
+          candidates += c.path + "\n";
+        } catch (const checkpoint::CheckpointError& e) {
+          std::cerr << "warning: " << e.what() << "\nwarning: moved it to " << checkpoint::quarantine_checkpoint(c.path)
+                    << "; trying the previous checkpoint\n";
+        }
+      }
+    } catch (const std::exception& e) {
+      candidates = std::string("error ") + e.what();
+    }
+  }
+  comm_.broadcast(candidates, 0);
+  if (candidates.rfind("error ", 0) == 0) return candidates;
+  std::istringstream in(candidates);
+  std::string last_error;
+  size_t tried = 0;
+  for (std::string path; std::getline(in, path); ++tried) {
+    try {
+      state = checkpoint::load_checkpoint(path, network_, tables_, &comm_);
+      return "ok " + path;
+    } catch (const checkpoint::CheckpointError& e) {
+      last_error = e.what();
+      if (root)
+        std::cerr << "warning: " << e.what() << "\nwarning: moved it to " << checkpoint::quarantine_checkpoint(path)
+                  << "; trying the previous checkpoint\n";
+    }
+  }
+  if (tried == 0) return "";
+  return "error none of the " + std::to_string(tried) + " checkpoint(s) in " + dir_ +
+         " is usable (last problem: " + last_error + ")";
+}
+
 Checkpointing::Decision Checkpointing::poll(uint64_t step) {
   // Rank 0's clock decides the time-based checkpoints, any rank's signal a stop; one
   // max-allreduce gives every rank the same answer.
@@ -275,11 +324,12 @@ Checkpointing::Decision Checkpointing::poll(uint64_t step) {
   return d;
 }
 
-void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader, uint64_t metrics_bytes) {
+void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader,
+                         const std::vector<data::PieceRemainder>& cursor, uint64_t metrics_bytes) {
   const auto t0 = Clock::now();
   const uint64_t rank = static_cast<uint64_t>(comm_.rank());
   std::vector<uint64_t> mine;
-  for (const auto& r : reader.remaining())
+  for (const auto& r : cursor)
     mine.insert(mine.end(), {rank, r.piece.file, r.piece.begin, r.piece.end, r.piece.stride, r.piece.phase, r.offset,
                              r.line_index});
   const std::vector<uint64_t> cursors = comm_.allgatherv(mine);
@@ -287,7 +337,8 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
                                                                               loop.window.samples});
   last_saved_ = loop.step;
   last_time_ = Clock::now();
-  if (!comm_.is_root()) return;
+  const bool sharded = network_.blocks()[network_.embed_block()].shard.sharded();
+  if (!comm_.is_root() && !sharded) return;
 
   checkpoint::TrainState s;
   s.step = loop.step;
@@ -310,9 +361,19 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
     s.window_loss_sum.push_back(double_of(window[r]));
     s.window_samples.push_back(window[r + 1]);
   }
-  fs::create_directories(dir_);
   const std::string path = checkpoint::checkpoint_path(dir_, loop.step);
-  checkpoint::save_checkpoint(path, network_, tables_, s);
+  if (sharded) {  // every rank writes its rows of the one file; they must agree on the rest
+    std::string encoded = comm_.is_root() ? checkpoint::encode_state(s) : std::string();
+    comm_.broadcast(encoded, 0);
+    s = checkpoint::decode_state(encoded);
+    if (comm_.is_root()) fs::create_directories(dir_);
+    comm_.barrier();
+    checkpoint::save_checkpoint(path, network_, tables_, s, &comm_);
+    if (!comm_.is_root()) return;
+  } else {
+    fs::create_directories(dir_);
+    checkpoint::save_checkpoint(path, network_, tables_, s);
+  }
   const double secs = since(t0);
   std::error_code ec;
   const double mb = static_cast<double>(fs::file_size(path, ec)) / 1e6;

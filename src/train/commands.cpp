@@ -9,6 +9,7 @@
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
+#include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
@@ -37,23 +38,25 @@ std::string describe_parameters(const model::Network& net) {
   bool first = true;
   double bytes = 0;
   for (const auto& b : net.blocks()) {
-    os << (first ? "" : ", ") << b.name << " " << b.rows << "x" << b.cols << (b.bf16_moments ? " (bfloat16 m, v)" : "");
+    os << (first ? "" : ", ") << b.name << " " << b.global_rows() << "x" << b.cols
+       << (b.bf16_moments ? " (bfloat16 m, v)" : "");
+    if (b.shard.sharded()) os << " (sharded: " << b.rows << " rows on this rank)";
     first = false;
     // What the arrays hold: w (4 bytes) + m, v (4 or 2 bytes each) + last_step (4 per row).
     bytes += static_cast<double>(b.size()) * (b.bf16_moments ? 8.0 : 12.0) + 4.0 * static_cast<double>(b.rows);
   }
-  os << "); weights + Adam state " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
+  os << "); weights + Adam state on this rank " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
   return os.str();
 }
 
 // Loads a model file's config (with command-line overrides) and weights.
 std::unique_ptr<model::Network> load_model(const std::string& path, const std::vector<std::string>& args,
                                            std::vector<cli::ExtraOption> extras, cli::Config& config,
-                                           dist::Comm& comm) {
+                                           collective::Comm& comm) {
   const std::string stored = checkpoint::read_model_config(path);
   config = cli::parse_args(args, std::move(extras), stored).config;
   configure_runtime(config, &comm);
-  auto net = std::make_unique<model::Network>(network_spec(config));
+  auto net = std::make_unique<model::Network>(network_spec(config, comm.rank(), comm.size()));
   checkpoint::load_model_weights(path, *net);
   return net;
 }
@@ -72,7 +75,7 @@ void print_usage(std::ostream& os) {
   cli::print_help(os, "train");
 }
 
-int command_train(const std::vector<std::string>& args, dist::Comm& comm) {
+int command_train(const std::vector<std::string>& args, collective::Comm& comm) {
   if (wants_help(args)) {
     if (comm.is_root()) cli::print_help(std::cout, "train");
     return 0;
@@ -97,7 +100,7 @@ int command_train(const std::vector<std::string>& args, dist::Comm& comm) {
   return summary.stop_signal ? kExitCheckpointedStop : 0;
 }
 
-int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm) {
+int command_evaluate(const std::vector<std::string>& args, collective::Comm& comm) {
   std::string model_path, data;
   std::vector<cli::ExtraOption> extras = {
       {"model", "model.h5 written by 'sparsetrain train'", "", true, &model_path},
@@ -118,7 +121,7 @@ int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm) {
   return 0;
 }
 
-int command_predict(const std::vector<std::string>& args, dist::Comm& comm) {
+int command_predict(const std::vector<std::string>& args, collective::Comm& comm) {
   std::string model_path, data, output;
   std::vector<cli::ExtraOption> extras = {
       {"model", "model.h5 written by 'sparsetrain train'", "", true, &model_path},
@@ -132,37 +135,42 @@ int command_predict(const std::vector<std::string>& args, dist::Comm& comm) {
   if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
   cli::Config config;
   auto net = load_model(path, args, extras, config, comm);
-  if (!comm.is_root()) return 0;  // one writer keeps the input order; other ranks have nothing to do
-  data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
-  ro.emit_invalid = true;
-  data::CriteoReader reader(ro);
-  std::ofstream out(output);
-  if (!out) throw std::runtime_error("cannot write '" + output + "'");
-  data::Batch batch;
-  std::vector<float> probs;
+  // One writer keeps the input order: rank 0 reads and scores; with a sharded input table
+  // the other ranks serve their rows until it is done.
+  const bool root = comm.is_root();
+  std::unique_ptr<data::CriteoReader> reader;
+  std::ofstream out;
+  if (root) {
+    data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
+    ro.emit_invalid = true;
+    reader = std::make_unique<data::CriteoReader>(ro);
+    out.open(output);
+    if (!out) throw std::runtime_error("cannot write '" + output + "'");
+  }
   uint64_t rows = 0;
   char buf[32];
-  while (size_t n = reader.next_batch(batch, 4096)) {
-    probs.resize(n);
-    net->infer(batch, probs.data());
-    for (size_t i = 0; i < n; ++i) {
-      if (batch.valid[i]) {
-        std::snprintf(buf, sizeof buf, "%.6f\n", probs[i]);
-        out << buf;
-      } else {
-        out << "nan\n";  // a malformed input row keeps its place
-      }
-    }
-    rows += n;
-  }
+  score_batches(
+      *net, comm, [&](data::Batch& batch) { return root ? reader->next_batch(batch, 4096) : size_t{0}; },
+      [&](const data::Batch& batch, const float* probs) {
+        for (size_t i = 0; i < batch.rows; ++i) {
+          if (batch.valid[i]) {
+            std::snprintf(buf, sizeof buf, "%.6f\n", probs[i]);
+            out << buf;
+          } else {
+            out << "nan\n";  // a malformed input row keeps its place
+          }
+        }
+        rows += batch.rows;
+      });
+  if (!root) return 0;
   out.close();
   if (!out) throw std::runtime_error("error writing '" + output + "'");
-  std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader.stats().skipped << ",\"output\":\"" << output << "\"}"
+  std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader->stats().skipped << ",\"output\":\"" << output << "\"}"
             << std::endl;
   return 0;
 }
 
-int command_synth(const std::vector<std::string>& args, dist::Comm& comm) {
+int command_synth(const std::vector<std::string>& args, collective::Comm& comm) {
   namespace po = boost::program_options;
   synth::SynthOptions o;
   std::string profile = "kaggle";

@@ -13,8 +13,12 @@
 
 namespace sparsetrain::train {
 
-model::NetworkSpec network_spec(const cli::Config& c) {
+model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   model::NetworkSpec s;
+  if (c.dist.embedding == "sharded" && nranks > 1) {
+    s.embed_shard_rank = static_cast<uint32_t>(rank);
+    s.embed_shard_count = static_cast<uint32_t>(nranks);
+  }
   s.input_dim = static_cast<uint64_t>(c.data.input_dim);
   s.embed_dim = c.model.embed_dim;
   s.dense_features = c.data.dense_features;
@@ -75,7 +79,7 @@ int fair_thread_share(const std::vector<std::vector<uint64_t>>& masks, size_t me
   return std::max(1, static_cast<int>(share + 1e-9));
 }
 
-std::string configure_runtime(const cli::Config& c, dist::Comm* comm) {
+std::string configure_runtime(const cli::Config& c, collective::Comm* comm) {
   std::string how = "train.threads";
   if (c.train.threads > 0) {
     omp_set_num_threads(c.train.threads);

@@ -12,12 +12,12 @@
 
 #include "sparsetrain/checkpoint/checkpoint_dir.h"
 #include "sparsetrain/checkpoint/model_file.h"
-#include "sparsetrain/dist/gradient_exchange.h"
-#include "sparsetrain/dist/replica_check.h"
-#include "sparsetrain/optim/optimizer.h"
+#include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/metrics.h"
+#include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
+#include "sparsetrain/train/step_engine.h"
 
 namespace sparsetrain::train {
 namespace {
@@ -40,19 +40,24 @@ std::string fmt(double v, int precision = 6) {
   return buf;
 }
 
+// Seconds in the exchanges: the replicated blocks' (wall), and the sharded table's rounds.
+double comm_seconds(const StepEngine& engine) {
+  const auto* t = engine.table();
+  return engine.exchange().stats().seconds +
+         (t ? t->stats().wire_s + t->stats().pack_s + t->stats().merge_s + t->stats().fetch_s : 0.0);
+}
+
 }  // namespace
 
 EvalResult evaluate(model::Network& network, const cli::Config& config, const std::string& inputs,
-                    dist::Comm& comm) {
+                    collective::Comm& comm) {
   data::CriteoReader reader(reader_options(config, inputs, comm.rank(), comm.size(), data::LabelMode::Required));
-  data::Batch batch;
-  std::vector<float> probs;
   EvalAccumulator acc;
-  while (size_t n = reader.next_batch(batch, 4096)) {
-    probs.resize(n);
-    network.infer(batch, probs.data());  // a row scores the same on any rank
-    for (size_t i = 0; i < n; ++i) acc.add(probs[i], batch.labels[i]);
-  }
+  score_batches(
+      network, comm, [&](data::Batch& batch) { return reader.next_batch(batch, 4096); },
+      [&](const data::Batch& batch, const float* probs) {
+        for (size_t i = 0; i < batch.rows; ++i) acc.add(probs[i], batch.labels[i]);
+      });
   EvalResult r;
   r.rows = comm.sum(acc.rows());
   r.logloss = comm.sum(acc.logloss_sum()) / static_cast<double>(std::max<uint64_t>(r.rows, 1));
@@ -72,9 +77,9 @@ EvalResult evaluate(model::Network& network, const cli::Config& config, const st
 
 struct Trainer::Impl {
   cli::Config config;
-  dist::Comm& comm;
+  collective::Comm& comm;
   std::ofstream metrics;
-  explicit Impl(const cli::Config& c, dist::Comm& m) : config(c), comm(m) {}
+  explicit Impl(const cli::Config& c, collective::Comm& m) : config(c), comm(m) {}
 };
 
 namespace {
@@ -82,8 +87,8 @@ namespace {
 // With checkpoint.resume = auto and checkpoints in the run directory, the run either
 // resumes (every parameter is loaded and broadcast) or stops with an error; it never
 // trains from the initial weights, so drawing them can be skipped. Rank 0 decides.
-model::NetworkSpec spec_for_run(const cli::Config& config, dist::Comm& comm) {
-  model::NetworkSpec spec = network_spec(config);
+model::NetworkSpec spec_for_run(const cli::Config& config, collective::Comm& comm) {
+  model::NetworkSpec spec = network_spec(config, comm.rank(), comm.size());
   uint64_t resuming = 0;
   if (comm.is_root() && config.checkpoint.resume == "auto")
     resuming = checkpoint::list_checkpoints(checkpoint::checkpoint_dir(config.train.run_dir)).empty() ? 0 : 1;
@@ -93,7 +98,7 @@ model::NetworkSpec spec_for_run(const cli::Config& config, dist::Comm& comm) {
 
 }  // namespace
 
-Trainer::Trainer(const cli::Config& config, dist::Comm& comm)
+Trainer::Trainer(const cli::Config& config, collective::Comm& comm)
     : impl_(std::make_unique<Impl>(config, comm)),
       network_(std::make_unique<model::Network>(spec_for_run(config, comm))) {}
 
@@ -101,7 +106,7 @@ Trainer::~Trainer() = default;
 
 TrainSummary Trainer::run() {
   const cli::Config& cfg = impl_->config;
-  dist::Comm& comm = impl_->comm;
+  collective::Comm& comm = impl_->comm;
   const int P = comm.size(), rank = comm.rank();
   const bool root = comm.is_root();
   const std::filesystem::path run_dir(cfg.train.run_dir);
@@ -112,16 +117,13 @@ TrainSummary Trainer::run() {
 
   data::CriteoReader reader(reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
   model::Network& net = *network_;
-  optim::Optimizer optimizer(optimizer_options(cfg));
-  dist::GradientExchange exchange(comm, dist::parse_exchange_mode(cfg.dist.exchange));
+  StepEngine engine(comm, net, optimizer_options(cfg), collective::parse_exchange_mode(cfg.dist.exchange));
 
   const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size);
   const size_t local_batch = static_cast<size_t>(G / P + (static_cast<uint64_t>(rank) < G % P ? 1 : 0));
   TrainSummary summary;
   summary.parameters = net.num_parameters();
 
-  data::Batch batch;
-  std::vector<model::BlockGrad> grads;
   // Checkpoints: a resume (checkpoint.resume = auto) restores parameters, optimizer state,
   // LSH tables, data cursors and the counters below; metrics.jsonl is cut back to the
   // checkpoint so no step appears twice.
@@ -143,11 +145,16 @@ TrainSummary Trainer::run() {
   auto t_window = Clock::now();
   const double cpu_start = process_cpu_seconds();
   double last_loss = NAN;
+  // The batch of the next step is read one step ahead (a sharded table fetches its rows
+  // in the same rounds that push this step's gradient), so a checkpoint after a step
+  // takes the data cursor and epoch as they were right after reading that step's batch.
+  std::vector<data::PieceRemainder> cursor = reader.remaining();
+  int cursor_epoch = epoch;
   auto loop_state = [&] {
     LoopState s;
     s.step = step;
     s.samples = samples;
-    s.epoch = std::min(epoch, cfg.train.epochs - 1);  // after the last epoch: its data is used up
+    s.epoch = std::min(cursor_epoch, cfg.train.epochs - 1);  // after the last epoch: its data is used up
     s.elapsed_seconds = since(t_start);
     s.window = window;
     return s;
@@ -167,54 +174,35 @@ TrainSummary Trainer::run() {
               << " logloss=" << fmt(e.logloss, 5) << "\n";
   };
 
-  std::vector<uint64_t> rank_rows(static_cast<size_t>(P), 0);
-  for (;;) {
-    if (cfg.train.max_steps > 0 && step >= static_cast<uint64_t>(cfg.train.max_steps)) break;
-    const auto t_read = Clock::now();
-    const size_t n = reader.next_batch(batch, local_batch);
-    summary.read_seconds += since(t_read);
-    // Every rank's row count in one allreduce (each rank fills its own slot): the total
-    // scales the loss, and the rows of lower ranks give this rank's first global sample
-    // index, which seeds the LSH top-ups — so a sample's top-up does not depend on which
-    // rank happens to process it.
-    std::fill(rank_rows.begin(), rank_rows.end(), 0);
-    rank_rows[static_cast<size_t>(rank)] = n;
-    comm.allreduce_sum(rank_rows.data(), rank_rows.size());
-    uint64_t total = 0, before_me = 0;
-    for (int r = 0; r < P; ++r) {
-      if (r < rank) before_me += rank_rows[static_cast<size_t>(r)];
-      total += rank_rows[static_cast<size_t>(r)];
-    }
-    if (total == 0) {  // every rank finished its shard: next epoch, or done
-      if (++epoch >= cfg.train.epochs) break;
-      reader.rewind();
-      continue;
-    }
+  const auto may_step = [&](uint64_t done) {
+    return cfg.train.max_steps <= 0 || done < static_cast<uint64_t>(cfg.train.max_steps);
+  };
+  GlobalBatch batches[2];
+  GlobalBatch *cur = &batches[0], *next = &batches[1];
+  bool have = may_step(step) &&
+              read_global_batch(reader, comm, local_batch, cfg.train.epochs, epoch, *cur, summary.read_seconds);
+  if (have) engine.start(*cur);
+  while (have) {
+    cursor = reader.remaining();
+    cursor_epoch = epoch;
     ++step;
-    optimizer.begin_step(step);
-    net.forward_backward(batch, 1.0f / static_cast<float>(total), step, samples + before_me, grads, window);
-    // One exchange for all blocks: three collectives per step, however many blocks.
-    auto& blocks = net.blocks();
-    std::vector<dist::GradSlot> slots;
-    for (size_t b = 0; b < blocks.size(); ++b)
-      slots.push_back(grads[b].sparse ? dist::GradSlot::of(grads[b].sparse_grad, blocks[b].rows)
-                                      : dist::GradSlot::of(grads[b].dense_grad));
-    exchange.combine(slots);
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      if (grads[b].sparse) {
-        optimizer.apply(blocks[b], grads[b].sparse_grad);
-      } else {
-        optimizer.apply(blocks[b], grads[b].dense_grad);
-      }
-    }
-    samples += total;
-    if (net.rebuild_due(step)) {
-      net.rebuild(step);
-      checkpoints.after_rebuild();  // the tables' source weights, for an exact resume
-    }
+    const bool more = may_step(step) && read_global_batch(reader, comm, local_batch, cfg.train.epochs, epoch, *next,
+                                                          summary.read_seconds);
+    const uint64_t rebuilds = net.rebuild_count();
+    engine.step(step, samples, *cur, more ? next : nullptr, window);
+    samples += cur->total;
+    std::swap(cur, next);
+    have = more;
+    if (net.rebuild_count() != rebuilds) checkpoints.after_rebuild();  // the tables' source weights, for an exact resume
 
-    if (cfg.dist.verify_every > 0 && step % static_cast<uint64_t>(cfg.dist.verify_every) == 0 && P > 1) {
-      dist::verify_replicas(comm, net.blocks(), step);  // bitwise: weights, Adam moments, row steps
+    if (cfg.dist.verify_every > 0 && step % static_cast<uint64_t>(cfg.dist.verify_every) == 0) {
+      // Bitwise: weights, Adam moments, row steps of what is replicated; the sharded table's
+      // hash (over its owners) goes into metrics.jsonl, where a replicated run writes the same.
+      const std::vector<uint64_t> hashes = collective::verify_replicas(comm, net.blocks(), step);
+      const size_t e = net.embed_block();
+      if (root)
+        impl_->metrics << "{\"step\":" << step << ",\"verified\":true,\"embed_state_hash\":\"" << std::hex
+                       << hashes[e] << std::dec << "\"}\n";
     }
     if (step % static_cast<uint64_t>(cfg.train.log_every) == 0) {
       double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
@@ -224,10 +212,10 @@ TrainSummary Trainer::run() {
       const double rate = static_cast<double>(samples - window_samples_start) / std::max(dt, 1e-9);
       if (root) {
         impl_->metrics << "{\"step\":" << step << ",\"samples\":" << samples << ",\"samples_per_s\":" << fmt(rate)
-                       << ",\"loss\":" << fmt(last_loss) << ",\"lr\":" << fmt(optimizer.current_lr())
+                       << ",\"loss\":" << fmt(last_loss) << ",\"lr\":" << fmt(engine.optimizer().current_lr())
                        << ",\"time_s\":" << fmt(since(t_start)) << ",\"rebuild_s\":"
-                       << fmt(net.rebuild_seconds_total()) << ",\"comm_bytes\":" << exchange.stats().bytes_sent
-                       << ",\"comm_s\":" << fmt(exchange.stats().seconds) << "}\n";
+                       << fmt(net.rebuild_seconds_total()) << ",\"comm_bytes\":" << engine.bytes_sent()
+                       << ",\"comm_s\":" << fmt(comm_seconds(engine)) << "}\n";
         impl_->metrics.flush();
         std::cerr << "step " << step << " | " << samples << " samples | " << fmt(rate, 4)
                   << " samples/s | loss " << fmt(last_loss, 5) << "\n";
@@ -242,7 +230,7 @@ TrainSummary Trainer::run() {
     }
     // Every rank agrees (one allreduce) on checkpointing now and on stopping after a signal.
     if (const Checkpointing::Decision due = checkpoints.poll(step); due.save) {
-      checkpoints.save(loop_state(), reader, metrics_bytes());
+      checkpoints.save(loop_state(), reader, cursor, metrics_bytes());
       if (due.stop) {
         summary.stop_signal = due.signal;
         break;
@@ -252,7 +240,7 @@ TrainSummary Trainer::run() {
   // The end of training is checkpointed too when checkpoints are on (a later run with more
   // epochs or steps continues from it).
   if (!summary.stop_signal && checkpoints.periodic() && step > 0 && checkpoints.last_saved_step() != step)
-    checkpoints.save(loop_state(), reader, metrics_bytes());
+    checkpoints.save(loop_state(), reader, cursor, metrics_bytes());
   summary.seconds = since(t_start);
   summary.steps = step;
   summary.samples = samples;
@@ -261,8 +249,8 @@ TrainSummary Trainer::run() {
   // on a shared machine (wall time does not).
   summary.cpu_seconds = process_cpu_seconds() - cpu_start;
   summary.rebuild_seconds = net.rebuild_seconds_total();
-  summary.comm_seconds = exchange.stats().seconds;
-  summary.comm_bytes = exchange.stats().bytes_sent;
+  summary.comm_seconds = comm_seconds(engine);
+  summary.comm_bytes = engine.bytes_sent();
   {  // collective on every rank: a rank whose shard ran dry has an empty window
     double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
     comm.allreduce_sum(sums, 2);
@@ -279,7 +267,11 @@ TrainSummary Trainer::run() {
     summary.eval = evaluate(net, cfg, cfg.data.test, comm);
     log_eval(summary.eval);
   }
-  if (root) checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables());
+  // A sharded table: every rank writes its rows of the one file (parallel HDF5).
+  if (engine.sharded())
+    checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables(), &comm);
+  else if (root)
+    checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables());
   return summary;
 }
 

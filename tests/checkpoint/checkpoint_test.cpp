@@ -127,6 +127,41 @@ bool set_root_int_attr(const std::string& path, const char* name, int64_t value)
   return ok;
 }
 
+// Turns a file written now into what format 1 and 2 writers left: the same layout with the
+// /params arrays' checksums taken over the whole array (checksum64), then `version`.
+void make_whole_array_checksums(const std::string& path, int64_t version) {
+  H5File f = H5File::open_read(path);
+  std::vector<std::pair<std::string, std::string>> sums;
+  const model::Network net(small_spec());
+  for (const auto& block : net.blocks()) {
+    for (const auto& a : {"w", "m", "v", "last_step"}) {
+      const std::string name = "/params/" + block.name + "/" + a;
+      uint64_t n = 1;
+      for (uint64_t d : f.dims(name)) n *= d;
+      std::vector<uint32_t> words(n);  // every array here has 32-bit elements
+      if (std::string(a) == "last_step")
+        f.read_u32(name, words.data(), n);
+      else
+        f.read_floats(name, reinterpret_cast<float*>(words.data()), n);
+      sums.emplace_back(name, checksum_hex(checksum64(words.data(), n * 4)));
+    }
+  }
+  f.close();
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(id, 0);
+  for (const auto& [name, sum] : sums) {
+    const hid_t obj = H5Oopen(id, name.c_str(), H5P_DEFAULT);
+    const hid_t a = H5Aopen(obj, "checksum", H5P_DEFAULT);
+    const hid_t type = H5Aget_type(a);
+    ASSERT_GE(H5Awrite(a, type, sum.data()), 0);
+    H5Tclose(type);
+    H5Aclose(a);
+    H5Oclose(obj);
+  }
+  H5Fclose(id);
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", version));
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -241,14 +276,20 @@ TEST(Checkpoint, DamagedBf16MomentIsDetected) {
   EXPECT_NE(e.find("/params/embed/v is damaged"), std::string::npos) << e;
 }
 
-// Checkpoints of the previous format (version 1: float32 moments only) still resume, e.g.
-// a job requeued across an upgrade; a newer version is refused with both numbers named.
-TEST(Checkpoint, ReadsFormatVersionOneAndRefusesNewer) {
+// Checkpoints of the previous formats (1: float32 moments only; 2: whole-array checksums)
+// still resume, e.g. a job requeued across an upgrade, and their checksums are still
+// checked; a newer version is refused with both numbers named.
+TEST(Checkpoint, ReadsFormatVersionsOneAndTwoAndRefusesNewer) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
+  for (int64_t old : {1, 2}) {
+    save_sample(path);
+    make_whole_array_checksums(path, old);
+    EXPECT_EQ(load_error(path, small_spec()), "") << "version " << old;
+  }
   save_sample(path);
-  ASSERT_TRUE(set_root_int_attr(path, "format_version", 1));
-  EXPECT_EQ(load_error(path, small_spec()), "");
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", 2));  // row checksums, read as whole-array ones
+  EXPECT_NE(load_error(path, small_spec()).find("/params/embed/w is damaged"), std::string::npos);
   ASSERT_TRUE(set_root_int_attr(path, "format_version", kCheckpointFormatVersion + 1));
   const std::string e = load_error(path, small_spec());
   EXPECT_NE(e.find("format version " + std::to_string(kCheckpointFormatVersion + 1) + ", this build reads 1 to " +

@@ -17,7 +17,7 @@
 
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/util/hash.h"
 
@@ -26,7 +26,7 @@ using namespace sparsetrain;
 
 namespace {
 
-dist::Comm* g_comm = nullptr;
+collective::Comm* g_comm = nullptr;
 const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_sample_train.tsv";
 
 struct TempDir {
@@ -87,7 +87,7 @@ void read_rows(data::CriteoReader& r, size_t batch, size_t max_batches, std::vec
 // The whole check for one input set. Every rank runs the old job's simulation itself
 // (deterministic), then reads its new share; the shares are gathered everywhere.
 void check_elastic(const std::string& inputs) {
-  dist::Comm& comm = *g_comm;
+  collective::Comm& comm = *g_comm;
   const int P = comm.size(), P_old = P == 2 ? 3 : 2;
 
   std::vector<uint64_t> expected;
@@ -163,7 +163,7 @@ TEST(ElasticResume, ThreeFiles) {
 }
 
 int main(int argc, char** argv) {
-  dist::Comm& comm = dist::Comm::world(&argc, &argv);
+  collective::Comm& comm = collective::Comm::world(&argc, &argv);
   g_comm = &comm;
   ::testing::InitGoogleTest(&argc, argv);
   if (!comm.is_root()) {  // one report is enough

@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/util/hash.h"
 
 using namespace sparsetrain;
 
 namespace {
 
-dist::Comm* g_comm = nullptr;
+collective::Comm* g_comm = nullptr;
 std::string g_dir;
 
 const std::string kSample = std::string(ST_TEST_DATA_DIR) + "/criteo_kaggle_head8k.tsv";
@@ -77,7 +77,7 @@ TEST(ShardMpi, ManyFilesWholeFiles) { expect_exact_cover(g_dir + "/part_*.tsv");
 TEST(ShardMpi, MixedPlainAndGzip) { expect_exact_cover(kSample + "," + g_dir + "/sample.tsv.gz"); }
 
 int main(int argc, char** argv) {
-  dist::Comm& comm = dist::Comm::world(&argc, &argv);
+  collective::Comm& comm = collective::Comm::world(&argc, &argv);
   g_comm = &comm;
   ::testing::InitGoogleTest(&argc, argv);
   if (comm.rank() != 0) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sparsetrain/cli/config.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
@@ -46,7 +46,7 @@ class SampleAuc : public ::testing::Test {
 
   TrainSummary train(const cli::Config& config) {
     configure_runtime(config);
-    Trainer trainer(config, dist::Comm::world());
+    Trainer trainer(config, collective::Comm::world());
     TrainSummary s = trainer.run();
     omp_set_num_threads(threads_);  // configure_runtime set it process-wide
     return s;

@@ -3,8 +3,8 @@
 // stopped, so that the resumed run ends with bitwise the same parameters as one that
 // was never interrupted (same config, same rank count).
 //
-// File layout, format_version 2 (inspect with `h5ls -r` and `h5dump -A`); version 1 files
-// (float32 moments only) still load:
+// File layout, format_version 3 (inspect with `h5ls -r` and `h5dump -A`); versions 1
+// (float32 moments only) and 2 (whole-array checksums) still load into unsharded tables:
 //   /                          attributes:
 //       format = "sparsetrain-checkpoint", format_version = 2
 //       step, samples          global steps done and training samples consumed
@@ -34,7 +34,12 @@
 //                              current epoch (data::PieceRemainder), in rank order
 //   /train/window_loss_sum     float64 [nranks]: each rank's loss sum since the last metrics line
 //   /train/window_samples      uint64 [nranks]: and its sample count
-// Every dataset has a `checksum` attribute (checksum.h, 16 hex digits) checked on load.
+// Every dataset has a `checksum` attribute (checksum.h, 16 hex digits) checked on load:
+// under /params the sum of per-row hashes keyed by global row (row_hash_sum; version 3),
+// so ranks holding different rows of a sharded table add up their parts; elsewhere, and
+// in older versions, checksum64 of the whole array. The tables are whole (global rows)
+// whatever wrote them: a sharded run writes each rank's strided rows into the same
+// datasets (parallel HDF5), so a file does not depend on the mode or the rank count.
 // There is no other RNG state: LSH top-ups are derived from (seed, step, sample) and the
 // optimizer's only state is the step.
 //
@@ -46,11 +51,12 @@
 #include <vector>
 
 #include "sparsetrain/checkpoint/table_snapshot.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::checkpoint {
 
-inline constexpr int kCheckpointFormatVersion = 2;
+inline constexpr int kCheckpointFormatVersion = 3;
 inline constexpr int kOldestReadableCheckpointVersion = 1;  // float32 moments only
 
 // A checkpoint that cannot be used: missing, truncated, incomplete, damaged or written
@@ -83,8 +89,10 @@ struct TrainState {
 };
 
 // Writes `path` atomically.
+// With a sharded input table and `comm`, every rank calls it: each writes its own rows of
+// /params/embed (parallel HDF5); `state` must be the same on every rank.
 void save_checkpoint(const std::string& path, const model::Network& network, const TableSnapshot& tables,
-                     const TrainState& state);
+                     const TrainState& state, collective::Comm* comm = nullptr);
 
 // Checks format, version and the complete marker without reading any array.
 TrainState read_checkpoint_state(const std::string& path);
@@ -92,7 +100,11 @@ TrainState read_checkpoint_state(const std::string& path);
 // Loads parameters, optimizer state and rebuild schedule into `network` (built from the
 // same config) and the table source weights into `tables`, verifying every checksum.
 // Throws CheckpointError; on error `network` may be partly overwritten.
-TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables);
+// With a sharded input table every rank calls it with `comm` and reads its own rows (the
+// file's stride for this rank count, whatever count wrote it); the sharded arrays'
+// checksums are summed over ranks, so every rank reaches the same verdict.
+TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables,
+                           collective::Comm* comm = nullptr);
 
 // The small state as bytes (to broadcast it from the rank that read the file).
 std::string encode_state(const TrainState& state);

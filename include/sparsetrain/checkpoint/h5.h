@@ -4,9 +4,12 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "sparsetrain/optim/row_shard.h"
 
 namespace sparsetrain::checkpoint {
 
@@ -47,7 +50,9 @@ class H5Handle {
 
 class H5File {
  public:
-  static H5File create(const std::string& path);  // truncates
+  // Truncates. fapl: file access (collective::h5_file_access for parallel HDF5; then every
+  // rank must make the same calls on the file, in the same order, with the same values).
+  static H5File create(const std::string& path, hid_t fapl = H5P_DEFAULT);
   static H5File open_read(const std::string& path);
   const std::string& path() const { return path_; }
   hid_t id() const { return file_.get(); }
@@ -64,6 +69,23 @@ class H5File {
   void write_u64(const std::string& name, const uint64_t* data, uint64_t n);
   void write_u64(const std::string& name, const uint64_t* data, uint64_t rows, uint64_t cols);  // 2-D
   void write_f64(const std::string& name, const double* data, uint64_t n);
+  // A [shard.global_rows x cols] dataset (cols = 0: 1-D) of which this process writes the
+  // rows it holds: the shard's stride (start rank, stride count) from `data`, or for a
+  // whole (unsharded) shard every row when `writer`, none otherwise. dxpl: the transfer
+  // (collective::h5_transfer in a parallel file: every rank calls, rankless ones select
+  // nothing). Written in rounds of at most ~256 MiB per rank, the same count on every rank.
+  void write_rows(const std::string& name, hid_t type, const void* data, size_t elem_bytes,
+                  const optim::RowShard& shard, uint64_t cols, bool writer, hid_t dxpl);
+  // Creates a [global_rows x cols] dataset (cols = 0: 1-D) and fills it in `rounds`
+  // calls, the same count on every rank: in round k, block(k, lo, hi) returns the rows
+  // [lo, hi) this process writes there (lo == hi: none). dxpl as in write_rows.
+  void write_row_ranges(const std::string& name, hid_t type, size_t elem_bytes, uint64_t global_rows, uint64_t cols,
+                        hid_t dxpl, uint64_t rounds,
+                        const std::function<const void*(uint64_t k, uint64_t& lo, uint64_t& hi)>& block);
+  // This process's rows of the shard's stride (all rows for a whole shard) into `data`;
+  // the dataset must be [shard.global_rows x cols] (cols = 0: 1-D).
+  void read_rows(const std::string& name, hid_t type, void* data, size_t elem_bytes, const optim::RowShard& shard,
+                 uint64_t cols) const;
   std::vector<uint64_t> dims(const std::string& name) const;
   void read_floats(const std::string& name, float* data, uint64_t count) const;
   void read_u16(const std::string& name, uint16_t* data, uint64_t count) const;

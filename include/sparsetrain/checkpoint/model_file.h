@@ -12,6 +12,7 @@
 #include <string>
 
 #include "sparsetrain/checkpoint/table_snapshot.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::checkpoint {
@@ -20,13 +21,16 @@ inline constexpr int kModelFormatVersion = 1;
 
 // Writes atomically: a temporary file in the same directory, fsync, then rename.
 // `tables`: the source weights of the current LSH tables; null = the current weights.
+// With a sharded input table and `comm`, every rank calls it and writes its own rows of
+// /params/embed/w into the one file (parallel HDF5); the layout is the same either way.
 void save_model(const std::string& path, const model::Network& network, const std::string& config_ini,
-                const TableSnapshot* tables = nullptr);
+                const TableSnapshot* tables = nullptr, collective::Comm* comm = nullptr);
 
 // The config stored in a model file (to build the Network before loading weights).
 std::string read_model_config(const std::string& path);
 
-// Loads weights into a network built from that config (shapes must match) and rebuilds
+// Loads weights into a network built from that config (shapes must match; a sharded table
+// reads only this rank's rows, the file's stride for this rank count) and rebuilds
 // its LSH tables from the stored table weights (or, for files without them, the weights).
 void load_model_weights(const std::string& path, model::Network& network);
 

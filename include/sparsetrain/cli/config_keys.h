@@ -97,8 +97,11 @@
 #define ST_KEYS_dist(X)                                                                                 \
   X(dist, exchange,     std::string, "auto",    one_of({"auto", "sparse", "dense"}),                    \
     "Gradient exchange between ranks: touched rows only, dense allreduce, or pick per layer by bytes")   \
+  X(dist, embedding,    std::string, "sharded", one_of({"sharded", "replicated"}),                      \
+    "Input table across ranks: 'sharded' (row g on rank g mod P, which alone keeps its Adam state) or"    \
+    "'replicated' (a full copy on every rank)")                                                          \
   X(dist, verify_every, int,         0,         int_range(0, 1 << 30),                                  \
-    "Every N steps compare a checksum of all parameters across ranks (0 = never)")
+    "Every N steps compare a checksum of what is replicated, and of the sharded rows, across ranks (0 = never)")
 
 #define ST_KEYS_checkpoint(X)                                                                           \
   X(checkpoint, every_steps,   int64_t,   0,    int_range(0, 9223372036854775807LL),                     \

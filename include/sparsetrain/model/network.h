@@ -32,6 +32,10 @@ struct NetworkSpec {
   // Adam's moments of the sparse-input table ("embed") in bfloat16 (optim.moments, off by
   // default). The other blocks are small and stay float32.
   bool bf16_moments = false;
+  // The input table's rows held by this process: all of them, or with
+  // collective.embedding = sharded those of rank embed_shard_rank out of embed_shard_count
+  // (optim/row_shard.h); the rows a batch needs then come through EmbedRows.
+  uint32_t embed_shard_rank = 0, embed_shard_count = 1;
   // false: leave the weights at zero (a network whose parameters are about to be loaded,
   // e.g. on resume: drawing a billion random initial values takes ~50 s for nothing).
   bool initialize = true;
@@ -45,6 +49,17 @@ struct BlockGrad {
   bool sparse = false;
   optim::SparseGrad sparse_grad;
   optim::DenseGrad dense_grad;
+};
+
+// Where the sparse-input layer reads a batch's rows: row ids[s * 39 + j] of `table` (row
+// length embed_dim) for sample s's j-th feature. Null (the default) = the network's own
+// "embed" block at the batch's feature ids. A sharded table passes the step's fetched rows
+// and each feature's slot among them; slots must be numbered in the order of the feature
+// ids, so the math (and its rounding) is the same either way. The embed gradient's rows
+// are then slots, not feature ids.
+struct EmbedRows {
+  const float* table = nullptr;
+  const uint32_t* ids = nullptr;  // batch.rows * 39
 };
 
 struct StepStats {
@@ -68,16 +83,18 @@ class Network {
   // (1 / global batch size for the mean loss). `step` and `sample_base` (the global
   // index of the batch's first sample) seed the LSH top-ups, so replicas agree.
   void forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
-                        std::vector<BlockGrad>& grads, StepStats& stats);
+                        std::vector<BlockGrad>& grads, StepStats& stats, const EmbedRows* rows = nullptr);
 
   // Click probabilities for a batch (same sparse path as training). LSH top-ups are
   // seeded as in forward_backward at step 0 with this sample_base (used by tests that
   // compare the two).
-  void predict(const data::Batch& batch, uint64_t sample_base, float* probs);
+  void predict(const data::Batch& batch, uint64_t sample_base, float* probs, const EmbedRows* rows = nullptr);
   // Click probabilities for evaluation and serving: top-ups are seeded by each row's
   // content, so a row's probability depends only on the row and the model — not on its
   // position in the file, the batch, or which rank scores it.
-  void infer(const data::Batch& batch, float* probs);
+  void infer(const data::Batch& batch, float* probs, const EmbedRows* rows = nullptr);
+  // Index of the input table ("embed") in blocks().
+  size_t embed_block() const { return embed_; }
 
   // LSH tables: rebuilt from the current weights when the schedule says so.
   bool rebuild_due(uint64_t step) const { return has_lsh_ && step >= next_rebuild_; }
@@ -98,7 +115,8 @@ class Network {
  private:
   struct Workspace;
   enum class TopUpSeed { Position, RowContent };
-  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by);
+  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
+               const EmbedRows* rows);
   void init_weights();
 
   NetworkSpec spec_;

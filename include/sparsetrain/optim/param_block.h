@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sparsetrain/optim/row_shard.h"
 #include "sparsetrain/util/huge_page_allocator.h"
 
 namespace sparsetrain::optim {
@@ -21,7 +22,8 @@ using Bf16Array = std::vector<uint16_t, util::HugePageAllocator<uint16_t>>;  // 
 
 struct ParamBlock {
   std::string name;
-  size_t rows = 0, cols = 0;
+  size_t rows = 0, cols = 0;      // rows held here (all of them unless sharded)
+  RowShard shard;                 // which global rows those are (allocate: all)
   bool lazy = false;              // updated row-by-row from sparse gradients
   FloatArray w;                    // rows*cols
   // Adam's moments, rows*cols each: in m, v (float32), or in m16, v16 (bfloat16) when
@@ -32,6 +34,9 @@ struct ParamBlock {
   std::vector<uint32_t> last_step;  // per row: global step of the last update (0 = never)
 
   void allocate(size_t r, size_t c, bool lazy_rows, bool bf16 = false);
+  // Holds only the rows `shard` gives this rank (shard.local_rows() of them).
+  void allocate_shard(const RowShard& shard, size_t c, bool lazy_rows, bool bf16 = false);
+  size_t global_rows() const { return shard.global_rows; }
   size_t size() const { return rows * cols; }
   float* row(size_t r) { return w.data() + r * cols; }
   const float* row(size_t r) const { return w.data() + r * cols; }

@@ -16,7 +16,7 @@
 #include "sparsetrain/checkpoint/table_snapshot.h"
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::train {
@@ -39,7 +39,7 @@ class Checkpointing {
  public:
   // Installs the SIGTERM / SIGUSR1 handlers (restored by the destructor) and captures
   // the LSH tables' source weights of the freshly built network.
-  Checkpointing(const cli::Config& config, dist::Comm& comm, model::Network& network);
+  Checkpointing(const cli::Config& config, collective::Comm& comm, model::Network& network);
   ~Checkpointing();
   Checkpointing(const Checkpointing&) = delete;
   Checkpointing& operator=(const Checkpointing&) = delete;
@@ -65,15 +65,21 @@ class Checkpointing {
 
   // Writes the checkpoint of `loop.step` (collective: every rank's cursor goes to rank 0,
   // which writes and rotates). metrics_bytes: rank 0's metrics.jsonl length.
-  void save(const LoopState& loop, const data::CriteoReader& reader, uint64_t metrics_bytes);
+  // cursor: this rank's unread data when the step's batch had been read (the reader is one
+  // batch further by now).
+  void save(const LoopState& loop, const data::CriteoReader& reader, const std::vector<data::PieceRemainder>& cursor,
+            uint64_t metrics_bytes);
 
   // Periodic checkpoints are on (every_steps or every_minutes); then one is also written at the end.
   bool periodic() const;
   std::optional<uint64_t> last_saved_step() const { return last_saved_; }
 
  private:
+  // Resume of a sharded table: every rank loads its rows; returns resume()'s status line.
+  std::string load_sharded(checkpoint::TrainState& state);
+
   const cli::Config& config_;
-  dist::Comm& comm_;
+  collective::Comm& comm_;
   model::Network& network_;
   checkpoint::TableSnapshot tables_;
   std::string dir_;

@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 
 namespace sparsetrain::train {
 
-int command_train(const std::vector<std::string>& args, dist::Comm& comm);
-int command_evaluate(const std::vector<std::string>& args, dist::Comm& comm);
-int command_predict(const std::vector<std::string>& args, dist::Comm& comm);
-int command_synth(const std::vector<std::string>& args, dist::Comm& comm);
+int command_train(const std::vector<std::string>& args, collective::Comm& comm);
+int command_evaluate(const std::vector<std::string>& args, collective::Comm& comm);
+int command_predict(const std::vector<std::string>& args, collective::Comm& comm);
+int command_synth(const std::vector<std::string>& args, collective::Comm& comm);
 void print_usage(std::ostream& os);
 
 }  // namespace sparsetrain::train

@@ -6,13 +6,15 @@
 
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 
 namespace sparsetrain::train {
 
-model::NetworkSpec network_spec(const cli::Config& config);
+// rank, nranks: with dist.embedding = sharded and more than one rank, this rank's rows
+// of the input table only.
+model::NetworkSpec network_spec(const cli::Config& config, int rank = 0, int nranks = 1);
 optim::OptimizerOptions optimizer_options(const cli::Config& config);
 data::ReaderOptions reader_options(const cli::Config& config, const std::string& inputs, int rank, int nranks,
                                    data::LabelMode mode);
@@ -21,7 +23,7 @@ data::ReaderOptions reader_options(const cli::Config& config, const std::string&
 // run on, counting each CPU as 1 / (ranks on this node allowed to use it). So N ranks
 // on a node never start N x cores threads (Open MPI binds to a whole socket above 2
 // ranks, or not at all with --bind-to none). Without comm: the CPUs this process may use.
-std::string configure_runtime(const cli::Config& config, dist::Comm* comm = nullptr);
+std::string configure_runtime(const cli::Config& config, collective::Comm* comm = nullptr);
 // That share for node rank `me`, from every node rank's CPU mask (64 CPUs per word):
 // floor(sum over me's CPUs of 1 / ranks sharing the CPU), at least 1.
 int fair_thread_share(const std::vector<std::vector<uint64_t>>& masks, size_t me);

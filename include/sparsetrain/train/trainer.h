@@ -6,7 +6,7 @@
 
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::train {
@@ -20,7 +20,7 @@ struct EvalResult {
 // Scores every labeled row of `inputs` (each rank its shard) and merges AUC and
 // logloss over ranks; the result is the same on every rank.
 EvalResult evaluate(model::Network& network, const cli::Config& config, const std::string& inputs,
-                    dist::Comm& comm);
+                    collective::Comm& comm);
 
 struct TrainSummary {
   uint64_t steps = 0, samples = 0;
@@ -39,7 +39,7 @@ struct TrainSummary {
 
 class Trainer {
  public:
-  Trainer(const cli::Config& config, dist::Comm& comm);
+  Trainer(const cli::Config& config, collective::Comm& comm);
   ~Trainer();
   TrainSummary run();
   model::Network& network() { return *network_; }

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/optim/param_block.h"
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 
 enum class ExchangeMode { Auto, Sparse, Dense };
 ExchangeMode parse_exchange_mode(const std::string&);  // auto|sparse|dense
@@ -57,8 +57,8 @@ struct ExchangeStats {
   uint64_t touched_payload_bytes = 0;  // ids + values of this rank's touched rows, all sparse blocks
   double seconds = 0;       // whole exchange, merge included
   double wait_seconds = 0;  // the header allgather: tiny, so ~ waiting for the slowest rank
-  double pack_seconds = 0;  // deciding and packing the send buffers
-  double merge_seconds = 0; // merging sparse rows, unpacking dense sums
+  double pack_seconds = 0;  // deciding and packing the send buffers (thread CPU time)
+  double merge_seconds = 0; // merging sparse rows, unpacking dense sums (thread CPU time)
 };
 
 class GradientExchange {
@@ -92,4 +92,4 @@ class GradientExchange {
   std::vector<float> dense_;              // fused allreduce buffer
 };
 
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

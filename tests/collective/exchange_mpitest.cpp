@@ -11,12 +11,12 @@
 #include <random>
 #include <stdexcept>
 
-#include "sparsetrain/dist/comm.h"
-#include "sparsetrain/dist/gradient_exchange.h"
-#include "sparsetrain/dist/replica_check.h"
+#include "sparsetrain/collective/comm.h"
+#include "sparsetrain/collective/gradient_exchange.h"
+#include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/util/hash.h"
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 namespace {
 
 Comm& world() { return Comm::world(); }
@@ -341,6 +341,34 @@ TEST(ReplicaCheck, PassesOnIdenticalStateAndNamesTheBlockThatDiffers) {
   }
 }
 
+// alltoallv: rank `from` sends rank `to` (from + 2 * to) % 5 words, each naming (from, to,
+// position), so a block landing in the wrong place or cut short is seen; twice, so a
+// buffer reused between calls is rewritten.
+TEST(Comm, AlltoallvDeliversEveryBlockInRankOrder) {
+  Comm& c = world();
+  const size_t P = static_cast<size_t>(c.size()), me = static_cast<size_t>(c.rank());
+  const auto words = [&](size_t from, size_t to) { return static_cast<uint64_t>((from + 2 * to) % 5); };
+  const auto word = [&](size_t from, size_t to, size_t k) { return static_cast<uint32_t>(from * 10000 + to * 100 + k); };
+  std::vector<uint64_t> send_counts(P), recv_counts(P);
+  std::vector<uint32_t> send;
+  for (size_t to = 0; to < P; ++to) {
+    send_counts[to] = words(me, to);
+    recv_counts[to] = words(to, me);
+    for (size_t k = 0; k < send_counts[to]; ++k) send.push_back(word(me, to, k));
+  }
+  EXPECT_EQ(c.alltoall(send_counts.data(), 1), recv_counts);
+  for (int round = 0; round < 2; ++round) {
+    uint64_t total = 0;
+    for (uint64_t n : recv_counts) total += n;
+    std::vector<uint32_t> recv(total, 0xFFFFFFFFu);
+    c.alltoallv(send.data(), send_counts, recv.data(), recv_counts);
+    size_t at = 0;
+    for (size_t from = 0; from < P; ++from)
+      for (size_t k = 0; k < recv_counts[from]; ++k, ++at)
+        EXPECT_EQ(recv[at], word(from, me, k)) << "round " << round << ", from rank " << from << ", word " << k;
+  }
+}
+
 // On ranks other than 0: no progress output, but every failed assertion, with the rank.
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
  public:
@@ -356,10 +384,10 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
 };
 
 }  // namespace
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective
 
 int main(int argc, char** argv) {
-  sparsetrain::dist::Comm& comm = sparsetrain::dist::Comm::world(&argc, &argv);
+  sparsetrain::collective::Comm& comm = sparsetrain::collective::Comm::world(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   if (!comm.uses_mpi()) {
     std::cerr << "exchange_mpitest: run me under mpirun (-np 2 or more)\n";
@@ -369,7 +397,7 @@ int main(int argc, char** argv) {
   if (!comm.is_root()) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new sparsetrain::dist::RankFailurePrinter(comm.rank()));
+    listeners.Append(new sparsetrain::collective::RankFailurePrinter(comm.rank()));
   }
   uint64_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
   comm.allreduce_max(&failed, 1);

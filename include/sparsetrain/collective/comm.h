@@ -1,5 +1,5 @@
 #pragma once
-// Everything MPI lives in the dist module; nothing else in the project includes
+// Everything MPI lives in the collective module; nothing else in the project includes
 // <mpi.h>. A Comm is either a real MPI world (launched by mpirun/srun) or a serial
 // stand-in of size 1 when the process was started on its own, so the one binary
 // runs the same code path in both cases and the serial case needs no MPI runtime.
@@ -11,7 +11,8 @@
 // Bytes on the wire (bytes_sent) follow the bandwidth-optimal ring algorithms that
 // Open MPI's tuned component uses for large messages: allreduce of n bytes sends
 // 2(P-1)/P * n per rank, allgatherv sends everything but the next rank's block,
-// broadcast sends (P-1)/P * n per rank on average. For P = 2 this is exact for every
+// broadcast sends (P-1)/P * n per rank on average; alltoall(v) sends exactly the words
+// addressed to other ranks. For P = 2 this is exact for every
 // algorithm (each rank must send its half / its block once); for P > 2 it is the
 // lower bound the tree/recursive-doubling variants for small messages exceed.
 #include <cstdint>
@@ -20,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 
 class Comm;
 
@@ -89,6 +90,19 @@ class Comm {
   void allgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out);
   // The same, non-blocking.
   Request iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts, uint32_t* out);
+  // Personalised exchange (the sharded table's rounds). alltoall: mine[r*k .. r*k+k) goes
+  // to rank r; returns the k values each rank sent this one, rank-major.
+  std::vector<uint64_t> alltoall(const uint64_t* mine, size_t k);
+  // send_counts[r] 32-bit words (consecutive in `send`, rank order) go to rank r;
+  // recv_counts[r] words from rank r land consecutively in `recv`, rank order. The
+  // counts must agree with the peers' (recv_counts[r] = rank r's send_counts[me]).
+  // One MPI_Alltoallv: every block and offset must fit max_count() (else an error that
+  // stops the job; a fallback would need every rank's agreement, i.e. another collective).
+  void alltoallv(const uint32_t* send, const std::vector<uint64_t>& send_counts, uint32_t* recv,
+                 const std::vector<uint64_t>& recv_counts);
+  // The same with counts in bytes.
+  void alltoallv_bytes(const void* send, const std::vector<uint64_t>& send_counts, void* recv,
+                       const std::vector<uint64_t>& recv_counts);
   void broadcast(std::string& value, int root = 0);
   // Root's `bytes` bytes at `data` into every rank's `data`, in place (large arrays: no
   // staging copy). Every rank must pass the same size; a rank that does not gets an
@@ -113,6 +127,9 @@ class Comm {
   Comm(int* argc, char*** argv);
   template <typename T>
   void allreduce(T* data, size_t n, int op);
+  template <typename T>
+  void alltoallv_of(const T* send, const std::vector<uint64_t>& send_counts, T* recv,
+                    const std::vector<uint64_t>& recv_counts);
   // MPI_Bcast of `bytes` bytes in slices of at most max_count() (MPI counts are int).
   void bcast_slices(char* data, uint64_t bytes, int root);
   template <typename T>
@@ -134,4 +151,4 @@ class Comm {
 // collective). Returns body's exit code.
 int run_guarded(Comm& comm, const std::function<int()>& body);
 
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

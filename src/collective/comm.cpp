@@ -1,4 +1,4 @@
-#include "sparsetrain/dist/comm.h"
+#include "sparsetrain/collective/comm.h"
 
 #include <mpi.h>
 
@@ -10,7 +10,7 @@
 #include <iostream>
 #include <stdexcept>
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 namespace {
 
 enum Op { kSum, kMax, kMin };
@@ -34,6 +34,7 @@ template <> MPI_Datatype type_of<float>() { return MPI_FLOAT; }
 template <> MPI_Datatype type_of<double>() { return MPI_DOUBLE; }
 template <> MPI_Datatype type_of<uint32_t>() { return MPI_UINT32_T; }
 template <> MPI_Datatype type_of<uint64_t>() { return MPI_UINT64_T; }
+template <> MPI_Datatype type_of<unsigned char>() { return MPI_BYTE; }
 
 MPI_Op op_of(int op) { return op == kSum ? MPI_SUM : op == kMax ? MPI_MAX : MPI_MIN; }
 
@@ -356,6 +357,73 @@ std::vector<float> Comm::allgatherv(const std::vector<float>& local) { return ga
 std::vector<uint32_t> Comm::allgatherv(const std::vector<uint32_t>& local) { return gather_vector(local); }
 std::vector<uint64_t> Comm::allgatherv(const std::vector<uint64_t>& local) { return gather_vector(local); }
 
+std::vector<uint64_t> Comm::alltoall(const uint64_t* mine, size_t k) {
+  if (!mpi_) return std::vector<uint64_t>(mine, mine + k);
+  if (k > static_cast<size_t>(max_count_) / static_cast<size_t>(size_))
+    throw std::invalid_argument("rank " + std::to_string(rank_) + ": Comm::alltoall of " + std::to_string(k) +
+                                " values per rank does not fit one MPI call");
+  std::vector<uint64_t> out(k * static_cast<size_t>(size_));
+  ++collectives_;
+  const int e = MPI_Alltoall(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
+                             MPI_UINT64_T, MPI_COMM_WORLD);
+  if (e != MPI_SUCCESS) fail("MPI_Alltoall", e);
+  bytes_sent_ += (size_ - 1) * k * sizeof(uint64_t);
+  return out;
+}
+
+namespace {
+// Offsets of consecutive blocks of `counts` words; false when one does not fit an int.
+bool int_layout(const std::vector<uint64_t>& counts, int max_count, std::vector<int>& cnt, std::vector<int>& displ) {
+  cnt.resize(counts.size());
+  displ.resize(counts.size());
+  uint64_t at = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    if (counts[r] > static_cast<uint64_t>(max_count) || at > static_cast<uint64_t>(max_count)) return false;
+    cnt[r] = static_cast<int>(counts[r]);
+    displ[r] = static_cast<int>(at);
+    at += counts[r];
+  }
+  return true;
+}
+}  // namespace
+
+void Comm::alltoallv(const uint32_t* send, const std::vector<uint64_t>& send_counts, uint32_t* recv,
+                     const std::vector<uint64_t>& recv_counts) {
+  alltoallv_of(send, send_counts, recv, recv_counts);
+}
+
+void Comm::alltoallv_bytes(const void* send, const std::vector<uint64_t>& send_counts, void* recv,
+                           const std::vector<uint64_t>& recv_counts) {
+  alltoallv_of(static_cast<const unsigned char*>(send), send_counts, static_cast<unsigned char*>(recv), recv_counts);
+}
+
+template <typename T>
+void Comm::alltoallv_of(const T* send, const std::vector<uint64_t>& send_counts, T* recv,
+                        const std::vector<uint64_t>& recv_counts) {
+  const size_t P = static_cast<size_t>(size_), me = static_cast<size_t>(rank_);
+  if (send_counts.size() != P || recv_counts.size() != P)
+    throw std::invalid_argument("rank " + std::to_string(rank_) + ": Comm::alltoallv needs one count per rank");
+  for (size_t r = 0; r < P; ++r)
+    if (r != me) bytes_sent_ += send_counts[r] * sizeof(T);
+  if (!mpi_) {
+    if (send_counts[0] != recv_counts[0])
+      throw std::logic_error("Comm::alltoallv: a serial exchange must receive what it sends");
+    if (send_counts[0] > 0) std::memcpy(recv, send, send_counts[0] * sizeof(T));
+    return;
+  }
+  std::vector<int> scnt, sdis, rcnt, rdis;
+  // Every rank would have to agree on a sliced fallback, which takes another collective;
+  // the callers' blocks are far below the limit (a step's rows, 64 MiB checkpoint windows).
+  // A rank over it stops the job with this message (run_guarded aborts every rank).
+  if (!int_layout(send_counts, max_count_, scnt, sdis) || !int_layout(recv_counts, max_count_, rcnt, rdis))
+    throw std::length_error("rank " + std::to_string(rank_) + ": Comm::alltoallv: a block or offset exceeds " +
+                            std::to_string(max_count_) + " elements (MPI counts are int)");
+  ++collectives_;
+  const int e = MPI_Alltoallv(send, scnt.data(), sdis.data(), type_of<T>(), recv, rcnt.data(), rdis.data(),
+                              type_of<T>(), MPI_COMM_WORLD);
+  if (e != MPI_SUCCESS) fail("MPI_Alltoallv", e);
+}
+
 void Comm::broadcast(std::string& value, int root) {
   if (!mpi_) return;
   uint64_t n = value.size();
@@ -408,4 +476,4 @@ int run_guarded(Comm& comm, const std::function<int()>& body) {
   }
 }
 
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

@@ -1,15 +1,15 @@
-// The dist module without mpirun: the serial Comm stand-in, the auto rule, the
+// The collective module without mpirun: the serial Comm stand-in, the auto rule, the
 // replica hash. (Multi-rank behaviour: exchange_mpitest.cpp and the *_e2e.sh tests.)
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <stdexcept>
 
-#include "sparsetrain/dist/comm.h"
-#include "sparsetrain/dist/gradient_exchange.h"
-#include "sparsetrain/dist/replica_check.h"
+#include "sparsetrain/collective/comm.h"
+#include "sparsetrain/collective/gradient_exchange.h"
+#include "sparsetrain/collective/replica_check.h"
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 namespace {
 
 TEST(SerialComm, IsOneRankWhoseCollectivesAreIdentities) {
@@ -56,7 +56,7 @@ TEST(ExchangeRule, SparseWhileTouchedRowsOverRanksAreBelowTwiceTheRows) {
 }
 
 TEST(ReplicaHash, SeesOneUlpAnywhereInTheState) {
-  optim::ParamBlock a;  // filled by hand: test_dist links st_dist only, not st_optim
+  optim::ParamBlock a;  // filled by hand: test_dist links st_collective only, not st_optim
   a.rows = 50;
   a.cols = 7;
   a.w.assign(350, 0.0f);
@@ -97,4 +97,4 @@ TEST(ReplicaHash, SeesOneBitOfBf16Moments) {
 }
 
 }  // namespace
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

@@ -7,8 +7,11 @@
 #     rank): the runs differ only in float summation order.
 #     (a) SGD (lr 0.1, 30 steps): the update is proportional to the gradient, so this
 #         also checks the gradient's scale (Adam would hide a wrong scale). AUC must
-#         agree to 1e-4 and every parameter block to 1e-3 of how far training moved it
-#         from initialisation (measured: AUC equal to 1e-6, blocks <= 3.2e-5).
+#         agree to 1e-4 and every parameter block to 5e-3 of how far training moved it
+#         from initialisation. Measured with 2 ranks, embed block: 1.3e-3 (seed 42),
+#         1.2e-3 to 2.3e-3 (seeds 1-3); with the per-chunk initial weights before the
+#         per-row ones, 3.2e-5 at seed 42 but 1.1e-3 and 1.7e-3 at seeds 1 and 2: seed 42
+#         was a quiet draw, not the rule. A wrong gradient scale moves blocks by O(1).
 #     (b) Adam (lr 0.01): Adam divides by sqrt(v), so a coordinate whose gradient is
 #         0 in one summation order and +-1e-12 in another takes a full +-lr step: the
 #         rounding noise is amplified, and the tolerance is 1e-3 on AUC and 0.05 on the
@@ -87,7 +90,7 @@ full_batch() {
 echo "== (1) full batch, dense hidden layer: same global batches for every rank count"
 FB=(--train.batch_size 8192 --train.epochs 30 --model.sparsity 1)
 run init 1 "${FB[@]}" --optim.lr 0 --train.max_steps 1 > /dev/null  # the initial weights
-full_batch sgd 1e-4 1e-3 "${FB[@]}" --optim.name sgd --optim.lr 0.1
+full_batch sgd 1e-4 5e-3 "${FB[@]}" --optim.name sgd --optim.lr 0.1
 full_batch adam 1e-3 0.05 "${FB[@]}" --optim.lr 0.01
 
 echo "== (2) minibatch 128, LSH hidden layer: mean AUC of seeds 1-3 per rank count"

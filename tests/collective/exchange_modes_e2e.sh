@@ -15,7 +15,7 @@ export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
 ARGS=(--data.train "$FIX/criteo_sample_train.tsv" --data.test "$FIX/criteo_sample_test.tsv"
       --data.input_dim 65536 --model.embed_dim 16 --model.hidden 128 --model.sparsity 0.25
       --lsh.bits 5 --lsh.tables 8 --optim.lr 0.005 --train.batch_size 128 --train.log_every 1000
-      --dist.verify_every 1)
+      --dist.verify_every 1 --dist.embedding replicated)
 field() { tail -n 1 "$1" | grep -o "\"$2\":[0-9.e+-]*" | cut -d: -f2; }
 
 for np in 2 3; do

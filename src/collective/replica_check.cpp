@@ -1,4 +1,4 @@
-#include "sparsetrain/dist/replica_check.h"
+#include "sparsetrain/collective/replica_check.h"
 
 #include <cstring>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 
 #include "sparsetrain/util/hash.h"
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 namespace {
 
 // Hash of n 32-bit words. Four independent lanes so the multiply latency does not
@@ -53,9 +53,38 @@ uint64_t block_state_hash(const optim::ParamBlock& b) {
   return hash_words(b.last_step.data(), b.last_step.size(), h);
 }
 
-void verify_replicas(Comm& comm, const std::vector<optim::ParamBlock>& blocks, uint64_t step) {
-  std::vector<uint64_t> lo(blocks.size()), hi(blocks.size());
-  for (size_t i = 0; i < blocks.size(); ++i) lo[i] = hi[i] = block_state_hash(blocks[i]);
+uint64_t rows_state_hash(const optim::ParamBlock& b) {
+  uint64_t sum = 0;
+  const size_t c = b.cols;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+  for (long rl = 0; rl < static_cast<long>(b.rows); ++rl) {
+    const size_t r = static_cast<size_t>(rl);
+    uint64_t h = util::hash64(b.shard.global(r), 0x70775ULL);
+    h = hash_words(&b.w[r * c], c, h);
+    if (b.bf16_moments) {
+      h = hash_halves(&b.m16[r * c], c, h);
+      h = hash_halves(&b.v16[r * c], c, h);
+    } else {
+      h = hash_words(&b.m[r * c], c, h);
+      h = hash_words(&b.v[r * c], c, h);
+    }
+    sum += util::hash64(b.last_step[r], h);
+  }
+  return sum;
+}
+
+std::vector<uint64_t> verify_replicas(Comm& comm, const std::vector<optim::ParamBlock>& blocks, uint64_t step) {
+  std::vector<uint64_t> lo(blocks.size()), hi(blocks.size()), rows(blocks.size(), 0);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (blocks[i].shard.sharded()) {
+      rows[i] = rows_state_hash(blocks[i]);  // each owner's rows: summed over ranks below
+      lo[i] = hi[i] = blocks[i].shard.global_rows;
+    } else {
+      lo[i] = hi[i] = block_state_hash(blocks[i]);
+      if (blocks[i].lazy && comm.is_root()) rows[i] = rows_state_hash(blocks[i]);
+    }
+  }
+  comm.allreduce_sum(rows.data(), rows.size());
   comm.allreduce_min(lo.data(), lo.size());
   comm.allreduce_max(hi.data(), hi.size());
   std::string differ;
@@ -64,6 +93,7 @@ void verify_replicas(Comm& comm, const std::vector<optim::ParamBlock>& blocks, u
   if (!differ.empty())
     throw std::runtime_error("replica check failed at step " + std::to_string(step) +
                              ": parameters or optimizer state differ across ranks in block(s) " + differ);
+  return rows;
 }
 
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

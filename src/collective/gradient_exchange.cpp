@@ -1,4 +1,4 @@
-#include "sparsetrain/dist/gradient_exchange.h"
+#include "sparsetrain/collective/gradient_exchange.h"
 
 #include <omp.h>
 
@@ -8,9 +8,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sparsetrain/collective/row_merge.h"
+#include "sparsetrain/util/cpu_time.h"
 #include "sparsetrain/util/hash.h"
 
-namespace sparsetrain::dist {
+namespace sparsetrain::collective {
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -41,85 +43,6 @@ void check_sparse(const optim::SparseGrad& g, size_t total_rows, size_t slot, in
     if (g.rows[i] >= total_rows || (i > 0 && g.rows[i] <= g.rows[i - 1]))
       throw std::logic_error(where + ": row ids must be sorted, unique and < " + std::to_string(total_rows));
   }
-}
-
-// One rank's part of a sparse-mode slot in the received buffer: n ids, then n rows.
-struct RankRows {
-  const uint32_t* ids = nullptr;
-  const uint32_t* values = nullptr;  // float bits
-  size_t n = 0;
-};
-
-// P-way merge of the sorted per-rank id lists into g; equal rows summed in rank
-// order (0 + rank 0 + rank 1 + ...), the same arithmetic on every rank, so every
-// replica gets the same bits. Writes straight into g's buffers (their old contents
-// were already packed): sized once for the worst case, trimmed at the end, so no
-// per-row allocation or zero fill. Two passes: the merged ids (serial, 4 bytes a row),
-// then the rows' sums, split over OpenMP threads by output row: each thread finds where
-// its first row starts in every rank's list, and each row is summed by one thread in
-// rank order, so the result is the same for any thread count.
-void merge_rows(const std::vector<RankRows>& parts, size_t cols, optim::SparseGrad& g) {
-  const size_t P = parts.size();
-  size_t total = 0;
-  for (const RankRows& p : parts) total += p.n;
-  if (g.rows.size() < total) g.rows.resize(total);
-  if (g.values.size() < total * cols) g.values.resize(total * cols);
-  // The smallest id at the heads, if any.
-  const auto next_id = [&](const std::vector<size_t>& head, uint32_t& next) {
-    bool any = false;
-    for (size_t r = 0; r < P; ++r)
-      if (head[r] < parts[r].n && (!any || parts[r].ids[head[r]] < next)) {
-        next = parts[r].ids[head[r]];
-        any = true;
-      }
-    return any;
-  };
-  // Output row o = the sum of every rank's row `id` at its head, in rank order.
-  const auto sum_row = [&](size_t o, uint32_t id, std::vector<size_t>& head) {
-    float* dst = &g.values[o * cols];
-    bool first = true;
-    for (size_t r = 0; r < P; ++r) {
-      if (head[r] >= parts[r].n || parts[r].ids[head[r]] != id) continue;
-      const uint32_t* src = parts[r].values + head[r] * cols;
-      if (first) {
-        for (size_t j = 0; j < cols; ++j) dst[j] = 0.0f + std::bit_cast<float>(src[j]);
-      } else {
-        for (size_t j = 0; j < cols; ++j) dst[j] += std::bit_cast<float>(src[j]);
-      }
-      first = false;
-      ++head[r];
-    }
-  };
-  std::vector<size_t> head(P, 0);
-  size_t out = 0;
-  uint32_t next = 0;
-  // Small merges, or one thread: one pass.
-  const int threads = total >= 2048 ? omp_get_max_threads() : 1;
-  if (threads == 1) {
-    for (; next_id(head, next); ++out) {
-      g.rows[out] = next;
-      sum_row(out, next, head);
-    }
-  } else {
-    for (; next_id(head, next); ++out) {
-      g.rows[out] = next;
-      for (size_t r = 0; r < P; ++r)
-        if (head[r] < parts[r].n && parts[r].ids[head[r]] == next) ++head[r];
-    }
-#pragma omp parallel num_threads(threads)
-    {
-      const size_t t = static_cast<size_t>(omp_get_thread_num()), nt = static_cast<size_t>(omp_get_num_threads());
-      const size_t lo = out * t / nt, hi = out * (t + 1) / nt;
-      std::vector<size_t> at(P, 0);
-      if (lo < hi)
-        for (size_t r = 0; r < P; ++r)
-          at[r] = static_cast<size_t>(std::lower_bound(parts[r].ids, parts[r].ids + parts[r].n, g.rows[lo]) -
-                                      parts[r].ids);
-      for (size_t o = lo; o < hi; ++o) sum_row(o, g.rows[o], at);
-    }
-  }
-  g.rows.resize(out);
-  g.values.resize(out * cols);
 }
 
 // A sparse slot that went dense: the summed matrix followed by per-row touch counts;
@@ -184,7 +107,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
 
   // 2. Decide per sparse slot from the gathered counts: the same numbers on every
   // rank, so the same decisions, with no extra collective.
-  const double t_pack = now();
+  const double t_pack = util::thread_cpu_seconds();
   words_per_rank_.assign(static_cast<size_t>(P), 0);
   uint64_t dense_words = 0, sparse_equiv = 0, payload = 0;
   size_t k = 0;
@@ -241,7 +164,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
   uint64_t total_words = 0;
   for (uint64_t w : words_per_rank_) total_words += w;
   recv_.resize(total_words);
-  stats_.pack_seconds += now() - t_pack;
+  stats_.pack_seconds += util::thread_cpu_seconds() - t_pack;
 
   // 4. The data collectives (blocking: non-blocking ones bought nothing here, see
   // scripts/COST_MODEL.md, and Open MPI's MPI_Iallreduce was slower than MPI_Allreduce).
@@ -255,7 +178,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
   if (!dense_.empty()) comm_.allreduce_sum(dense_.data(), dense_.size());
 
   // 5. Unpack dense data, merge sparse data.
-  const double t_merge = now();
+  const double t_merge = util::thread_cpu_seconds();
   // Where each rank's packed block starts in recv_; advanced slot by slot.
   std::vector<size_t> cursor(static_cast<size_t>(P));
   for (size_t r = 0, at = 0; r < cursor.size(); ++r) {
@@ -285,11 +208,11 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     }
     merge_rows(parts, cols, g);
   }
-  stats_.merge_seconds += now() - t_merge;
+  stats_.merge_seconds += util::thread_cpu_seconds() - t_merge;
   stats_.seconds += now() - t_begin;
   stats_.bytes_sent += comm_.bytes_sent() - bytes_before;
   stats_.collectives += comm_.collectives() - collectives_before;
   ++stats_.steps;
 }
 
-}  // namespace sparsetrain::dist
+}  // namespace sparsetrain::collective

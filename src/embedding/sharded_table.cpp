@@ -1,0 +1,185 @@
+#include "sparsetrain/embedding/sharded_table.h"
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "sparsetrain/collective/row_merge.h"
+#include "sparsetrain/util/cpu_time.h"
+
+namespace sparsetrain::embedding {
+namespace {
+
+double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Where each rank's block starts in a buffer of consecutive blocks.
+std::vector<uint64_t> offsets(const std::vector<uint64_t>& counts) {
+  std::vector<uint64_t> at(counts.size() + 1, 0);
+  for (size_t r = 0; r < counts.size(); ++r) at[r + 1] = at[r] + counts[r];
+  return at;
+}
+
+}  // namespace
+
+ShardedTable::ShardedTable(collective::Comm& comm, optim::ParamBlock& local)
+    : comm_(comm), block_(local), cols_(local.cols), served_(static_cast<size_t>(comm.size())) {
+  if (block_.shard.count != static_cast<uint32_t>(comm.size()) || block_.shard.rank != static_cast<uint32_t>(comm.rank()))
+    throw std::logic_error("ShardedTable: the block is split for rank " + std::to_string(block_.shard.rank) + " of " +
+                           std::to_string(block_.shard.count) + ", this is rank " + std::to_string(comm.rank()) +
+                           " of " + std::to_string(comm.size()));
+}
+
+void ShardedTable::count_sent(const std::vector<uint64_t>& words) {
+  for (size_t r = 0; r < words.size(); ++r)
+    if (r != static_cast<size_t>(comm_.rank()) && words[r] > 0) {
+      stats_.bytes_sent += words[r] * sizeof(uint32_t);
+      ++stats_.messages;
+    }
+}
+
+std::vector<uint64_t> ShardedTable::request_counts(const BatchRows* next) {
+  std::vector<uint64_t> mine(static_cast<size_t>(comm_.size()), 0);
+  if (next) mine = next->per_owner;
+  if (mine.size() != static_cast<size_t>(comm_.size()))
+    throw std::logic_error("ShardedTable: a batch planned for another rank count");
+  const double t0 = wall();
+  std::vector<uint64_t> counts = comm_.alltoall(mine.data(), 1);
+  stats_.wire_s += wall() - t0;
+  if (next) stats_.rows_requested += next->size();
+  return counts;
+}
+
+void ShardedTable::take_requests(const uint32_t* words, const std::vector<uint64_t>& counts,
+                                 const std::vector<uint64_t>& grad_words) {
+  const optim::RowShard& s = block_.shard;
+  uint64_t at = 0;
+  for (size_t r = 0; r < served_.size(); ++r) {
+    at += grad_words[r];
+    served_[r].assign(words + at, words + at + counts[r]);
+    at += counts[r];
+    for (uint32_t id : served_[r])
+      if (id >= s.global_rows || s.owner(id) != s.rank)
+        throw std::logic_error("rank " + std::to_string(s.rank) + ": rank " + std::to_string(r) + " asked for row " +
+                               std::to_string(id) + ", which this rank does not own");
+  }
+}
+
+void ShardedTable::reply(BatchRows* next) {
+  const size_t P = served_.size();
+  double t0 = util::thread_cpu_seconds();
+  std::vector<uint64_t> send_words(P), recv_words(P, 0);
+  uint64_t total = 0;
+  for (size_t r = 0; r < P; ++r) total += send_words[r] = served_[r].size() * cols_;
+  send_.resize(total);
+  uint32_t* out = send_.data();
+  for (size_t r = 0; r < P; ++r)
+    for (uint32_t id : served_[r]) {
+      std::memcpy(out, block_.row(block_.shard.local(id)), cols_ * sizeof(float));
+      out += cols_;
+    }
+  if (next)
+    for (size_t o = 0; o < P; ++o) recv_words[o] = next->per_owner[o] * cols_;
+  const std::vector<uint64_t> recv_at = offsets(recv_words);
+  recv_.resize(recv_at[P]);
+  stats_.fetch_s += util::thread_cpu_seconds() - t0;
+  const double w0 = wall();
+  comm_.alltoallv(send_.data(), send_words, recv_.data(), recv_words);
+  stats_.wire_s += wall() - w0;
+  count_sent(send_words);
+  if (!next) return;
+  t0 = util::thread_cpu_seconds();
+  // The received rows are owner-major, as next->by_owner lists the slots.
+  next->rows.resize(next->size() * cols_);
+  for (size_t k = 0; k < next->by_owner.size(); ++k)
+    std::memcpy(&next->rows[static_cast<size_t>(next->by_owner[k]) * cols_], &recv_[k * cols_], cols_ * sizeof(float));
+  stats_.fetch_s += util::thread_cpu_seconds() - t0;
+}
+
+void ShardedTable::fetch(BatchRows& next) {
+  const size_t P = served_.size();
+  const std::vector<uint64_t> counts = request_counts(&next);
+  const double t0 = util::thread_cpu_seconds();
+  send_.resize(next.size());
+  for (size_t k = 0; k < next.by_owner.size(); ++k) send_[k] = next.ids[next.by_owner[k]];
+  const std::vector<uint64_t> recv_at = offsets(counts);
+  recv_.resize(recv_at[P]);
+  stats_.pack_s += util::thread_cpu_seconds() - t0;
+  const double w0 = wall();
+  comm_.alltoallv(send_.data(), next.per_owner, recv_.data(), counts);
+  stats_.wire_s += wall() - w0;
+  count_sent(next.per_owner);
+  take_requests(recv_.data(), counts, std::vector<uint64_t>(P, 0));
+  reply(&next);
+}
+
+void ShardedTable::apply_owned(const optim::Optimizer& opt, const std::vector<uint64_t>& block_words) {
+  const size_t P = served_.size();
+  double t0 = util::thread_cpu_seconds();
+  std::vector<collective::RankRows> parts(P);
+  uint64_t at = 0;
+  for (size_t r = 0; r < P; ++r) {
+    parts[r] = {served_[r].data(), recv_.data() + at, served_[r].size()};
+    at += block_words[r];
+  }
+  // Rank r sent its gradient rows for exactly the ids it asked for last step. One rank
+  // (P = 1) needs no sum: its gradient keeps its exact bits, as in a replicated run.
+  if (P == 1) {
+    merged_.rows.assign(parts[0].ids, parts[0].ids + parts[0].n);
+    merged_.values.resize(parts[0].n * cols_);
+    if (parts[0].n) std::memcpy(merged_.values.data(), parts[0].values, parts[0].n * cols_ * sizeof(float));
+  } else {
+    collective::merge_rows(parts, cols_, merged_);
+  }
+  merged_.cols = cols_;
+  for (uint32_t& id : merged_.rows) id = static_cast<uint32_t>(block_.shard.local(id));
+  stats_.merge_s += util::thread_cpu_seconds() - t0;
+  t0 = util::thread_cpu_seconds();
+  opt.apply(block_, merged_);
+  stats_.apply_s += util::thread_cpu_seconds() - t0;
+  stats_.rows_applied += merged_.rows.size();
+}
+
+void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
+                                  BatchRows* next) {
+  if (grad.cols != cols_ || grad.rows.size() != cur.size() || grad.values.size() != cur.size() * cols_)
+    throw std::logic_error("ShardedTable::push_and_fetch: the gradient does not cover the batch's rows");
+  const size_t P = served_.size();
+  const std::vector<uint64_t> counts = request_counts(next);
+  double t0 = util::thread_cpu_seconds();
+  // Round A: to each owner, the gradient rows of its ids (owner-major, as requested), then
+  // the ids of the next batch it owns.
+  std::vector<uint64_t> send_words(P), grad_words(P), recv_words(P);
+  for (size_t o = 0; o < P; ++o) send_words[o] = cur.per_owner[o] * cols_ + (next ? next->per_owner[o] : 0);
+  for (size_t r = 0; r < P; ++r) {
+    grad_words[r] = served_[r].size() * cols_;
+    recv_words[r] = grad_words[r] + counts[r];
+  }
+  const std::vector<uint64_t> send_at = offsets(send_words), recv_at = offsets(recv_words);
+  send_.resize(send_at[P]);
+  recv_.resize(recv_at[P]);
+  size_t k = 0, kn = 0;
+  for (size_t o = 0; o < P; ++o) {
+    uint32_t* out = send_.data() + send_at[o];
+    for (uint64_t i = 0; i < cur.per_owner[o]; ++i, ++k) {
+      std::memcpy(out, &grad.values[static_cast<size_t>(cur.by_owner[k]) * cols_], cols_ * sizeof(float));
+      out += cols_;
+    }
+    if (next)
+      for (uint64_t i = 0; i < next->per_owner[o]; ++i, ++kn) *out++ = next->ids[next->by_owner[kn]];
+  }
+  stats_.rows_pushed += cur.size();
+  stats_.pack_s += util::thread_cpu_seconds() - t0;
+  const double w0 = wall();
+  comm_.alltoallv(send_.data(), send_words, recv_.data(), recv_words);
+  stats_.wire_s += wall() - w0;
+  count_sent(send_words);
+  // Rank r's block: its gradient rows, then its requests. The sums use the ids served
+  // last step, so they are applied before the new requests replace them.
+  apply_owned(opt, recv_words);
+  take_requests(recv_.data(), counts, grad_words);
+  reply(next);
+  ++stats_.steps;
+}
+
+}  // namespace sparsetrain::embedding

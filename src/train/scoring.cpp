@@ -1,0 +1,40 @@
+#include "sparsetrain/train/scoring.h"
+
+#include <vector>
+
+#include "sparsetrain/embedding/sharded_table.h"
+
+namespace sparsetrain::train {
+
+void score_batches(model::Network& network, collective::Comm& comm, const std::function<size_t(data::Batch&)>& next,
+                   const std::function<void(const data::Batch&, const float*)>& sink) {
+  data::Batch batch;
+  std::vector<float> probs;
+  optim::ParamBlock& embed = network.blocks()[network.embed_block()];
+  if (!embed.shard.sharded()) {
+    while (size_t n = next(batch)) {
+      probs.resize(n);
+      network.infer(batch, probs.data());  // a row scores the same on any rank
+      sink(batch, probs.data());
+    }
+    return;
+  }
+  embedding::ShardedTable table(comm, embed);
+  embedding::BatchRows rows;
+  bool done = false;
+  for (;;) {
+    const size_t n = done ? 0 : next(batch);
+    done = n == 0;
+    if (done) batch.rows = 0, batch.ids.clear();
+    if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
+    rows.plan(batch.ids.data(), done ? 0 : batch.ids.size(), embed.shard);
+    table.fetch(rows);
+    if (done) continue;
+    const model::EmbedRows view{rows.rows.data(), rows.slots.data()};
+    probs.resize(n);
+    network.infer(batch, probs.data(), &view);
+    sink(batch, probs.data());
+  }
+}
+
+}  // namespace sparsetrain::train

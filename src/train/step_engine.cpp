@@ -1,0 +1,106 @@
+#include "sparsetrain/train/step_engine.h"
+
+#include <chrono>
+
+#include "sparsetrain/util/cpu_time.h"
+
+namespace sparsetrain::train {
+namespace {
+double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+}  // namespace
+
+StepEngine::StepEngine(collective::Comm& comm, model::Network& net, const optim::OptimizerOptions& opt,
+                       collective::ExchangeMode exchange)
+    : comm_(comm), net_(net), optimizer_(opt), exchange_(comm, exchange) {
+  optim::ParamBlock& embed = net_.blocks()[net_.embed_block()];
+  if (embed.shard.sharded()) table_ = std::make_unique<embedding::ShardedTable>(comm_, embed);
+}
+
+StepEngine::~StepEngine() = default;
+
+uint64_t StepEngine::bytes_sent() const {
+  return exchange_.stats().bytes_sent + (table_ ? table_->stats().bytes_sent : 0);
+}
+
+void StepEngine::start(GlobalBatch& first) {
+  if (!table_) return;
+  const double c0 = util::thread_cpu_seconds();
+  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard());
+  times_.plan += util::thread_cpu_seconds() - c0;
+  table_->fetch(first.table_rows);
+}
+
+void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, GlobalBatch* next,
+                      model::StepStats& window) {
+  optimizer_.begin_step(step);
+  double c0 = util::thread_cpu_seconds();
+  const model::EmbedRows view{cur.table_rows.rows.data(), cur.table_rows.slots.data()};
+  net_.forward_backward(cur.batch, 1.0f / static_cast<float>(cur.total), step, sample_base + cur.before_me, grads_,
+                        window, table_ ? &view : nullptr);
+  times_.compute += util::thread_cpu_seconds() - c0;
+
+  // The replicated blocks: one exchange (three collectives), then every rank updates them.
+  auto& blocks = net_.blocks();
+  const size_t embed = net_.embed_block();
+  slots_.clear();
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    if (table_ && b == embed) continue;
+    slots_.push_back(grads_[b].sparse ? collective::GradSlot::of(grads_[b].sparse_grad, blocks[b].rows)
+                                      : collective::GradSlot::of(grads_[b].dense_grad));
+  }
+  const double w0 = wall();
+  exchange_.combine(slots_);
+  times_.exchange += wall() - w0;
+  c0 = util::thread_cpu_seconds();
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    if (table_ && b == embed) continue;
+    if (grads_[b].sparse)
+      optimizer_.apply(blocks[b], grads_[b].sparse_grad);
+    else
+      optimizer_.apply(blocks[b], grads_[b].dense_grad);
+  }
+  times_.apply += util::thread_cpu_seconds() - c0;
+
+  // The sharded table: gradient rows to their owners, the next batch's rows back.
+  if (table_) {
+    if (next) {
+      c0 = util::thread_cpu_seconds();
+      next->table_rows.plan(next->batch.ids.data(), next->batch.ids.size(), table_->shard());
+      times_.plan += util::thread_cpu_seconds() - c0;
+    }
+    table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, next ? &next->table_rows : nullptr);
+  }
+  if (net_.rebuild_due(step)) {
+    c0 = util::thread_cpu_seconds();
+    net_.rebuild(step);
+    times_.rebuild += util::thread_cpu_seconds() - c0;
+  }
+}
+
+bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_t local_batch, int epochs,
+                       int& epoch, GlobalBatch& out, double& read_seconds) {
+  const int P = comm.size(), rank = comm.rank();
+  std::vector<uint64_t> rank_rows(static_cast<size_t>(P));
+  for (;;) {
+    const double t0 = wall();
+    out.rows = reader.next_batch(out.batch, local_batch);
+    read_seconds += wall() - t0;
+    // Every rank's row count in one allreduce (each rank fills its own slot): the total
+    // scales the loss, and the rows of lower ranks give this rank's first global sample
+    // index, which seeds the LSH top-ups, so a sample's top-up does not depend on which
+    // rank happens to process it.
+    std::fill(rank_rows.begin(), rank_rows.end(), 0);
+    rank_rows[static_cast<size_t>(rank)] = out.rows;
+    comm.allreduce_sum(rank_rows.data(), rank_rows.size());
+    out.total = out.before_me = 0;
+    for (int r = 0; r < P; ++r) {
+      if (r < rank) out.before_me += rank_rows[static_cast<size_t>(r)];
+      out.total += rank_rows[static_cast<size_t>(r)];
+    }
+    if (out.total > 0) return true;
+    if (++epoch >= epochs) return false;  // every rank finished its shard: next epoch, or done
+    reader.rewind();
+  }
+}
+
+}  // namespace sparsetrain::train

@@ -1,0 +1,63 @@
+// BatchRows::plan: distinct ids in order, every feature's slot, the owner grouping.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "sparsetrain/embedding/batch_rows.h"
+
+namespace sparsetrain::embedding {
+namespace {
+
+// Against a plain sort + unique + lower_bound, for tables of a few rows (many repeats)
+// up to 2^32 rows (the radix passes over every id bit), split over 1, 3 and 7 ranks.
+TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
+  std::mt19937_64 rng(5);
+  for (uint64_t rows : {uint64_t{7}, uint64_t{1000}, uint64_t{1} << 20, uint64_t{1} << 32}) {
+    for (uint32_t P : {1u, 3u, 7u}) {
+      for (uint32_t rank = 0; rank < P; rank += 2) {
+        std::vector<uint32_t> ids(39 * 123);
+        for (auto& id : ids) id = static_cast<uint32_t>(rng() % rows);
+        BatchRows b;
+        b.plan(ids.data(), ids.size(), {rows, rank, P});
+        std::vector<uint32_t> want = ids;
+        std::sort(want.begin(), want.end());
+        want.erase(std::unique(want.begin(), want.end()), want.end());
+        ASSERT_EQ(b.ids, want) << rows << " rows, P " << P;
+        for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(b.ids[b.slots[i]], ids[i]) << "feature " << i;
+        // by_owner: each owner's ids in id order, owners in rank order, counts per owner.
+        ASSERT_EQ(b.by_owner.size(), b.ids.size());
+        size_t k = 0;
+        for (uint32_t o = 0; o < P; ++o) {
+          uint64_t n = 0;
+          for (size_t i = 0; i < b.ids.size(); ++i)
+            if (b.ids[i] % P == o) {
+              ASSERT_EQ(b.by_owner[k++], i);
+              ++n;
+            }
+          EXPECT_EQ(b.per_owner[o], n);
+        }
+      }
+    }
+  }
+}
+
+TEST(BatchRows, RefusesIdsOutsideTheTable) {
+  const std::vector<uint32_t> ids = {3, 9, 10};
+  BatchRows b;
+  EXPECT_THROW(b.plan(ids.data(), ids.size(), {10, 0, 2}), std::out_of_range);
+  EXPECT_NO_THROW(b.plan(ids.data(), 2, {10, 0, 2}));
+}
+
+TEST(RowShard, StrideArithmetic) {
+  const optim::RowShard s{10, 1, 4};  // rows 1, 5, 9
+  EXPECT_EQ(s.local_rows(), 3u);
+  EXPECT_EQ(s.global(2), 9u);
+  EXPECT_EQ(s.local(9), 2u);
+  EXPECT_EQ(s.owner(9), 1u);
+  EXPECT_EQ((optim::RowShard{3, 3, 4}).local_rows(), 0u);  // more ranks than rows: some hold none
+  EXPECT_EQ(optim::RowShard::whole(5).local_rows(), 5u);
+}
+
+}  // namespace
+}  // namespace sparsetrain::embedding

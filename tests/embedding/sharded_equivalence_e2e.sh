@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# dist.embedding = sharded must compute exactly what replicated computes (one thread per
+# rank, same rank count, same seed), under a real mpirun:
+#  (1) P = 2 and 3: train both ways with checkpoints and the replica check on; model.h5
+#      and every checkpoint (weights, Adam m and v, per-row steps, LSH sources, cursors)
+#      are bitwise identical, and so is the summary line (loss, AUC, logloss).
+#  (2) Resharding: resume a P = 2 checkpoint on 3 ranks and a P = 3 one on 2 ranks, once
+#      sharded and once replicated, from copies of the same file: the finished models are
+#      bitwise identical.
+#  (3) evaluate under mpirun -np 2 on a sharded model (rows fetched from their owners)
+#      prints the single-process figures; predict under mpirun -np 3 writes the same file.
+set -euo pipefail
+BIN=$1; FIX=$2
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
+source "$(dirname "$0")/../checkpoint/same_model.sh"
+
+cat > "$WORK/t.ini" <<EOF
+[data]
+train = $FIX/criteo_sample_train.tsv
+test = $FIX/criteo_sample_test.tsv
+input_dim = 65536
+[model]
+embed_dim = 16
+hidden = 128
+sparsity = 0.25
+[lsh]
+bits = 5
+tables = 8
+rebuild_every = 10
+[optim]
+lr = 0.005
+[train]
+batch_size = 128
+epochs = 2
+log_every = 1000
+threads = 1
+[dist]
+verify_every = 7
+[checkpoint]
+every_steps = 25
+keep = 10
+EOF
+
+# run NAME RANKS ARGS...: trains into $WORK/NAME (or continues there), prints the summary line.
+run() {
+  local name=$1 np=$2; shift 2
+  local rc=0
+  timeout 300 mpirun -np "$np" --oversubscribe "$BIN" train --config "$WORK/t.ini" --train.run_dir "$WORK/$name" "$@" \
+    > "$WORK/$name.out" 2> "$WORK/$name.err" || rc=$?
+  [[ $rc -eq 0 ]] || { cat "$WORK/$name.err" >&2; fail "$name: exit $rc"; }
+  tail -n 1 "$WORK/$name.out"
+}
+# The summary without timings and byte counts (the modes move different bytes).
+strip() { sed -E 's/"(seconds|samples_per_s|cpu_s|samples_per_cpu_s|read_s|rebuild_s|comm_s|comm_bytes)":[^,]*,//g'; }
+
+# (1)
+for np in 2 3; do
+  a=$(run rep$np "$np" --dist.embedding replicated | strip)
+  b=$(run sh$np "$np" --dist.embedding sharded | strip)
+  [[ "$a" == "$b" ]] || fail "P=$np: summaries differ: replicated $a, sharded $b"
+  same_model "$WORK/rep$np/model.h5" "$WORK/sh$np/model.h5"
+  # dist.verify_every: the table's state hash over its owners equals the replicated one's.
+  grep '"verified"' "$WORK/rep$np/metrics.jsonl" > "$WORK/v_rep"
+  grep '"verified"' "$WORK/sh$np/metrics.jsonl" > "$WORK/v_sh"
+  [[ $(wc -l < "$WORK/v_rep") -ge 10 ]] || fail "P=$np: too few replica checks"
+  cmp -s "$WORK/v_rep" "$WORK/v_sh" || fail "P=$np: the table hashes of the replica checks differ"
+  n=0
+  for c in "$WORK"/rep$np/checkpoints/ckpt-*.h5; do
+    same_model "$c" "$WORK/sh$np/checkpoints/$(basename "$c")"
+    n=$((n + 1))
+  done
+  [[ $n -ge 3 ]] || fail "P=$np: only $n checkpoints"
+  echo "P=$np: sharded == replicated (summary, model.h5, $n checkpoints of $SAME_MODEL_COUNT datasets)"
+done
+
+# (2) the checkpoint of step 50 of each run, resumed on the other rank count, both ways.
+for from in 2 3; do
+  to=$((5 - from))
+  for mode in sharded replicated; do
+    mkdir -p "$WORK/re$from$mode/checkpoints"
+    cp "$WORK/sh$from/checkpoints/ckpt-000000000050.h5" "$WORK/re$from$mode/checkpoints/"
+    cp "$WORK/sh$from/metrics.jsonl" "$WORK/re$from$mode/"
+    run "re$from$mode" "$to" --dist.embedding "$mode" > /dev/null
+    grep -q "resumed from .*ckpt-000000000050.h5" "$WORK/re$from$mode.err" || fail "re$from$mode did not resume"
+  done
+  same_model "$WORK/re${from}sharded/model.h5" "$WORK/re${from}replicated/model.h5"
+  echo "a P=$from checkpoint resumed on $to ranks: sharded == replicated"
+done
+
+# (3)
+one=$("$BIN" evaluate --model "$WORK/sh2/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
+two=$(mpirun -np 2 --oversubscribe "$BIN" evaluate --model "$WORK/sh2/model.h5" --data "$FIX/criteo_sample_test.tsv" \
+  2> "$WORK/ev.err" | tail -n 1)
+[[ -n "$one" && "$one" == "$two" ]] || fail "evaluate: 1 process '$one', 2 sharded ranks '$two'"
+"$BIN" predict --model "$WORK/sh3/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$WORK/p1.txt" > /dev/null
+mpirun -np 3 --oversubscribe "$BIN" predict --model "$WORK/sh3/model.h5" --data "$FIX/criteo_sample_test.tsv" \
+  --output "$WORK/p3.txt" > /dev/null 2> "$WORK/pr.err"
+[[ $(wc -l < "$WORK/p3.txt") -eq 1617 ]] || fail "predict on 3 ranks wrote $(wc -l < "$WORK/p3.txt") lines"
+cmp -s "$WORK/p1.txt" "$WORK/p3.txt" || fail "predict: 3 sharded ranks differ from 1 process"
+echo "evaluate (2 ranks) and predict (3 ranks) on a sharded model match one process: $two"
+echo "PASS"

@@ -1,0 +1,102 @@
+// ShardedTable under a real mpirun (CTest: 2 and 3 ranks): fetched rows are the owners'
+// rows, and a push sums every rank's gradient rows for an id before the owner's update.
+// Every rank runs the same collectives; checks use EXPECT so no rank leaves early.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iostream>
+#include <random>
+
+#include "sparsetrain/collective/comm.h"
+#include "sparsetrain/embedding/sharded_table.h"
+
+namespace sparsetrain::embedding {
+namespace {
+
+collective::Comm& world() { return collective::Comm::world(); }
+constexpr uint64_t kRows = 50;
+constexpr size_t kCols = 4;
+float initial(uint64_t g, size_t j) { return static_cast<float>(g * 10 + j); }
+
+// Each rank's batch: random ids (repeats included), different per rank and round.
+std::vector<uint32_t> batch_ids(int rank, int round) {
+  std::mt19937 rng(static_cast<unsigned>(rank * 100 + round));
+  std::vector<uint32_t> ids(30);
+  for (auto& id : ids) id = static_cast<uint32_t>(rng() % kRows);
+  return ids;
+}
+
+TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
+  collective::Comm& c = world();
+  const uint32_t P = static_cast<uint32_t>(c.size()), me = static_cast<uint32_t>(c.rank());
+  optim::ParamBlock block;
+  block.allocate_shard({kRows, me, P}, kCols, true);
+  for (size_t l = 0; l < block.rows; ++l)
+    for (size_t j = 0; j < kCols; ++j) block.w[l * kCols + j] = initial(block.shard.global(l), j);
+  ShardedTable table(c, block);
+  optim::OptimizerOptions o;
+  o.name = "sgd";
+  o.lr = 1.0;
+  optim::Optimizer sgd(o);
+
+  BatchRows cur, next;
+  const auto ids0 = batch_ids(c.rank(), 0), ids1 = batch_ids(c.rank(), 1);
+  cur.plan(ids0.data(), ids0.size(), block.shard);
+  table.fetch(cur);
+  for (size_t i = 0; i < ids0.size(); ++i)
+    for (size_t j = 0; j < kCols; ++j) EXPECT_EQ(cur.rows[cur.slots[i] * kCols + j], initial(ids0[i], j));
+
+  // Gradient of slot s on rank r: (r + 1) / 4 in every column (dyadic: exact sums).
+  optim::SparseGrad g;
+  g.cols = kCols;
+  for (uint32_t s = 0; s < cur.size(); ++s) {
+    g.rows.push_back(s);
+    g.values.insert(g.values.end(), kCols, static_cast<float>(me + 1) / 4.0f);
+  }
+  next.plan(ids1.data(), ids1.size(), block.shard);
+  sgd.begin_step(1);
+  table.push_and_fetch(cur, g, sgd, &next);
+  // Expected: initial - sum over ranks that had the id in round 0 of (r + 1) / 4.
+  for (size_t i = 0; i < ids1.size(); ++i) {
+    float want_delta = 0;
+    for (uint32_t r = 0; r < P; ++r) {
+      const auto theirs = batch_ids(static_cast<int>(r), 0);
+      if (std::find(theirs.begin(), theirs.end(), ids1[i]) != theirs.end()) want_delta += static_cast<float>(r + 1) / 4.0f;
+    }
+    for (size_t j = 0; j < kCols; ++j)
+      EXPECT_EQ(next.rows[next.slots[i] * kCols + j], initial(ids1[i], j) - want_delta) << "id " << ids1[i];
+  }
+  EXPECT_EQ(table.stats().steps, 1u);
+}
+
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (r.failed()) std::cerr << "[rank " << rank_ << "] " << r.line_number() << ": " << r.summary() << std::endl;
+  }
+
+ private:
+  int rank_;
+};
+
+}  // namespace
+}  // namespace sparsetrain::embedding
+
+int main(int argc, char** argv) {
+  sparsetrain::collective::Comm& comm = sparsetrain::collective::Comm::world(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  if (!comm.uses_mpi()) {
+    std::cerr << "sharded_table_mpitest: run me under mpirun (-np 2 or more)\n";
+    return 1;
+  }
+  if (!comm.is_root()) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new sparsetrain::embedding::RankFailurePrinter(comm.rank()));
+  }
+  uint64_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
+  comm.allreduce_max(&failed, 1);
+  comm.finalize();
+  return failed ? 1 : 0;
+}
