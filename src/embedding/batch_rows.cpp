@@ -11,7 +11,7 @@ namespace sparsetrain::embedding {
 void BatchRows::clear() {
   ids.clear();
   slots.clear();
-  by_owner.clear();
+  by_slot.clear();
   rows.clear();
   std::fill(per_owner.begin(), per_owner.end(), 0);
 }
@@ -37,6 +37,7 @@ void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShar
         [&](size_t e, uint32_t pos) { out[pos] = in[e]; }, nullptr, scratch_);
     keys_.swap(tmp_);
   }
+  // Distinct ids in order, each position's index among them (slots hold it for now).
   ids.clear();
   slots.resize(n);
   for (size_t e = 0; e < n; ++e) {
@@ -44,7 +45,7 @@ void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShar
     if (ids.empty() || ids.back() != id) ids.push_back(id);
     slots[static_cast<uint32_t>(keys_[e])] = static_cast<uint32_t>(ids.size() - 1);
   }
-  // Group by owner: counts, then a stable fill.
+  // Owner-major slot numbers: counts per owner, then each id's place in its owner's run.
   per_owner.assign(shard.count, 0);
   for (uint32_t id : ids) {
     if (id >= shard.global_rows)
@@ -54,9 +55,15 @@ void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShar
   }
   std::vector<uint64_t> at(shard.count, 0);
   for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
-  by_owner.resize(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) by_owner[at[shard.owner(ids[i])]++] = static_cast<uint32_t>(i);
-  rows.clear();
+  slot_of_.resize(ids.size());
+  by_slot.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint64_t slot = at[shard.owner(ids[i])]++;
+    slot_of_[i] = static_cast<uint32_t>(slot);
+    by_slot[slot] = ids[i];
+  }
+  for (uint32_t& s : slots) s = slot_of_[s];
+  // rows keeps its size: the fetch overwrites it (clearing it would zero-fill it again).
 }
 
 }  // namespace sparsetrain::embedding

@@ -73,40 +73,40 @@ void ShardedTable::reply(BatchRows* next) {
   for (size_t r = 0; r < P; ++r) total += send_words[r] = served_[r].size() * cols_;
   send_.resize(total);
   uint32_t* out = send_.data();
-  for (size_t r = 0; r < P; ++r)
-    for (uint32_t id : served_[r]) {
-      std::memcpy(out, block_.row(block_.shard.local(id)), cols_ * sizeof(float));
+  // The served rows are scattered over the table: load a few rows ahead.
+  constexpr size_t kAhead = 8;
+  const size_t row_bytes = cols_ * sizeof(float);
+  for (size_t r = 0; r < P; ++r) {
+    const std::vector<uint32_t>& ids = served_[r];
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i + kAhead < ids.size()) {
+        const char* ahead = reinterpret_cast<const char*>(block_.row(block_.shard.local(ids[i + kAhead])));
+        for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
+      }
+      std::memcpy(out, block_.row(block_.shard.local(ids[i])), row_bytes);
       out += cols_;
     }
-  if (next)
+  }
+  if (next) {
     for (size_t o = 0; o < P; ++o) recv_words[o] = next->per_owner[o] * cols_;
-  const std::vector<uint64_t> recv_at = offsets(recv_words);
-  recv_.resize(recv_at[P]);
+    next->rows.resize(next->size() * cols_);
+  }
   stats_.fetch_s += util::thread_cpu_seconds() - t0;
+  // The rows arrive owner-major, which is slot order: straight into the batch's row cache.
+  uint32_t* into = next && !next->rows.empty() ? reinterpret_cast<uint32_t*>(next->rows.data()) : recv_.data();
   const double w0 = wall();
-  comm_.alltoallv(send_.data(), send_words, recv_.data(), recv_words);
+  comm_.alltoallv(send_.data(), send_words, into, recv_words);
   stats_.wire_s += wall() - w0;
   count_sent(send_words);
-  if (!next) return;
-  t0 = util::thread_cpu_seconds();
-  // The received rows are owner-major, as next->by_owner lists the slots.
-  next->rows.resize(next->size() * cols_);
-  for (size_t k = 0; k < next->by_owner.size(); ++k)
-    std::memcpy(&next->rows[static_cast<size_t>(next->by_owner[k]) * cols_], &recv_[k * cols_], cols_ * sizeof(float));
-  stats_.fetch_s += util::thread_cpu_seconds() - t0;
 }
 
 void ShardedTable::fetch(BatchRows& next) {
   const size_t P = served_.size();
   const std::vector<uint64_t> counts = request_counts(&next);
-  const double t0 = util::thread_cpu_seconds();
-  send_.resize(next.size());
-  for (size_t k = 0; k < next.by_owner.size(); ++k) send_[k] = next.ids[next.by_owner[k]];
   const std::vector<uint64_t> recv_at = offsets(counts);
   recv_.resize(recv_at[P]);
-  stats_.pack_s += util::thread_cpu_seconds() - t0;
   const double w0 = wall();
-  comm_.alltoallv(send_.data(), next.per_owner, recv_.data(), counts);
+  comm_.alltoallv(next.by_slot.data(), next.per_owner, recv_.data(), counts);  // ids by slot: owner-major
   stats_.wire_s += wall() - w0;
   count_sent(next.per_owner);
   take_requests(recv_.data(), counts, std::vector<uint64_t>(P, 0));
@@ -158,15 +158,20 @@ void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad&
   const std::vector<uint64_t> send_at = offsets(send_words), recv_at = offsets(recv_words);
   send_.resize(send_at[P]);
   recv_.resize(recv_at[P]);
-  size_t k = 0, kn = 0;
+  // Slots are owner-major: owner o's gradient rows are one contiguous run, and so are the
+  // next batch's ids it owns.
+  uint64_t slot = 0, next_slot = 0;
   for (size_t o = 0; o < P; ++o) {
     uint32_t* out = send_.data() + send_at[o];
-    for (uint64_t i = 0; i < cur.per_owner[o]; ++i, ++k) {
-      std::memcpy(out, &grad.values[static_cast<size_t>(cur.by_owner[k]) * cols_], cols_ * sizeof(float));
-      out += cols_;
+    const uint64_t n = cur.per_owner[o];
+    if (n) std::memcpy(out, &grad.values[slot * cols_], n * cols_ * sizeof(float));
+    out += n * cols_;
+    slot += n;
+    if (next) {
+      const uint64_t k = next->per_owner[o];
+      std::copy_n(next->by_slot.data() + next_slot, k, out);
+      next_slot += k;
     }
-    if (next)
-      for (uint64_t i = 0; i < next->per_owner[o]; ++i, ++kn) *out++ = next->ids[next->by_owner[kn]];
   }
   stats_.rows_pushed += cur.size();
   stats_.pack_s += util::thread_cpu_seconds() - t0;

@@ -334,7 +334,7 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
     uint16_t* vr = v + off;
     const float* gk = g + k * n;
     const __m512 md = _mm512_set1_ps(m_decay[k]), vd = _mm512_set1_ps(v_decay[k]);
-    const Bf16RowKeys keys = bf16_row_keys(round_seed, rows[k]);
+    const Bf16RowKeys keys = bf16_row_keys(round_seed, rows[k] * p.key_stride + p.key_offset);
     const __m512i key_m = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.m)), lane_step);
     const __m512i key_v = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(keys.v)), lane_step);
     for_blocks(n, [&](size_t i, __mmask16 msk) {

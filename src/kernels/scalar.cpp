@@ -116,7 +116,7 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
     q.m_decay = m_decay[k];
     q.v_decay = v_decay[k];
     adam_row(w + off, mf.data(), vf.data(), g + k * n, n, q);
-    const Bf16RowKeys key = bf16_row_keys(round_seed, rows[k]);
+    const Bf16RowKeys key = bf16_row_keys(round_seed, rows[k] * p.key_stride + p.key_offset);
     for (size_t i = 0; i < n; ++i) {
       m[off + i] = bf16_round_stochastic(mf[i], bf16_round_bits(key.m, static_cast<uint32_t>(i)));
       v[off + i] = bf16_round_stochastic(vf[i], bf16_round_bits(key.v, static_cast<uint32_t>(i)));

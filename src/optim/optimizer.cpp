@@ -75,7 +75,9 @@ void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const 
   float* w = block.w.data() + row * block.cols;
   const uint32_t t = static_cast<uint32_t>(t_);
   if (adam_) {
-    const kernels::AdamRowParams p = adam_params(skipped_steps(block.last_step[row], t));
+    kernels::AdamRowParams p = adam_params(skipped_steps(block.last_step[row], t));
+    p.key_stride = block.shard.count;
+    p.key_offset = block.shard.rank;
     if (block.bf16_moments) {
       const uint32_t r = static_cast<uint32_t>(row);
       k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols,
@@ -126,7 +128,9 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
     v_decay[static_cast<size_t>(i)] = decay(skipped, decay2_, log_beta2_);
     last = t;
   }
-  const kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
+  kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
+  p.key_stride = block.shard.count;             // bfloat16 rounding keyed by global row
+  p.key_offset = block.shard.rank;
   const auto& k = kernels::active();
   const uint32_t seed = round_seed();
 #pragma omp parallel

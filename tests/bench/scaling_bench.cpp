@@ -1,23 +1,21 @@
-// Where a data-parallel training step spends its time, per rank, and what the
-// gradient exchange puts on the wire. Run under mpirun (or alone: P = 1).
+// Where a training step spends its CPU, per rank, and what it puts on the wire, for
+// both input-table modes (dist.embedding). Run under mpirun (or alone: P = 1).
 //
 //   bench_scaling_bench --config F [--section.key V ...] [--bench.steps N]
 //   bench_scaling_bench --config F --bench.touched B1,B2,...
 //   bench_scaling_bench --bench.probe 1          (under mpirun)
 //
-// Default mode runs the training step loop of Trainer::run (src/train/trainer.cpp):
-// read this rank's share of the global batch, allreduce the row count, forward +
-// backward with loss scale 1/global batch, one GradientExchange::combine for all
-// blocks, optimizer per block, LSH rebuild on the schedule; epochs repeat until
-// --bench.steps steps. Every phase is timed on every rank; rank 0 prints one JSON
-// line with the per-step mean over ranks (and the slowest rank) of:
-//   read, count (the batch-size allreduce), compute (forward+backward), exchange,
-//   of which wait (header allgather: ~ waiting for the slowest rank), pack, merge
-//   (sparse merge + dense unpack) and transfer (the rest: data collectives), apply,
-//   rebuild; and thread CPU time of compute and apply (wall >> CPU: descheduled);
-// plus bytes sent per step, sparse payload per step, their ratio, what dense
-// exchange would have sent, collectives per step, and touched rows per step per
-// sparse block (this rank's and the union over ranks).
+// Default mode drives the trainer's own step (train::StepEngine) for --bench.steps steps
+// over data.train (wrapping around), and rank 0 prints one JSON line: thread CPU ms per
+// step summed over ranks (and of the slowest rank) of compute (forward + backward), plan
+// (de-duplicating the next batch's ids), pack, merge, apply (optimizer), fetch (packing
+// and placing fetched rows), rebuild, and their sum "work"; work CPU per sample (summed
+// over ranks); wall ms per step inside collectives; bytes and messages per rank and step;
+// rows each owner updates per step and the owners' imbalance (max / mean). Thread CPU
+// (CLOCK_THREAD_CPUTIME_ID) measured outside MPI calls does not count the time a rank
+// waits for oversubscribed peers, so work efficiency = work per sample on 1 rank /
+// work per sample summed over P ranks can be measured honestly on 2 cores. Reading and
+// parsing are left out of "work" (they cost the same per sample in every mode).
 //
 // --bench.probe 1: does a non-blocking collective make progress while the rank
 // computes without calling MPI? For a few sizes: a blocking allgatherv, a fixed
@@ -31,8 +29,6 @@
 // --bench.touched B1,B2,..: no training; reads batches of B rows from data.train
 // (serially) and prints the mean number of distinct embedding rows a batch touches,
 // for the cost model (scripts/COST_MODEL.md).
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,25 +40,18 @@
 
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/dist/comm.h"
-#include "sparsetrain/dist/gradient_exchange.h"
+#include "sparsetrain/collective/comm.h"
+#include "sparsetrain/collective/gradient_exchange.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 #include "sparsetrain/train/setup.h"
+#include "sparsetrain/train/step_engine.h"
 
 using namespace sparsetrain;
 
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// CPU time of the calling thread: with one OpenMP thread, the rank's own work. Wall
-// time well above it means the rank was waiting (in MPI) or descheduled.
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 // Takes "--bench.NAME VALUE" out of args.
 std::string take_option(std::vector<std::string>& args, const std::string& name, const std::string& def) {
@@ -76,7 +65,7 @@ std::string take_option(std::vector<std::string>& args, const std::string& name,
   return def;
 }
 
-int touched_mode(const cli::Config& cfg, const std::string& sizes, dist::Comm& comm) {
+int touched_mode(const cli::Config& cfg, const std::string& sizes, collective::Comm& comm) {
   if (!comm.is_root()) return 0;
   std::stringstream ss(sizes);
   std::string item;
@@ -124,7 +113,7 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int probe_overlap(dist::Comm& comm) {
+int probe_overlap(collective::Comm& comm) {
   const int P = comm.size();
   volatile double sink = 0;
   if (comm.is_root()) std::printf("{\"ranks\":%d,\"probe\":[", P);
@@ -163,7 +152,7 @@ int probe_overlap(dist::Comm& comm) {
       work.push_back(now() - t0);
       comm.barrier();
       t0 = now();
-      dist::Request req = comm.iallgatherv(mine.data(), counts, out.data());
+      collective::Request req = comm.iallgatherv(mine.data(), counts, out.data());
       sink = sink + busy_work(iters);
       double t1 = now();
       req.wait();
@@ -190,8 +179,8 @@ int probe_overlap(dist::Comm& comm) {
     std::fill(red.begin(), red.end(), 1.0f);
     comm.barrier();
     {
-      dist::Request g = comm.iallgatherv(mine.data(), counts, out.data());
-      dist::Request r = comm.iallreduce_sum(red.data(), red.size());
+      collective::Request g = comm.iallgatherv(mine.data(), counts, out.data());
+      collective::Request r = comm.iallreduce_sum(red.data(), red.size());
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       uint64_t arrived = 0, reduced = 0;
       const uint32_t* theirs = out.data() + static_cast<size_t>(other) * words;
@@ -219,10 +208,10 @@ int probe_overlap(dist::Comm& comm) {
   return sink == 12345.0 ? 1 : 0;
 }
 
-enum Phase { kRead, kCount, kCompute, kExchange, kWait, kPack, kMerge, kApply, kRebuild, kPhases };
-const char* kPhaseNames[kPhases] = {"read", "count", "compute", "exchange", "wait", "pack", "merge", "apply", "rebuild"};
-
-int run(std::vector<std::string> args, dist::Comm& comm) {
+// Thread CPU milliseconds per step of this rank's phases (no MPI call inside any of
+// them, so a rank waiting for oversubscribed peers adds nothing), wall milliseconds in
+// the collectives, bytes and messages: per rank and summed over ranks.
+int run(std::vector<std::string> args, collective::Comm& comm) {
   const uint64_t max_steps = std::stoull(take_option(args, "steps", "200"));
   if (take_option(args, "probe", "0") == "1") return probe_overlap(comm);
   const std::string touched = take_option(args, "touched", "");
@@ -232,122 +221,81 @@ int run(std::vector<std::string> args, dist::Comm& comm) {
 
   const int P = comm.size(), rank = comm.rank();
   data::CriteoReader reader(train::reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
-  model::Network net(train::network_spec(cfg));
-  optim::Optimizer optimizer(train::optimizer_options(cfg));
-  dist::GradientExchange exchange(comm, dist::parse_exchange_mode(cfg.dist.exchange));
+  model::Network net(train::network_spec(cfg, rank, P));
+  train::StepEngine engine(comm, net, train::optimizer_options(cfg),
+                           collective::parse_exchange_mode(cfg.dist.exchange));
   const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size);
   const size_t local_batch = static_cast<size_t>(G / P + (static_cast<uint64_t>(rank) < G % P ? 1 : 0));
-
-  double t[kPhases] = {};
-  double cpu_compute = 0, cpu_apply = 0;
-  std::vector<double> touched_mine, touched_union;  // per sparse block, summed over steps
-  data::Batch batch;
-  std::vector<model::BlockGrad> grads;
+  const int kEpochs = 1 << 30;  // the bench wraps around its data
   model::StepStats stats;
   uint64_t step = 0, samples = 0;
+  int epoch = 0;
+  double read_wall = 0;
+  train::GlobalBatch batches[2];
+  train::GlobalBatch *cur = &batches[0], *next = &batches[1];
   comm.barrier();
-  const double t_start = now(), cpu_start = cpu_now();
+  const double t_start = now();
+  train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *cur, read_wall);
+  engine.start(*cur);
   while (step < max_steps) {
-    double t0 = now();
-    const size_t n = reader.next_batch(batch, local_batch);
-    t[kRead] += now() - t0;
-    t0 = now();
-    const uint64_t total = comm.sum(static_cast<uint64_t>(n));
-    t[kCount] += now() - t0;
-    if (total == 0) {
-      reader.rewind();
-      continue;
-    }
     ++step;
-    optimizer.begin_step(step);
-    t0 = now();
-    double c0 = cpu_now();
-    net.forward_backward(batch, 1.0f / static_cast<float>(total), step, static_cast<uint64_t>(rank) << 40, grads,
-                         stats);
-    t[kCompute] += now() - t0;
-    cpu_compute += cpu_now() - c0;
-    auto& blocks = net.blocks();
-    std::vector<dist::GradSlot> slots;
-    std::vector<double> mine;
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      if (grads[b].sparse) mine.push_back(static_cast<double>(grads[b].sparse_grad.rows.size()));
-      slots.push_back(grads[b].sparse ? dist::GradSlot::of(grads[b].sparse_grad, blocks[b].rows)
-                                      : dist::GradSlot::of(grads[b].dense_grad));
-    }
-    t0 = now();
-    exchange.combine(slots);
-    t[kExchange] += now() - t0;
-    touched_mine.resize(mine.size());
-    touched_union.resize(mine.size());
-    for (size_t b = 0, k = 0; b < blocks.size(); ++b)
-      if (grads[b].sparse) {
-        touched_mine[k] += mine[k];
-        touched_union[k] += static_cast<double>(grads[b].sparse_grad.rows.size());
-        ++k;
-      }
-    t0 = now();
-    c0 = cpu_now();
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      if (grads[b].sparse)
-        optimizer.apply(blocks[b], grads[b].sparse_grad);
-      else
-        optimizer.apply(blocks[b], grads[b].dense_grad);
-    }
-    t[kApply] += now() - t0;
-    cpu_apply += cpu_now() - c0;
-    t0 = now();
-    if (net.rebuild_due(step)) net.rebuild(step);
-    t[kRebuild] += now() - t0;
-    samples += total;
+    const bool more = step < max_steps && train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *next,
+                                                                   read_wall);
+    engine.step(step, samples, *cur, more ? next : nullptr, stats);
+    samples += cur->total;
+    std::swap(cur, next);
   }
   const double seconds = now() - t_start;
-  double cpu[3] = {cpu_now() - cpu_start, cpu_compute, cpu_apply};
-  comm.allreduce_sum(cpu, 3);
-  const dist::ExchangeStats& x = exchange.stats();
-  t[kWait] = x.wait_seconds;
-  t[kPack] = x.pack_seconds;
-  t[kMerge] = x.merge_seconds;
-
-  // Mean and max over ranks of each phase, per step, in ms.
-  std::vector<double> mean(t, t + kPhases), worst(t, t + kPhases);
-  comm.allreduce_sum(mean.data(), mean.size());
+  const train::StepTimes& t = engine.times();
+  const collective::ExchangeStats& x = engine.exchange().stats();
+  embedding::ShardStats sh;
+  if (engine.table()) sh = engine.table()->stats();
+  // Per rank: CPU phases, then wall in collectives, bytes, messages, rows.
+  enum { kCompute, kPlan, kPack, kMerge, kApply, kFetch, kRebuild, kWork, kWire, kBytes, kMsgs, kApplied, kRequested, kN };
+  double v[kN] = {};
+  v[kCompute] = t.compute;
+  v[kPlan] = t.plan;
+  v[kPack] = x.pack_seconds + sh.pack_s;
+  v[kMerge] = x.merge_seconds + sh.merge_s;
+  v[kApply] = t.apply + sh.apply_s;
+  v[kFetch] = sh.fetch_s;
+  v[kRebuild] = t.rebuild;
+  for (int i = kCompute; i <= kRebuild; ++i) v[kWork] += v[i];
+  v[kWire] = (x.seconds - x.pack_seconds - x.merge_seconds) + sh.wire_s;
+  v[kBytes] = static_cast<double>(engine.bytes_sent());
+  v[kMsgs] = static_cast<double>(sh.messages) + static_cast<double>(x.collectives) * (P - 1);
+  v[kApplied] = static_cast<double>(sh.rows_applied);
+  v[kRequested] = static_cast<double>(sh.rows_requested);
+  std::vector<double> sum(v, v + kN), worst(v, v + kN);
+  comm.allreduce_sum(sum.data(), sum.size());
   comm.allreduce_max(worst.data(), worst.size());
-  double bytes[4] = {static_cast<double>(x.bytes_sent), static_cast<double>(x.sparse_bytes_sent),
-                     static_cast<double>(x.sparse_payload_bytes), static_cast<double>(x.sparse_dense_equiv_bytes)};
-  comm.allreduce_sum(bytes, 4);
-  std::vector<double> tm = touched_mine;
-  comm.allreduce_sum(tm.data(), tm.size());
   if (!comm.is_root()) return 0;
   const double S = static_cast<double>(std::max<uint64_t>(step, 1));
-  auto ms = [&](double v) { return v * 1e3 / S; };
-  std::printf("{\"ranks\":%d,\"runtime\":\"%s\",\"exchange_mode\":\"%s\",\"steps\":%llu,\"samples\":%llu,"
-              "\"seconds\":%.3f,\"samples_per_s\":%.1f,\"ms_per_step\":{",
-              P, runtime.c_str(), cfg.dist.exchange.c_str(), static_cast<unsigned long long>(step),
-              static_cast<unsigned long long>(samples), seconds, static_cast<double>(samples) / seconds);
-  for (int p = 0; p < kPhases; ++p) std::printf("%s\"%s\":%.3f", p ? "," : "", kPhaseNames[p], ms(mean[p] / P));
-  std::printf(",\"transfer\":%.3f},\"ms_per_step_slowest_rank\":{",
-              ms((mean[kExchange] - mean[kWait] - mean[kPack] - mean[kMerge]) / P));
-  for (int p = 0; p < kPhases; ++p) std::printf("%s\"%s\":%.3f", p ? "," : "", kPhaseNames[p], ms(worst[p]));
-  std::printf("},\"cpu_ms_per_step\":{\"total\":%.3f,\"compute\":%.3f,\"apply\":%.3f",
-              ms(cpu[0] / P), ms(cpu[1] / P), ms(cpu[2] / P));
-  std::printf("},\"bytes_sent_per_step\":%.0f,\"sparse_bytes_sent_per_step\":%.0f,\"sparse_payload_per_step\":%.0f,"
-              "\"sparse_wire_over_payload\":%.4f,\"dense_equiv_bytes_per_step\":%.0f,\"collectives_per_step\":%.2f,"
-              "\"sparse_exchanges\":%llu,\"dense_exchanges\":%llu,\"touched_rows_per_step\":[",
-              bytes[0] / P / S, bytes[1] / P / S, bytes[2] / P / S, bytes[2] > 0 ? bytes[1] / bytes[2] : 0.0,
-              bytes[3] / P / S, static_cast<double>(x.collectives) / S,
-              static_cast<unsigned long long>(x.sparse_exchanges), static_cast<unsigned long long>(x.dense_exchanges));
-  for (size_t k = 0; k < tm.size(); ++k)
-    std::printf("%s{\"per_rank\":%.1f,\"union\":%.1f}", k ? "," : "", tm[k] / P / S, touched_union[k] / S);
-  std::printf("]}\n");
+  auto ms = [&](double x_) { return x_ * 1e3 / S; };
+  const char* names[] = {"compute", "plan", "pack", "merge", "apply", "fetch", "rebuild", "work"};
+  std::printf("{\"ranks\":%d,\"runtime\":\"%s\",\"embedding\":\"%s\",\"exchange\":\"%s\",\"global_batch\":%llu,"
+              "\"steps\":%llu,\"samples\":%llu,\"seconds\":%.3f,\"cpu_ms_per_step_summed_over_ranks\":{",
+              P, runtime.c_str(), engine.sharded() ? "sharded" : "replicated", cfg.dist.exchange.c_str(),
+              static_cast<unsigned long long>(G), static_cast<unsigned long long>(step),
+              static_cast<unsigned long long>(samples), seconds);
+  for (int i = kCompute; i <= kWork; ++i) std::printf("%s\"%s\":%.3f", i ? "," : "", names[i], ms(sum[i]));
+  std::printf("},\"cpu_ms_per_step_slowest_rank\":{");
+  for (int i = kCompute; i <= kWork; ++i) std::printf("%s\"%s\":%.3f", i ? "," : "", names[i], ms(worst[i]));
+  std::printf("},\"work_cpu_us_per_sample\":%.4f,\"wire_ms_per_step_mean\":%.3f,\"bytes_sent_per_step_per_rank\":%.0f,"
+              "\"messages_per_step_per_rank\":%.1f,\"rows_applied_per_step_per_rank\":%.1f,\"rows_requested_per_step_per_rank\":%.1f,"
+              "\"owner_rows_max_over_mean\":%.4f}\n",
+              sum[kWork] * 1e6 / static_cast<double>(std::max<uint64_t>(samples, 1)), ms(sum[kWire] / P),
+              sum[kBytes] / P / S, sum[kMsgs] / P / S, sum[kApplied] / P / S, sum[kRequested] / P / S,
+              sum[kApplied] > 0 ? worst[kApplied] / (sum[kApplied] / P) : 0.0);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  dist::Comm& comm = dist::Comm::world(&argc, &argv);
+  collective::Comm& comm = collective::Comm::world(&argc, &argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  const int rc = dist::run_guarded(comm, [&] { return run(args, comm); });
+  const int rc = collective::run_guarded(comm, [&] { return run(args, comm); });
   comm.finalize();
   return rc;
 }

@@ -1,4 +1,4 @@
-// BatchRows::plan: distinct ids in order, every feature's slot, the owner grouping.
+// BatchRows::plan: distinct ids in order, every feature's slot, slots owner-major.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,19 +24,19 @@ TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
         std::sort(want.begin(), want.end());
         want.erase(std::unique(want.begin(), want.end()), want.end());
         ASSERT_EQ(b.ids, want) << rows << " rows, P " << P;
-        for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(b.ids[b.slots[i]], ids[i]) << "feature " << i;
-        // by_owner: each owner's ids in id order, owners in rank order, counts per owner.
-        ASSERT_EQ(b.by_owner.size(), b.ids.size());
+        // Slots owner-major: each owner's ids in id order, owners in rank order.
+        ASSERT_EQ(b.by_slot.size(), b.ids.size());
         size_t k = 0;
         for (uint32_t o = 0; o < P; ++o) {
           uint64_t n = 0;
-          for (size_t i = 0; i < b.ids.size(); ++i)
-            if (b.ids[i] % P == o) {
-              ASSERT_EQ(b.by_owner[k++], i);
+          for (uint32_t id : b.ids)
+            if (id % P == o) {
+              ASSERT_EQ(b.by_slot[k++], id);
               ++n;
             }
           EXPECT_EQ(b.per_owner[o], n);
         }
+        for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(b.by_slot[b.slots[i]], ids[i]) << "feature " << i;
       }
     }
   }

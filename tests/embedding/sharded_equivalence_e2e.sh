@@ -4,6 +4,7 @@
 #  (1) P = 2 and 3: train both ways with checkpoints and the replica check on; model.h5
 #      and every checkpoint (weights, Adam m and v, per-row steps, LSH sources, cursors)
 #      are bitwise identical, and so is the summary line (loss, AUC, logloss).
+#      The same with optim.moments = bfloat16 (stochastically rounded moments).
 #  (2) Resharding: resume a P = 2 checkpoint on 3 ranks and a P = 3 one on 2 ranks, once
 #      sharded and once replicated, from copies of the same file: the finished models are
 #      bitwise identical.
@@ -74,6 +75,13 @@ for np in 2 3; do
   [[ $n -ge 3 ]] || fail "P=$np: only $n checkpoints"
   echo "P=$np: sharded == replicated (summary, model.h5, $n checkpoints of $SAME_MODEL_COUNT datasets)"
 done
+
+# (1b) bfloat16 moments: stochastic rounding keyed by global row, so the owners round alike.
+a=$(run repb 2 --dist.embedding replicated --optim.moments bfloat16 --train.epochs 1 | strip)
+b=$(run shb 2 --dist.embedding sharded --optim.moments bfloat16 --train.epochs 1 | strip)
+[[ "$a" == "$b" ]] || fail "bfloat16 moments: summaries differ: replicated $a, sharded $b"
+same_model "$WORK/repb/checkpoints/ckpt-000000000050.h5" "$WORK/shb/checkpoints/ckpt-000000000050.h5"
+echo "bfloat16 moments, P=2: sharded == replicated (checkpoint of step 50)"
 
 # (2) the checkpoint of step 50 of each run, resumed on the other rank count, both ways.
 for from in 2 3; do

@@ -10,23 +10,26 @@
 
 namespace sparsetrain::embedding {
 
+// Slots are numbered owner-major: rank 0's ids first, then rank 1's, ..., each owner's in id
+// order. So the rows the owners send back, concatenated in rank order, are the slot-ordered
+// row cache as they arrive, and the network's gradient rows (in slot order) are already
+// grouped by owner for the push. The numbering changes no arithmetic: a sample still adds
+// its rows in feature order, and a row still sums its samples in sample order.
 struct BatchRows {
   std::vector<uint32_t> ids;        // sorted, distinct feature ids of the batch
-  std::vector<uint32_t> slots;      // per feature position: its index in ids
-  std::vector<uint64_t> per_owner;  // per rank: how many of ids it owns
-  std::vector<uint32_t> by_owner;   // indices into ids grouped by owner (rank order, id order inside)
-  std::vector<float> rows;          // ids.size() x cols: the rows, once fetched (slot order)
+  std::vector<uint32_t> by_slot;    // the same ids by slot (owner-major)
+  std::vector<uint32_t> slots;      // per feature position: its slot
+  std::vector<uint64_t> per_owner;  // per rank: how many of the ids it owns (its run of slots)
+  std::vector<float> rows;          // size() x cols: the rows by slot, once fetched (stale before)
 
   // Plans the n feature ids of a batch (n < 2^32) for a table split as `shard` says.
-  // Slots are numbered in id order, so a network reading rows by slot adds them in the
-  // same order, and its gradient rows come out in the same order, as with the ids.
   void plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard);
   size_t size() const { return ids.size(); }
   void clear();
 
  private:
   std::vector<uint64_t> keys_, tmp_;
-  std::vector<uint32_t> scratch_;
+  std::vector<uint32_t> scratch_, slot_of_;
 };
 
 }  // namespace sparsetrain::embedding

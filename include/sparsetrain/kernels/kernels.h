@@ -21,6 +21,9 @@ struct AdamRowParams {      // one lazy-Adam step on a contiguous row
   float lr_t;               // lr * sqrt(1-beta2^t) / (1-beta1^t)  (bias-corrected step size)
   float eps_hat;            // eps * sqrt(1-beta2^t)
   float decoupled_wd;       // lr * weight_decay (AdamW style: w -= decoupled_wd * w before the step); 0 = off
+  // bfloat16 moments only: the rounding bits of local row r are keyed by the global row
+  // r * key_stride + key_offset (a sharded table's owner rounds as a replicated table does).
+  uint32_t key_stride = 1, key_offset = 0;
 };
 // m = beta1*(m*m_decay) + (1-beta1)*g ; v = beta2*(v*v_decay) + (1-beta2)*g*g ;
 // w -= decoupled_wd*w ; w -= lr_t * m / (sqrt(v) + eps_hat)
@@ -61,7 +64,8 @@ struct KernelTable {
   // adam_rows with m and v stored as bfloat16 (see bf16.h): each row's moments are widened
   // to float, updated with adam_row's arithmetic (the weight step uses the unrounded
   // moments), and stored back rounded stochastically with the bits
-  // bf16_round_bits(bf16_row_keys(round_seed, rows[k]).m / .v, column). So the result is
+  // bf16_round_bits(bf16_row_keys(round_seed, global row of rows[k]).m / .v, column) (see
+  // AdamRowParams::key_stride). So the result is
   // exactly this table's adam_row on the widened row followed by that rounding, on any thread.
   void (*adam_rows_bf16)(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const uint32_t* rows, size_t nrows,
                          const float* g, size_t n, const float* m_decay, const float* v_decay, const AdamRowParams& p,
