@@ -5,8 +5,10 @@
 //   bench_scaling_bench --config F --bench.touched B1,B2,...
 //   bench_scaling_bench --bench.probe 1          (under mpirun)
 //
-// Default mode drives the trainer's own step (train::StepEngine) for --bench.steps steps
-// over data.train (wrapping around), and rank 0 prints one JSON line: thread CPU ms per
+// Default mode drives the trainer's own step (train::StepEngine) for --bench.steps timed
+// steps after --bench.warmup untimed ones (default 5: the first touches of the step's
+// buffers fault in their pages) over data.train (wrapping around), and rank 0 prints one
+// JSON line: thread CPU ms per
 // step summed over ranks (and of the slowest rank) of compute (forward + backward), plan
 // (de-duplicating the next batch's ids), pack, merge, apply (optimizer), fetch (packing
 // and placing fetched rows), rebuild, and their sum "work"; work CPU per sample (summed
@@ -213,6 +215,9 @@ int probe_overlap(collective::Comm& comm) {
 // the collectives, bytes and messages: per rank and summed over ranks.
 int run(std::vector<std::string> args, collective::Comm& comm) {
   const uint64_t max_steps = std::stoull(take_option(args, "steps", "200"));
+  // Untimed first steps: the first touches of a step's buffers fault in every page (~120k
+  // page faults per rank at global batch 65,536), which is start-up, not the step.
+  const uint64_t warmup = std::stoull(take_option(args, "warmup", "5"));
   if (take_option(args, "probe", "0") == "1") return probe_overlap(comm);
   const std::string touched = take_option(args, "touched", "");
   const cli::Config cfg = cli::parse_args(args).config;
@@ -233,23 +238,58 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   double read_wall = 0;
   train::GlobalBatch batches[2];
   train::GlobalBatch *cur = &batches[0], *next = &batches[1];
-  comm.barrier();
-  const double t_start = now();
   train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *cur, read_wall);
   engine.start(*cur);
-  while (step < max_steps) {
+  // Counters at the end of the warm-up, subtracted at the end.
+  train::StepTimes t0_times;
+  collective::ExchangeStats x0;
+  embedding::ShardStats sh0;
+  uint64_t bytes0 = 0, samples0 = 0;
+  double t_start = now();
+  const uint64_t total_steps = max_steps + warmup;
+  while (step < total_steps) {
+    if (step == warmup) {
+      comm.barrier();
+      t_start = now();
+      t0_times = engine.times();
+      x0 = engine.exchange().stats();
+      if (engine.table()) sh0 = engine.table()->stats();
+      bytes0 = engine.bytes_sent();
+      samples0 = samples;
+    }
     ++step;
-    const bool more = step < max_steps && train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *next,
-                                                                   read_wall);
+    const bool more = step < total_steps &&
+                      train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *next, read_wall);
     engine.step(step, samples, *cur, more ? next : nullptr, stats);
     samples += cur->total;
     std::swap(cur, next);
   }
   const double seconds = now() - t_start;
-  const train::StepTimes& t = engine.times();
-  const collective::ExchangeStats& x = engine.exchange().stats();
+  step -= warmup;
+  samples -= samples0;
+  train::StepTimes t = engine.times();
+  t.compute -= t0_times.compute;
+  t.exchange -= t0_times.exchange;
+  t.apply -= t0_times.apply;
+  t.plan -= t0_times.plan;
+  t.rebuild -= t0_times.rebuild;
+  collective::ExchangeStats x = engine.exchange().stats();
+  x.seconds -= x0.seconds;
+  x.pack_seconds -= x0.pack_seconds;
+  x.merge_seconds -= x0.merge_seconds;
+  x.collectives -= x0.collectives;
   embedding::ShardStats sh;
-  if (engine.table()) sh = engine.table()->stats();
+  if (engine.table()) {
+    sh = engine.table()->stats();
+    sh.pack_s -= sh0.pack_s;
+    sh.merge_s -= sh0.merge_s;
+    sh.apply_s -= sh0.apply_s;
+    sh.fetch_s -= sh0.fetch_s;
+    sh.wire_s -= sh0.wire_s;
+    sh.messages -= sh0.messages;
+    sh.rows_applied -= sh0.rows_applied;
+    sh.rows_requested -= sh0.rows_requested;
+  }
   // Per rank: CPU phases, then wall in collectives, bytes, messages, rows.
   enum { kCompute, kPlan, kPack, kMerge, kApply, kFetch, kRebuild, kWork, kWire, kBytes, kMsgs, kApplied, kRequested, kN };
   double v[kN] = {};
@@ -262,7 +302,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   v[kRebuild] = t.rebuild;
   for (int i = kCompute; i <= kRebuild; ++i) v[kWork] += v[i];
   v[kWire] = (x.seconds - x.pack_seconds - x.merge_seconds) + sh.wire_s;
-  v[kBytes] = static_cast<double>(engine.bytes_sent());
+  v[kBytes] = static_cast<double>(engine.bytes_sent() - bytes0);
   v[kMsgs] = static_cast<double>(sh.messages) + static_cast<double>(x.collectives) * (P - 1);
   v[kApplied] = static_cast<double>(sh.rows_applied);
   v[kRequested] = static_cast<double>(sh.rows_requested);
