@@ -16,7 +16,8 @@ void BatchRows::clear() {
   std::fill(per_owner.begin(), per_owner.end(), 0);
 }
 
-void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard) {
+void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard,
+                     uint32_t features_per_sample) {
   if (n >= (uint64_t{1} << 32)) throw std::invalid_argument("BatchRows::plan: too many features in one batch");
   // (id << 32 | position), sorted by id with a stable LSD radix sort over the id bits only:
   // positions stay in order within an id, and the passes stop at the largest id's bits.
@@ -63,6 +64,22 @@ void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShar
     by_slot[slot] = ids[i];
   }
   for (uint32_t& s : slots) s = slot_of_[s];
+  // Grouping by slot: each id's positions are one run of the sorted keys (position order);
+  // the runs go to their slots' places.
+  const size_t U = ids.size();
+  slot_start.assign(U + 1, 0);
+  run_start_.resize(U + 1);
+  for (size_t e = 0, i = 0; e < n; ++e)
+    if (e == 0 || (keys_[e] >> 32) != (keys_[e - 1] >> 32)) run_start_[i++] = static_cast<uint32_t>(e);
+  run_start_[U] = static_cast<uint32_t>(n);
+  for (size_t i = 0; i < U; ++i) slot_start[slot_of_[i] + 1] = run_start_[i + 1] - run_start_[i];
+  for (size_t k = 0; k < U; ++k) slot_start[k + 1] += slot_start[k];
+  slot_samples.resize(n);
+  for (size_t i = 0; i < U; ++i) {
+    uint32_t* out = &slot_samples[slot_start[slot_of_[i]]];
+    for (uint32_t e = run_start_[i]; e < run_start_[i + 1]; ++e)
+      *out++ = static_cast<uint32_t>(keys_[e]) / features_per_sample;
+  }
   // rows keeps its size: the fetch overwrites it (clearing it would zero-fill it again).
 }
 

@@ -67,6 +67,7 @@ struct Network::Workspace {
   std::vector<uint64_t> id_pairs_tmp;          // radix sort buffer
   std::vector<uint32_t> scatter_counts;        // stable_counting_scatter's per-thread counts
   std::vector<uint32_t> pair_sample;           // sample of each sorted id pair (row list for the kernel)
+  std::vector<uint32_t> row_start;             // per embed gradient row: its first pair
   std::vector<uint32_t> iota;                  // 0, 1, 2, ...: "every row in order" for the row kernels
   std::vector<float> dense_col;                // one dense feature across the batch (contiguous coefficients)
   // Per-thread scratch.
@@ -484,28 +485,41 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
   // Sparse-input layer: group the (id, sample) pairs by id; each touched row sums the
   // deltas of its samples in sample order.
   {
-    auto& pairs = ws.id_pairs;
-    pairs.resize(B * kIds);
-#pragma omp parallel for schedule(static)
-    for (size_t s = 0; s < B; ++s)
-      for (int j = 0; j < kIds; ++j)
-        pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
-    radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
     optim::SparseGrad& g = grads[embed_].sparse_grad;
     g.cols = D;
     g.rows.clear();
-    std::vector<uint32_t> row_start;
-    for (size_t e = 0; e < pairs.size(); ++e) {
-      const uint32_t id = static_cast<uint32_t>(pairs[e] >> 24);
-      if (g.rows.empty() || g.rows.back() != id) {
-        g.rows.push_back(id);
-        row_start.push_back(static_cast<uint32_t>(e));
-      }
-    }
-    row_start.push_back(static_cast<uint32_t>(pairs.size()));
-    ws.pair_sample.resize(pairs.size());
+    const uint32_t* row_start = nullptr;  // per gradient row: its first entry of `samples`
+    const uint32_t* row_samples = nullptr;
+    if (rows && rows->row_start) {
+      // The rows' samples are grouped already (a sharded table's plan sorted the same
+      // pairs): rows are the slots 0..n-1, in slot order.
+      g.rows.resize(rows->row_count);
+      std::iota(g.rows.begin(), g.rows.end(), 0u);
+      row_start = rows->row_start;
+      row_samples = rows->row_samples;
+    } else {
+      auto& pairs = ws.id_pairs;
+      pairs.resize(B * kIds);
 #pragma omp parallel for schedule(static)
-    for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
+      for (size_t s = 0; s < B; ++s)
+        for (int j = 0; j < kIds; ++j)
+          pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
+      radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
+      ws.row_start.clear();
+      for (size_t e = 0; e < pairs.size(); ++e) {
+        const uint32_t id = static_cast<uint32_t>(pairs[e] >> 24);
+        if (g.rows.empty() || g.rows.back() != id) {
+          g.rows.push_back(id);
+          ws.row_start.push_back(static_cast<uint32_t>(e));
+        }
+      }
+      ws.row_start.push_back(static_cast<uint32_t>(pairs.size()));
+      ws.pair_sample.resize(pairs.size());
+#pragma omp parallel for schedule(static)
+      for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
+      row_start = ws.row_start.data();
+      row_samples = ws.pair_sample.data();
+    }
     // Every row is written below (no 2 MB zero fill per step): the first sample's delta is
     // copied, the others added in sample order. Same bits as summing onto zeros, except
     // that a -0.0 stays -0.0 (harmless: Adam and SGD treat both zeros alike).
@@ -514,7 +528,7 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < nrows; ++r) {  // the row's samples' deltas, added in sample order
       float* out = &g.values[static_cast<size_t>(r) * D];
-      const uint32_t* samples = &ws.pair_sample[row_start[r]];
+      const uint32_t* samples = &row_samples[row_start[r]];
       const float* first = &ws.d0[static_cast<size_t>(samples[0]) * D];
       std::copy(first, first + D, out);
       K.gather_rows_sum(ws.d0.data(), D, samples + 1, row_start[r + 1] - row_start[r] - 1, out, D);

@@ -27,7 +27,7 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
     done = n == 0;
     if (done) batch.rows = 0, batch.ids.clear();
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
-    rows.plan(batch.ids.data(), done ? 0 : batch.ids.size(), embed.shard);
+    rows.plan(batch.ids.data(), done ? 0 : batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
     table.fetch(rows);
     if (done) continue;
     const model::EmbedRows view{rows.rows.data(), rows.slots.data()};

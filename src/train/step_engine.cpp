@@ -25,7 +25,8 @@ uint64_t StepEngine::bytes_sent() const {
 void StepEngine::start(GlobalBatch& first) {
   if (!table_) return;
   const double c0 = util::thread_cpu_seconds();
-  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard());
+  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard(),
+                        data::Featurizer::kIdsPerRow);
   times_.plan += util::thread_cpu_seconds() - c0;
   table_->fetch(first.table_rows);
 }
@@ -34,7 +35,9 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
                       model::StepStats& window) {
   optimizer_.begin_step(step);
   double c0 = util::thread_cpu_seconds();
-  const model::EmbedRows view{cur.table_rows.rows.data(), cur.table_rows.slots.data()};
+  const embedding::BatchRows& tr = cur.table_rows;
+  const model::EmbedRows view{tr.rows.data(), tr.slots.data(), tr.size(), tr.slot_start.data(),
+                              tr.slot_samples.data()};
   net_.forward_backward(cur.batch, 1.0f / static_cast<float>(cur.total), step, sample_base + cur.before_me, grads_,
                         window, table_ ? &view : nullptr);
   times_.compute += util::thread_cpu_seconds() - c0;
@@ -65,7 +68,8 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   if (table_) {
     if (next) {
       c0 = util::thread_cpu_seconds();
-      next->table_rows.plan(next->batch.ids.data(), next->batch.ids.size(), table_->shard());
+      next->table_rows.plan(next->batch.ids.data(), next->batch.ids.size(), table_->shard(),
+                            data::Featurizer::kIdsPerRow);
       times_.plan += util::thread_cpu_seconds() - c0;
     }
     table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, next ? &next->table_rows : nullptr);

@@ -19,7 +19,7 @@ TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
         std::vector<uint32_t> ids(39 * 123);
         for (auto& id : ids) id = static_cast<uint32_t>(rng() % rows);
         BatchRows b;
-        b.plan(ids.data(), ids.size(), {rows, rank, P});
+        b.plan(ids.data(), ids.size(), {rows, rank, P}, 39);
         std::vector<uint32_t> want = ids;
         std::sort(want.begin(), want.end());
         want.erase(std::unique(want.begin(), want.end()), want.end());
@@ -37,6 +37,15 @@ TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
           EXPECT_EQ(b.per_owner[o], n);
         }
         for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(b.by_slot[b.slots[i]], ids[i]) << "feature " << i;
+        // The backward's grouping: slot s lists the samples (position / 39) of its positions, in order.
+        std::vector<std::vector<uint32_t>> want_samples(b.size());
+        for (size_t i = 0; i < ids.size(); ++i) want_samples[b.slots[i]].push_back(static_cast<uint32_t>(i / 39));
+        ASSERT_EQ(b.slot_start.size(), b.size() + 1);
+        for (size_t slot = 0; slot < b.size(); ++slot)
+          ASSERT_EQ(std::vector<uint32_t>(b.slot_samples.begin() + b.slot_start[slot],
+                                          b.slot_samples.begin() + b.slot_start[slot + 1]),
+                    want_samples[slot])
+              << "slot " << slot;
       }
     }
   }
@@ -45,8 +54,8 @@ TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
 TEST(BatchRows, RefusesIdsOutsideTheTable) {
   const std::vector<uint32_t> ids = {3, 9, 10};
   BatchRows b;
-  EXPECT_THROW(b.plan(ids.data(), ids.size(), {10, 0, 2}), std::out_of_range);
-  EXPECT_NO_THROW(b.plan(ids.data(), 2, {10, 0, 2}));
+  EXPECT_THROW(b.plan(ids.data(), ids.size(), {10, 0, 2}, 39), std::out_of_range);
+  EXPECT_NO_THROW(b.plan(ids.data(), 2, {10, 0, 2}, 39));
 }
 
 TEST(RowShard, StrideArithmetic) {

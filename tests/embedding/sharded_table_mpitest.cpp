@@ -41,7 +41,7 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
 
   BatchRows cur, next;
   const auto ids0 = batch_ids(c.rank(), 0), ids1 = batch_ids(c.rank(), 1);
-  cur.plan(ids0.data(), ids0.size(), block.shard);
+  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
   table.fetch(cur);
   for (size_t i = 0; i < ids0.size(); ++i)
     for (size_t j = 0; j < kCols; ++j) EXPECT_EQ(cur.rows[cur.slots[i] * kCols + j], initial(ids0[i], j));
@@ -53,7 +53,7 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
     g.rows.push_back(s);
     g.values.insert(g.values.end(), kCols, static_cast<float>(me + 1) / 4.0f);
   }
-  next.plan(ids1.data(), ids1.size(), block.shard);
+  next.plan(ids1.data(), ids1.size(), block.shard, 39);
   sgd.begin_step(1);
   table.push_and_fetch(cur, g, sgd, &next);
   // Expected: initial - sum over ranks that had the id in round 0 of (r + 1) / 4.

@@ -21,15 +21,19 @@ struct BatchRows {
   std::vector<uint32_t> slots;      // per feature position: its slot
   std::vector<uint64_t> per_owner;  // per rank: how many of the ids it owns (its run of slots)
   std::vector<float> rows;          // size() x cols: the rows by slot, once fetched (stale before)
+  // The features grouped by slot, for the backward (model::EmbedRows): slot s's samples
+  // (position / 39) are slot_samples[slot_start[s] .. slot_start[s + 1]), in position order.
+  std::vector<uint32_t> slot_start, slot_samples;
 
   // Plans the n feature ids of a batch (n < 2^32) for a table split as `shard` says.
-  void plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard);
+  // features_per_sample: a feature at position p belongs to sample p / features_per_sample.
+  void plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard, uint32_t features_per_sample);
   size_t size() const { return ids.size(); }
   void clear();
 
  private:
   std::vector<uint64_t> keys_, tmp_;
-  std::vector<uint32_t> scratch_, slot_of_;
+  std::vector<uint32_t> scratch_, slot_of_, run_start_;
 };
 
 }  // namespace sparsetrain::embedding

@@ -60,6 +60,13 @@ struct BlockGrad {
 struct EmbedRows {
   const float* table = nullptr;
   const uint32_t* ids = nullptr;  // batch.rows * 39
+  // Optional: the backward's grouping of the features by row, when the caller has it (a
+  // sharded table's plan sorts the same (row, position) pairs): row r of the gradient is
+  // slot r, r < row_count, and its samples are row_samples[row_start[r] .. row_start[r+1]),
+  // in position order (the order a stable sort by row gives; repeats kept).
+  size_t row_count = 0;
+  const uint32_t* row_start = nullptr;    // row_count + 1
+  const uint32_t* row_samples = nullptr;  // batch.rows * 39
 };
 
 struct StepStats {
