@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "sparsetrain/collective/comm.h"
+#include "../common/mpi_test_main.h"
 #include "sparsetrain/collective/gradient_exchange.h"
 #include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/util/hash.h"
@@ -369,39 +370,8 @@ TEST(Comm, AlltoallvDeliversEveryBlockInRankOrder) {
   }
 }
 
-// On ranks other than 0: no progress output, but every failed assertion, with the rank.
-class RankFailurePrinter : public ::testing::EmptyTestEventListener {
- public:
-  explicit RankFailurePrinter(int rank) : rank_(rank) {}
-  void OnTestPartResult(const ::testing::TestPartResult& r) override {
-    if (r.failed())
-      std::cerr << "[rank " << rank_ << "] " << (r.file_name() ? r.file_name() : "?") << ":" << r.line_number()
-                << ": " << r.summary() << std::endl;
-  }
-
- private:
-  int rank_;
-};
 
 }  // namespace
 }  // namespace sparsetrain::collective
 
-int main(int argc, char** argv) {
-  sparsetrain::collective::Comm& comm = sparsetrain::collective::Comm::world(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (!comm.uses_mpi()) {
-    std::cerr << "exchange_mpitest: run me under mpirun (-np 2 or more)\n";
-    return 1;
-  }
-  // Rank 0 prints the usual progress; the others only their failures.
-  if (!comm.is_root()) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new sparsetrain::collective::RankFailurePrinter(comm.rank()));
-  }
-  uint64_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  comm.allreduce_max(&failed, 1);
-  if (failed && comm.is_root()) std::cerr << "exchange_mpitest: a test failed on at least one rank\n";
-  comm.finalize();
-  return failed ? 1 : 0;
-}
+int main(int argc, char** argv) { return sparsetrain::testing::run_mpi_tests(argc, argv, "exchange_mpitest"); }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "sparsetrain/collective/comm.h"
+#include "../common/mpi_test_main.h"
 #include "sparsetrain/embedding/sharded_table.h"
 
 namespace sparsetrain::embedding {
@@ -69,34 +70,7 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
   EXPECT_EQ(table.stats().steps, 1u);
 }
 
-class RankFailurePrinter : public ::testing::EmptyTestEventListener {
- public:
-  explicit RankFailurePrinter(int rank) : rank_(rank) {}
-  void OnTestPartResult(const ::testing::TestPartResult& r) override {
-    if (r.failed()) std::cerr << "[rank " << rank_ << "] " << r.line_number() << ": " << r.summary() << std::endl;
-  }
-
- private:
-  int rank_;
-};
-
 }  // namespace
 }  // namespace sparsetrain::embedding
 
-int main(int argc, char** argv) {
-  sparsetrain::collective::Comm& comm = sparsetrain::collective::Comm::world(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (!comm.uses_mpi()) {
-    std::cerr << "sharded_table_mpitest: run me under mpirun (-np 2 or more)\n";
-    return 1;
-  }
-  if (!comm.is_root()) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new sparsetrain::embedding::RankFailurePrinter(comm.rank()));
-  }
-  uint64_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  comm.allreduce_max(&failed, 1);
-  comm.finalize();
-  return failed ? 1 : 0;
-}
+int main(int argc, char** argv) { return sparsetrain::testing::run_mpi_tests(argc, argv, "sharded_table_mpitest"); }
