@@ -136,8 +136,8 @@ void H5File::write_rows(const std::string& name, hid_t type, const void* data, s
   }
 }
 
-void H5File::write_row_ranges(const std::string& name, hid_t type, size_t elem_bytes, uint64_t global_rows,
-                              uint64_t cols, hid_t dxpl, uint64_t rounds,
+void H5File::write_row_ranges(const std::string& name, hid_t type, uint64_t global_rows, uint64_t cols, hid_t dxpl,
+                              uint64_t rounds,
                               const std::function<const void*(uint64_t, uint64_t&, uint64_t&)>& block) {
   const int nd = cols ? 2 : 1;
   hsize_t dims[2] = {global_rows, cols};
@@ -161,7 +161,6 @@ void H5File::write_row_ranges(const std::string& name, hid_t type, size_t elem_b
     }
     check(H5Dwrite(dset.get(), type, mspace.get(), fspace.get(), dxpl, data), "write dataset " + name, path_);
   }
-  (void)elem_bytes;
 }
 
 void H5File::read_rows(const std::string& name, hid_t type, void* data, size_t elem_bytes,

@@ -40,7 +40,7 @@ void ParallelFile::write_rows(H5File& f, const std::string& name, hid_t type, co
   const uint64_t per_rank = std::max<uint64_t>(1, (uint64_t{64} << 20) / row);
   const uint64_t S = per_rank * P, rounds = (N + S - 1) / S;
   const auto* mine = static_cast<const unsigned char*>(data);
-  f.write_row_ranges(name, type, elem_bytes, N, cols, io_.dxpl, rounds, [&](uint64_t k, uint64_t& lo, uint64_t& hi) {
+  f.write_row_ranges(name, type, N, cols, io_.dxpl, rounds, [&](uint64_t k, uint64_t& lo, uint64_t& hi) {
     const uint64_t a = k * S, b = std::min(N, a + S);
     const auto writer_lo = [&](uint64_t q) { return a + q * (b - a) / P; };  // rank q writes [lo(q), lo(q+1))
     // My rows in [a, b): local rows [l0, l1), global l * P + me, increasing.

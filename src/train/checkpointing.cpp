@@ -254,7 +254,10 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   if (root) {
     std::cerr << "resumed from " << path << " at step " << state.step << " (epoch " << state.epoch << ", "
               << state.samples << " samples) in " << since(t0) << " s (read " << read_seconds << " s";
-    if (P > 1) std::cerr << ", broadcast to " << P - 1 << " rank(s) " << since(t0) - read_seconds << " s";
+    if (network_.blocks()[network_.embed_block()].shard.sharded())
+      std::cerr << ", every rank reading its own rows";
+    else if (P > 1)
+      std::cerr << ", broadcast to " << P - 1 << " rank(s) " << since(t0) - read_seconds << " s";
     std::cerr << ")";
     if (!same_ranks) std::cerr << "; the epoch's unread data re-split from " << state.nranks << " to " << P << " ranks";
     std::cerr << std::endl;

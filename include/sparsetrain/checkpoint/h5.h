@@ -79,8 +79,8 @@ class H5File {
   // Creates a [global_rows x cols] dataset (cols = 0: 1-D) and fills it in `rounds`
   // calls, the same count on every rank: in round k, block(k, lo, hi) returns the rows
   // [lo, hi) this process writes there (lo == hi: none). dxpl as in write_rows.
-  void write_row_ranges(const std::string& name, hid_t type, size_t elem_bytes, uint64_t global_rows, uint64_t cols,
-                        hid_t dxpl, uint64_t rounds,
+  void write_row_ranges(const std::string& name, hid_t type, uint64_t global_rows, uint64_t cols, hid_t dxpl,
+                        uint64_t rounds,
                         const std::function<const void*(uint64_t k, uint64_t& lo, uint64_t& hi)>& block);
   // This process's rows of the shard's stride (all rows for a whole shard) into `data`;
   // the dataset must be [shard.global_rows x cols] (cols = 0: 1-D).
