@@ -1,6 +1,8 @@
 #include "sparsetrain/embedding/batch_rows.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -13,74 +15,113 @@ void BatchRows::clear() {
   slots.clear();
   by_slot.clear();
   rows.clear();
+  slot_start.clear();
+  slot_samples.clear();
   std::fill(per_owner.begin(), per_owner.end(), 0);
 }
 
 void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard,
                      uint32_t features_per_sample) {
   if (n >= (uint64_t{1} << 32)) throw std::invalid_argument("BatchRows::plan: too many features in one batch");
-  // (id << 32 | position), sorted by id with a stable LSD radix sort over the id bits only:
-  // positions stay in order within an id, and the passes stop at the largest id's bits.
-  keys_.resize(n);
+  find_distinct(feature_ids, n);
+  number_slots(shard);
+  slots.resize(n);
+  for (size_t p = 0; p < n; ++p) slots[p] = slot_of_[first_[p]];
+  group_by_slot(features_per_sample);
+  // rows keeps its size: the fetch overwrites it (clearing it would zero-fill it again).
+}
+
+// Each position's distinct id, numbered in order of first appearance, through an
+// open-addressing table sized from the previous batch (a batch's distinct ids fit in L2:
+// a sort of all (id, position) pairs cost ~10 ns per feature, this ~3).
+void BatchRows::find_distinct(const uint32_t* feature_ids, size_t n) {
+  constexpr uint32_t kEmpty = UINT32_MAX;
+  size_t cap = 1024;
+  while (cap < 2 * std::max<size_t>(seen_.size(), n / 8)) cap *= 2;
+  table_.assign(cap, {0, kEmpty});
+  seen_.clear();
+  count_.clear();
+  first_.resize(n);
+  int bits = std::countr_zero(cap);
+  // Fibonacci hashing: the top bits of id * 2^64 / phi spread consecutive and strided ids.
+  const auto slot_of = [&](uint32_t id) {
+    return static_cast<size_t>((static_cast<uint64_t>(id) * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+  };
+  for (size_t p = 0; p < n; ++p) {
+    const uint32_t id = feature_ids[p];
+    size_t h = slot_of(id);
+    while (table_[h].index != kEmpty && table_[h].id != id) h = (h + 1) & (table_.size() - 1);
+    if (table_[h].index == kEmpty) {
+      table_[h] = {id, static_cast<uint32_t>(seen_.size())};
+      seen_.push_back(id);
+      count_.push_back(0);
+      if (2 * seen_.size() > table_.size()) {  // keep the load under 1/2: rehash at twice the size
+        table_.assign(2 * table_.size(), {0, kEmpty});
+        ++bits;
+        for (uint32_t i = 0; i < seen_.size(); ++i) {
+          size_t g = slot_of(seen_[i]);
+          while (table_[g].index != kEmpty) g = (g + 1) & (table_.size() - 1);
+          table_[g] = {seen_[i], i};
+        }
+        h = slot_of(id);
+        while (table_[h].id != id || table_[h].index == kEmpty) h = (h + 1) & (table_.size() - 1);
+      }
+    }
+    first_[p] = table_[h].index;
+    ++count_[table_[h].index];
+  }
+}
+
+// Sorts the distinct ids and numbers them owner-major (slot_of_: first-appearance index ->
+// slot).
+void BatchRows::number_slots(const optim::RowShard& shard) {
+  const size_t U = seen_.size();
+  keys_.resize(U);
   uint32_t all_or = 0;
-  for (size_t i = 0; i < n; ++i) {
-    keys_[i] = (static_cast<uint64_t>(feature_ids[i]) << 32) | i;
-    all_or |= feature_ids[i];
+  for (size_t i = 0; i < U; ++i) {
+    keys_[i] = (static_cast<uint64_t>(seen_[i]) << 32) | i;
+    all_or |= seen_[i];
   }
   constexpr int kDigit = 11;
   constexpr size_t kBuckets = size_t{1} << kDigit;
-  tmp_.resize(n);
+  tmp_.resize(U);
   for (int shift = 32; shift < 64 && (all_or >> (shift - 32)) != 0; shift += kDigit) {
     const uint64_t* in = keys_.data();
     uint64_t* out = tmp_.data();
     model::stable_counting_scatter(
-        n, kBuckets, [&](size_t e) { return static_cast<size_t>((in[e] >> shift) & (kBuckets - 1)); },
+        U, kBuckets, [&](size_t e) { return static_cast<size_t>((in[e] >> shift) & (kBuckets - 1)); },
         [&](size_t e, uint32_t pos) { out[pos] = in[e]; }, nullptr, scratch_);
     keys_.swap(tmp_);
   }
-  // Distinct ids in order, each position's index among them (slots hold it for now).
-  ids.clear();
-  slots.resize(n);
-  for (size_t e = 0; e < n; ++e) {
-    const uint32_t id = static_cast<uint32_t>(keys_[e] >> 32);
-    if (ids.empty() || ids.back() != id) ids.push_back(id);
-    slots[static_cast<uint32_t>(keys_[e])] = static_cast<uint32_t>(ids.size() - 1);
-  }
-  // Owner-major slot numbers: counts per owner, then each id's place in its owner's run.
+  ids.resize(U);
   per_owner.assign(shard.count, 0);
-  for (uint32_t id : ids) {
-    if (id >= shard.global_rows)
-      throw std::out_of_range("feature id " + std::to_string(id) + " is outside the table of " +
+  for (size_t i = 0; i < U; ++i) {
+    ids[i] = static_cast<uint32_t>(keys_[i] >> 32);
+    if (ids[i] >= shard.global_rows)
+      throw std::out_of_range("feature id " + std::to_string(ids[i]) + " is outside the table of " +
                               std::to_string(shard.global_rows) + " rows");
-    ++per_owner[shard.owner(id)];
+    ++per_owner[shard.owner(ids[i])];
   }
   std::vector<uint64_t> at(shard.count, 0);
   for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
-  slot_of_.resize(ids.size());
-  by_slot.resize(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
+  slot_of_.resize(U);
+  by_slot.resize(U);
+  for (size_t i = 0; i < U; ++i) {
     const uint64_t slot = at[shard.owner(ids[i])]++;
-    slot_of_[i] = static_cast<uint32_t>(slot);
+    slot_of_[static_cast<uint32_t>(keys_[i])] = static_cast<uint32_t>(slot);
     by_slot[slot] = ids[i];
   }
-  for (uint32_t& s : slots) s = slot_of_[s];
-  // Grouping by slot: each id's positions are one run of the sorted keys (position order);
-  // the runs go to their slots' places.
-  const size_t U = ids.size();
+}
+
+// For the backward: each slot's samples (position / features_per_sample), in position order.
+void BatchRows::group_by_slot(uint32_t features_per_sample) {
+  const size_t U = seen_.size(), n = slots.size();
   slot_start.assign(U + 1, 0);
-  run_start_.resize(U + 1);
-  for (size_t e = 0, i = 0; e < n; ++e)
-    if (e == 0 || (keys_[e] >> 32) != (keys_[e - 1] >> 32)) run_start_[i++] = static_cast<uint32_t>(e);
-  run_start_[U] = static_cast<uint32_t>(n);
-  for (size_t i = 0; i < U; ++i) slot_start[slot_of_[i] + 1] = run_start_[i + 1] - run_start_[i];
+  for (size_t i = 0; i < U; ++i) slot_start[slot_of_[i] + 1] = count_[i];
   for (size_t k = 0; k < U; ++k) slot_start[k + 1] += slot_start[k];
+  cursor_.assign(slot_start.begin(), slot_start.end() - 1);
   slot_samples.resize(n);
-  for (size_t i = 0; i < U; ++i) {
-    uint32_t* out = &slot_samples[slot_start[slot_of_[i]]];
-    for (uint32_t e = run_start_[i]; e < run_start_[i + 1]; ++e)
-      *out++ = static_cast<uint32_t>(keys_[e]) / features_per_sample;
-  }
-  // rows keeps its size: the fetch overwrites it (clearing it would zero-fill it again).
+  for (size_t p = 0; p < n; ++p) slot_samples[cursor_[slots[p]]++] = static_cast<uint32_t>(p / features_per_sample);
 }
 
 }  // namespace sparsetrain::embedding

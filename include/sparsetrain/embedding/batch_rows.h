@@ -32,8 +32,18 @@ struct BatchRows {
   void clear();
 
  private:
-  std::vector<uint64_t> keys_, tmp_;
-  std::vector<uint32_t> scratch_, slot_of_, run_start_;
+  void find_distinct(const uint32_t* feature_ids, size_t n);
+  void number_slots(const optim::RowShard& shard);
+  void group_by_slot(uint32_t features_per_sample);
+
+  struct Entry {
+    uint32_t id, index;  // index UINT32_MAX: empty
+  };
+  std::vector<Entry> table_;                // id -> first-appearance index
+  std::vector<uint32_t> seen_, count_;      // distinct ids in first-appearance order; their counts
+  std::vector<uint32_t> first_;             // per position: its id's first-appearance index
+  std::vector<uint64_t> keys_, tmp_;        // (id, index) radix-sorted by id
+  std::vector<uint32_t> scratch_, slot_of_, cursor_;
 };
 
 }  // namespace sparsetrain::embedding
