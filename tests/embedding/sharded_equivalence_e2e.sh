@@ -4,7 +4,8 @@
 #  (1) P = 2 and 3: train both ways with checkpoints and the replica check on; model.h5
 #      and every checkpoint (weights, Adam m and v, per-row steps, LSH sources, cursors)
 #      are bitwise identical, and so is the summary line (loss, AUC, logloss).
-#      The same with optim.moments = bfloat16 (stochastically rounded moments).
+#      The same with optim.moments = bfloat16 (stochastically rounded moments); and the
+#      sharded model does not depend on the threads per rank.
 #  (2) Resharding: resume a P = 2 checkpoint on 3 ranks and a P = 3 one on 2 ranks, once
 #      sharded and once replicated, from copies of the same file: the finished models are
 #      bitwise identical.
@@ -82,6 +83,13 @@ b=$(run shb 2 --dist.embedding sharded --optim.moments bfloat16 --train.epochs 1
 [[ "$a" == "$b" ]] || fail "bfloat16 moments: summaries differ: replicated $a, sharded $b"
 same_model "$WORK/repb/checkpoints/ckpt-000000000050.h5" "$WORK/shb/checkpoints/ckpt-000000000050.h5"
 echo "bfloat16 moments, P=2: sharded == replicated (checkpoint of step 50)"
+
+# (1c) threads: 2 ranks x 2 threads train the same sharded model as 2 x 1 (batches of 600
+# rows, so the plan's and the backward's parallel paths run).
+run th1 2 --dist.embedding sharded --train.epochs 1 --train.batch_size 600 --train.threads 1 > /dev/null
+run th2 2 --dist.embedding sharded --train.epochs 1 --train.batch_size 600 --train.threads 2 > /dev/null
+same_model "$WORK/th1/model.h5" "$WORK/th2/model.h5"
+echo "sharded, P=2: 1 and 2 threads per rank give the same model"
 
 # (2) the checkpoint of step 50 of each run, resumed on the other rank count, both ways.
 for from in 2 3; do
