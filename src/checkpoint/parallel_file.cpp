@@ -12,9 +12,7 @@
 namespace sparsetrain::checkpoint {
 
 ParallelFile::ParallelFile(collective::Comm* comm, const model::Network& network) : comm_(comm) {
-  bool sharded = false;
-  for (const auto& b : network.blocks()) sharded = sharded || b.shard.sharded();
-  parallel_ = comm && comm->uses_mpi() && sharded;
+  parallel_ = comm && comm->uses_mpi() && network.table_sharded();
   io_.comm = comm;
   if (!parallel_) return;
   fapl_ = collective::h5_file_access(*comm);

@@ -162,7 +162,7 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   const auto t0 = Clock::now();
   checkpoint::TrainState state;
   std::string status;  // "" = nothing to resume, "ok <path>", "error <message>"
-  if (network_.blocks()[network_.embed_block()].shard.sharded()) {
+  if (network_.table_sharded()) {
     status = load_sharded(state);
   } else if (root) {
     if (const size_t n = checkpoint::remove_stale_temporaries(dir_))
@@ -200,17 +200,17 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   std::string encoded = root ? checkpoint::encode_state(state) : std::string();
   comm_.broadcast(encoded, 0);
   if (!root) state = checkpoint::decode_state(encoded);
-  for (auto& b : network_.blocks()) {
-    if (network_.blocks()[network_.embed_block()].shard.sharded()) break;
-    broadcast_array(comm_, b.w.data(), b.w.size());
-    broadcast_array(comm_, b.m.data(), b.m.size());
-    broadcast_array(comm_, b.v.data(), b.v.size());
-    broadcast_array(comm_, b.m16.data(), b.m16.size());  // empty unless the block keeps bfloat16 moments
-    broadcast_array(comm_, b.v16.data(), b.v16.size());
-    broadcast_array(comm_, b.last_step.data(), b.last_step.size());
-  }
-  if (!network_.blocks()[network_.embed_block()].shard.sharded())
+  if (!network_.table_sharded()) {
+    for (auto& b : network_.blocks()) {
+      broadcast_array(comm_, b.w.data(), b.w.size());
+      broadcast_array(comm_, b.m.data(), b.m.size());
+      broadcast_array(comm_, b.v.data(), b.v.size());
+      broadcast_array(comm_, b.m16.data(), b.m16.size());  // empty unless the block keeps bfloat16 moments
+      broadcast_array(comm_, b.v16.data(), b.v16.size());
+      broadcast_array(comm_, b.last_step.data(), b.last_step.size());
+    }
     for (auto& t : tables_.blocks()) broadcast_array(comm_, t.w.data(), t.w.size());
+  }
   network_.set_rebuild_schedule(state.next_rebuild, state.rebuild_interval);
   tables_.restore_tables(network_);
 
@@ -254,7 +254,7 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   if (root) {
     std::cerr << "resumed from " << path << " at step " << state.step << " (epoch " << state.epoch << ", "
               << state.samples << " samples) in " << since(t0) << " s (read " << read_seconds << " s";
-    if (network_.blocks()[network_.embed_block()].shard.sharded())
+    if (network_.table_sharded())
       std::cerr << ", every rank reading its own rows";
     else if (P > 1)
       std::cerr << ", broadcast to " << P - 1 << " rank(s) " << since(t0) - read_seconds << " s";
@@ -340,7 +340,7 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
                                                                               loop.window.samples});
   last_saved_ = loop.step;
   last_time_ = Clock::now();
-  const bool sharded = network_.blocks()[network_.embed_block()].shard.sharded();
+  const bool sharded = network_.table_sharded();
   if (!comm_.is_root() && !sharded) return;
 
   checkpoint::TrainState s;

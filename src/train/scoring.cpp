@@ -10,8 +10,7 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
                    const std::function<void(const data::Batch&, const float*)>& sink) {
   data::Batch batch;
   std::vector<float> probs;
-  optim::ParamBlock& embed = network.blocks()[network.embed_block()];
-  if (!embed.shard.sharded()) {
+  if (!network.table_sharded()) {
     while (size_t n = next(batch)) {
       probs.resize(n);
       network.infer(batch, probs.data());  // a row scores the same on any rank
@@ -19,15 +18,16 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
     }
     return;
   }
+  optim::ParamBlock& embed = network.blocks()[network.embed_block()];
   embedding::ShardedTable table(comm, embed);
   embedding::BatchRows rows;
   bool done = false;
   for (;;) {
     const size_t n = done ? 0 : next(batch);
     done = n == 0;
-    if (done) batch.rows = 0, batch.ids.clear();
+    if (done) batch.ids.clear();  // a rank that is done still serves its rows: it asks for none
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
-    rows.plan(batch.ids.data(), done ? 0 : batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
+    rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
     table.fetch(rows);
     if (done) continue;
     const model::EmbedRows view{rows.rows.data(), rows.slots.data()};

@@ -12,8 +12,8 @@ double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::
 StepEngine::StepEngine(collective::Comm& comm, model::Network& net, const optim::OptimizerOptions& opt,
                        collective::ExchangeMode exchange)
     : comm_(comm), net_(net), optimizer_(opt), exchange_(comm, exchange) {
-  optim::ParamBlock& embed = net_.blocks()[net_.embed_block()];
-  if (embed.shard.sharded()) table_ = std::make_unique<embedding::ShardedTable>(comm_, embed);
+  if (net_.table_sharded())
+    table_ = std::make_unique<embedding::ShardedTable>(comm_, net_.blocks()[net_.embed_block()]);
 }
 
 StepEngine::~StepEngine() = default;

@@ -23,7 +23,7 @@ struct RowIo {
 
 class ParallelFile {
  public:
-  // Parallel when `comm` is a real MPI world and `network` holds a sharded block; then every
+  // Parallel when `comm` is a real MPI world and `network`'s input table is sharded; then every
   // rank must construct it and make the same calls on the file.
   ParallelFile(collective::Comm* comm, const model::Network& network);
   ~ParallelFile();

@@ -102,6 +102,8 @@ class Network {
   void infer(const data::Batch& batch, float* probs, const EmbedRows* rows = nullptr);
   // Index of the input table ("embed") in blocks().
   size_t embed_block() const { return embed_; }
+  // The input table holds only this rank's rows (NetworkSpec::embed_shard_count > 1).
+  bool table_sharded() const { return blocks_[embed_].shard.sharded(); }
 
   // LSH tables: rebuilt from the current weights when the schedule says so.
   bool rebuild_due(uint64_t step) const { return has_lsh_ && step >= next_rebuild_; }
