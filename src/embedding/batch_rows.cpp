@@ -10,16 +10,6 @@
 
 namespace sparsetrain::embedding {
 
-void BatchRows::clear() {
-  ids.clear();
-  slots.clear();
-  by_slot.clear();
-  rows.clear();
-  slot_start.clear();
-  slot_samples.clear();
-  std::fill(per_owner.begin(), per_owner.end(), 0);
-}
-
 void BatchRows::plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard,
                      uint32_t features_per_sample) {
   if (n >= (uint64_t{1} << 32)) throw std::invalid_argument("BatchRows::plan: too many features in one batch");

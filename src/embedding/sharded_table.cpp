@@ -122,15 +122,9 @@ void ShardedTable::apply_owned(const optim::Optimizer& opt, const std::vector<ui
     parts[r] = {served_[r].data(), recv_.data() + at, served_[r].size()};
     at += block_words[r];
   }
-  // Rank r sent its gradient rows for exactly the ids it asked for last step. One rank
-  // (P = 1) needs no sum: its gradient keeps its exact bits, as in a replicated run.
-  if (P == 1) {
-    merged_.rows.assign(parts[0].ids, parts[0].ids + parts[0].n);
-    merged_.values.resize(parts[0].n * cols_);
-    if (parts[0].n) std::memcpy(merged_.values.data(), parts[0].values, parts[0].n * cols_ * sizeof(float));
-  } else {
-    collective::merge_rows(parts, cols_, merged_);
-  }
+  // Rank r sent its gradient rows for exactly the ids it asked for last step. (A table is
+  // sharded only over two or more ranks, so there is always a merge, as replicated has.)
+  collective::merge_rows(parts, cols_, merged_);
   merged_.cols = cols_;
   for (uint32_t& id : merged_.rows) id = static_cast<uint32_t>(block_.shard.local(id));
   stats_.merge_s += util::thread_cpu_seconds() - t0;

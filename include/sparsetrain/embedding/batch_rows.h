@@ -29,7 +29,6 @@ struct BatchRows {
   // features_per_sample: a feature at position p belongs to sample p / features_per_sample.
   void plan(const uint32_t* feature_ids, size_t n, const optim::RowShard& shard, uint32_t features_per_sample);
   size_t size() const { return ids.size(); }
-  void clear();
 
  private:
   void find_distinct(const uint32_t* feature_ids, size_t n);
