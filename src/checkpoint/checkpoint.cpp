@@ -76,22 +76,26 @@ void need(const H5File& f, const std::string& name) {
   if (!f.exists(name)) throw CheckpointError("checkpoint '" + f.path() + "' has no " + name);
 }
 
+// The dataset exists and is [rows x cols] (cols = 0: 1-D [rows]); else an error naming both.
+void need_shape(const H5File& f, const std::string& name, uint64_t rows, uint64_t cols) {
+  need(f, name);
+  const auto d = f.dims(name);
+  const bool ok = cols ? (d.size() == 2 && d[0] == rows && d[1] == cols) : (d.size() == 1 && d[0] == rows);
+  if (ok) return;
+  std::ostringstream msg;
+  msg << "checkpoint '" << f.path() << "': " << name << " is [";
+  for (size_t i = 0; i < d.size(); ++i) msg << (i ? "x" : "") << d[i];
+  msg << "], this config needs [" << rows;
+  if (cols) msg << "x" << cols;
+  msg << "] (was it written for another model config?)";
+  throw CheckpointError(msg.str());
+}
+
 // Reads an array whose shape must be [rows x cols] (cols = 0: 1-D [rows]).
 template <typename T, typename A, typename Reader>
 void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out, uint64_t rows, uint64_t cols,
                Reader read) {
-  need(f, name);
-  const auto d = f.dims(name);
-  const bool ok = cols ? (d.size() == 2 && d[0] == rows && d[1] == cols) : (d.size() == 1 && d[0] == rows);
-  if (!ok) {
-    std::ostringstream msg;
-    msg << "checkpoint '" << f.path() << "': " << name << " is [";
-    for (size_t i = 0; i < d.size(); ++i) msg << (i ? "x" : "") << d[i];
-    msg << "], this config needs [" << rows;
-    if (cols) msg << "x" << cols;
-    msg << "] (was it written for another model config?)";
-    throw CheckpointError(msg.str());
-  }
+  need_shape(f, name, rows, cols);
   out.resize(rows * (cols ? cols : 1));
   read(name, out.data(), out.size());
   verify(f, name, out);
@@ -103,17 +107,7 @@ void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out,
 template <typename T, typename A>
 void get_rows(const H5File& f, int64_t version, const std::string& name, hid_t type, std::vector<T, A>& out,
               const optim::RowShard& shard, uint64_t cols, const RowIo& io) {
-  need(f, name);
-  const auto d = f.dims(name);
-  if (d.size() != (cols ? 2u : 1u) || d[0] != shard.global_rows || (cols && d[1] != cols)) {
-    std::ostringstream msg;
-    msg << "checkpoint '" << f.path() << "': " << name << " is [";
-    for (size_t i = 0; i < d.size(); ++i) msg << (i ? "x" : "") << d[i];
-    msg << "], this config needs [" << shard.global_rows;
-    if (cols) msg << "x" << cols;
-    msg << "] (was it written for another model config?)";
-    throw CheckpointError(msg.str());
-  }
+  need_shape(f, name, shard.global_rows, cols);
   out.resize(shard.local_rows() * (cols ? cols : 1));
   f.read_rows(name, type, out.data(), sizeof(T), shard, cols);
   if (version < 3) {

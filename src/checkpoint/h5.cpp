@@ -24,14 +24,20 @@ uint64_t slab_rows(uint64_t rows, uint64_t row_bytes) {
   return std::max<uint64_t>(1, std::min<uint64_t>(rows, max_bytes / std::max<uint64_t>(row_bytes, 1)));
 }
 
+// A new [rows x cols] dataset (cols = 0: 1-D [rows]).
+H5Handle create_dataset(hid_t file, const std::string& path, const std::string& name, hid_t type, uint64_t rows,
+                        uint64_t cols) {
+  hsize_t dims[2] = {rows, cols};
+  H5Handle space(check_id(H5Screate_simple(cols ? 2 : 1, dims, nullptr), "dataspace " + name, path), H5Sclose);
+  return H5Handle(check_id(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           "create dataset " + name, path),
+                  H5Dclose);
+}
+
 template <typename T>
 void write_2d(hid_t file, const std::string& path, const std::string& name, hid_t type, const T* data,
               uint64_t rows, uint64_t cols) {
-  hsize_t dims[2] = {rows, cols};
-  H5Handle space(check_id(H5Screate_simple(cols ? 2 : 1, dims, nullptr), "dataspace " + name, path), H5Sclose);
-  H5Handle dset(check_id(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                         "create dataset " + name, path),
-                H5Dclose);
+  H5Handle dset = create_dataset(file, path, name, type, rows, cols);
   const uint64_t width = cols ? cols : 1;
   const uint64_t step = slab_rows(rows, width * sizeof(T));
   for (uint64_t r = 0; r < rows; r += step) {
@@ -111,12 +117,7 @@ void select_rows(hid_t fspace, const optim::RowShard& shard, uint64_t lo, uint64
 
 void H5File::write_rows(const std::string& name, hid_t type, const void* data, size_t elem_bytes,
                         const optim::RowShard& shard, uint64_t cols, bool writer, hid_t dxpl) {
-  const int nd = cols ? 2 : 1;
-  hsize_t dims[2] = {shard.global_rows, cols};
-  H5Handle space(check_id(H5Screate_simple(nd, dims, nullptr), "dataspace " + name, path_), H5Sclose);
-  H5Handle dset(check_id(H5Dcreate2(id(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                         "create dataset " + name, path_),
-                H5Dclose);
+  H5Handle dset = create_dataset(id(), path_, name, type, shard.global_rows, cols);
   const uint64_t width = cols ? cols : 1;
   const uint64_t mine = shard.sharded() || writer ? shard.local_rows() : 0;
   // Rounds: from the largest share (rank 0's), so every rank makes the same number of calls.
@@ -139,12 +140,7 @@ void H5File::write_rows(const std::string& name, hid_t type, const void* data, s
 void H5File::write_row_ranges(const std::string& name, hid_t type, uint64_t global_rows, uint64_t cols, hid_t dxpl,
                               uint64_t rounds,
                               const std::function<const void*(uint64_t, uint64_t&, uint64_t&)>& block) {
-  const int nd = cols ? 2 : 1;
-  hsize_t dims[2] = {global_rows, cols};
-  H5Handle space(check_id(H5Screate_simple(nd, dims, nullptr), "dataspace " + name, path_), H5Sclose);
-  H5Handle dset(check_id(H5Dcreate2(id(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                         "create dataset " + name, path_),
-                H5Dclose);
+  H5Handle dset = create_dataset(id(), path_, name, type, global_rows, cols);
   const uint64_t width = cols ? cols : 1;
   for (uint64_t k = 0; k < rounds; ++k) {
     uint64_t lo = 0, hi = 0;
