@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -14,8 +13,6 @@
 
 namespace sparsetrain::collective {
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 constexpr uint64_t kWord = sizeof(uint32_t);  // ids and float values are both one 32-bit word
 
@@ -89,7 +86,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     }
   }
   if (P == 1) return;  // already the global sum (decisions: nothing was exchanged)
-  const double t_begin = now();
+  const double t_begin = util::wall_seconds();
   const uint64_t bytes_before = comm_.bytes_sent(), collectives_before = comm_.collectives();
 
   // 1. Header: layout signature + this rank's touched-row count per sparse slot.
@@ -98,7 +95,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     if (s.sparse) mine.push_back(s.sparse->rows.size());
   const size_t K = mine.size();
   header_ = comm_.allgather(mine.data(), K);
-  stats_.wait_seconds += now() - t_begin;
+  stats_.wait_seconds += util::wall_seconds() - t_begin;
   const uint64_t header_bytes = comm_.bytes_sent() - bytes_before;
   for (int r = 0; r < P; ++r)
     if (header_[static_cast<size_t>(r) * K] != mine[0])
@@ -209,7 +206,7 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     merge_rows(parts, cols, g);
   }
   stats_.merge_seconds += util::thread_cpu_seconds() - t_merge;
-  stats_.seconds += now() - t_begin;
+  stats_.seconds += util::wall_seconds() - t_begin;
   stats_.bytes_sent += comm_.bytes_sent() - bytes_before;
   stats_.collectives += comm_.collectives() - collectives_before;
   ++stats_.steps;

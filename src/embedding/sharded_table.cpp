@@ -1,6 +1,5 @@
 #include "sparsetrain/embedding/sharded_table.h"
 
-#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -10,8 +9,6 @@
 
 namespace sparsetrain::embedding {
 namespace {
-
-double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Where each rank's block starts in a buffer of consecutive blocks.
 std::vector<uint64_t> offsets(const std::vector<uint64_t>& counts) {
@@ -43,9 +40,9 @@ std::vector<uint64_t> ShardedTable::request_counts(const BatchRows* next) {
   if (next) mine = next->per_owner;
   if (mine.size() != static_cast<size_t>(comm_.size()))
     throw std::logic_error("ShardedTable: a batch planned for another rank count");
-  const double t0 = wall();
+  const double t0 = util::wall_seconds();
   std::vector<uint64_t> counts = comm_.alltoall(mine.data(), 1);
-  stats_.wire_s += wall() - t0;
+  stats_.wire_s += util::wall_seconds() - t0;
   if (next) stats_.rows_requested += next->size();
   return counts;
 }
@@ -71,6 +68,7 @@ void ShardedTable::reply(BatchRows* next) {
   std::vector<uint64_t> send_words(P), recv_words(P, 0);
   uint64_t total = 0;
   for (size_t r = 0; r < P; ++r) total += send_words[r] = served_[r].size() * cols_;
+  stats_.rows_served += total / cols_;
   send_.resize(total);
   uint32_t* out = send_.data();
   // The served rows are scattered over the table: load a few rows ahead.
@@ -94,9 +92,9 @@ void ShardedTable::reply(BatchRows* next) {
   stats_.fetch_s += util::thread_cpu_seconds() - t0;
   // The rows arrive owner-major, which is slot order: straight into the batch's row cache.
   uint32_t* into = next && !next->rows.empty() ? reinterpret_cast<uint32_t*>(next->rows.data()) : recv_.data();
-  const double w0 = wall();
+  const double w0 = util::wall_seconds();
   comm_.alltoallv(send_.data(), send_words, into, recv_words);
-  stats_.wire_s += wall() - w0;
+  stats_.wire_s += util::wall_seconds() - w0;
   count_sent(send_words);
 }
 
@@ -105,21 +103,22 @@ void ShardedTable::fetch(BatchRows& next) {
   const std::vector<uint64_t> counts = request_counts(&next);
   const std::vector<uint64_t> recv_at = offsets(counts);
   recv_.resize(recv_at[P]);
-  const double w0 = wall();
+  const double w0 = util::wall_seconds();
   comm_.alltoallv(next.by_slot.data(), next.per_owner, recv_.data(), counts);  // ids by slot: owner-major
-  stats_.wire_s += wall() - w0;
+  stats_.wire_s += util::wall_seconds() - w0;
   count_sent(next.per_owner);
   take_requests(recv_.data(), counts, std::vector<uint64_t>(P, 0));
   reply(&next);
 }
 
-void ShardedTable::apply_owned(const optim::Optimizer& opt, const std::vector<uint64_t>& block_words) {
+void ShardedTable::apply_owned(const OwnerUpdate& update, const std::vector<uint64_t>& block_words) {
   const size_t P = served_.size();
   double t0 = util::thread_cpu_seconds();
   std::vector<collective::RankRows> parts(P);
   uint64_t at = 0;
   for (size_t r = 0; r < P; ++r) {
     parts[r] = {served_[r].data(), recv_.data() + at, served_[r].size()};
+    stats_.rows_merged += served_[r].size();
     at += block_words[r];
   }
   // Rank r sent its gradient rows for exactly the ids it asked for last step. (A table is
@@ -129,12 +128,18 @@ void ShardedTable::apply_owned(const optim::Optimizer& opt, const std::vector<ui
   for (uint32_t& id : merged_.rows) id = static_cast<uint32_t>(block_.shard.local(id));
   stats_.merge_s += util::thread_cpu_seconds() - t0;
   t0 = util::thread_cpu_seconds();
-  opt.apply(block_, merged_);
+  update(block_, merged_);
   stats_.apply_s += util::thread_cpu_seconds() - t0;
   stats_.rows_applied += merged_.rows.size();
 }
 
 void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
+                                  BatchRows* next) {
+  push_and_fetch(
+      cur, grad, [&opt](optim::ParamBlock& local, const optim::SparseGrad& summed) { opt.apply(local, summed); }, next);
+}
+
+void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update,
                                   BatchRows* next) {
   if (grad.cols != cols_ || grad.rows.size() != cur.size() || grad.values.size() != cur.size() * cols_)
     throw std::logic_error("ShardedTable::push_and_fetch: the gradient does not cover the batch's rows");
@@ -169,13 +174,13 @@ void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad&
   }
   stats_.rows_pushed += cur.size();
   stats_.pack_s += util::thread_cpu_seconds() - t0;
-  const double w0 = wall();
+  const double w0 = util::wall_seconds();
   comm_.alltoallv(send_.data(), send_words, recv_.data(), recv_words);
-  stats_.wire_s += wall() - w0;
+  stats_.wire_s += util::wall_seconds() - w0;
   count_sent(send_words);
   // Rank r's block: its gradient rows, then its requests. The sums use the ids served
   // last step, so they are applied before the new requests replace them.
-  apply_owned(opt, recv_words);
+  apply_owned(update, recv_words);
   take_requests(recv_.data(), counts, grad_words);
   reply(next);
   ++stats_.steps;

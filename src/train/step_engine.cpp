@@ -1,14 +1,9 @@
 #include "sparsetrain/train/step_engine.h"
 
-#include <chrono>
 
 #include "sparsetrain/util/cpu_time.h"
 
 namespace sparsetrain::train {
-namespace {
-double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-}  // namespace
-
 StepEngine::StepEngine(collective::Comm& comm, model::Network& net, const optim::OptimizerOptions& opt,
                        collective::ExchangeMode exchange)
     : comm_(comm), net_(net), optimizer_(opt), exchange_(comm, exchange) {
@@ -51,9 +46,9 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
     slots_.push_back(grads_[b].sparse ? collective::GradSlot::of(grads_[b].sparse_grad, blocks[b].rows)
                                       : collective::GradSlot::of(grads_[b].dense_grad));
   }
-  const double w0 = wall();
+  const double w0 = util::wall_seconds();
   exchange_.combine(slots_);
-  times_.exchange += wall() - w0;
+  times_.exchange += util::wall_seconds() - w0;
   c0 = util::thread_cpu_seconds();
   for (size_t b = 0; b < blocks.size(); ++b) {
     if (table_ && b == embed) continue;
@@ -86,9 +81,9 @@ bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_
   const int P = comm.size(), rank = comm.rank();
   std::vector<uint64_t> rank_rows(static_cast<size_t>(P));
   for (;;) {
-    const double t0 = wall();
+    const double t0 = util::wall_seconds();
     out.rows = reader.next_batch(out.batch, local_batch);
-    read_seconds += wall() - t0;
+    read_seconds += util::wall_seconds() - t0;
     // Every rank's row count in one allreduce (each rank fills its own slot): the total
     // scales the loss, and the rows of lower ranks give this rank's first global sample
     // index, which seeds the LSH top-ups, so a sample's top-up does not depend on which

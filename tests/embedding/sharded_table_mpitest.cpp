@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <iostream>
 #include <random>
 
@@ -68,6 +69,57 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
       EXPECT_EQ(next.rows[next.slots[i] * kCols + j], initial(ids1[i], j) - want_delta) << "id " << ids1[i];
   }
   EXPECT_EQ(table.stats().steps, 1u);
+
+  // The owner's counts: rows merged = every rank's distinct ids of round 0 that this rank
+  // owns; rows served = the same over both fetched batches; rows applied = their union.
+  uint64_t merged = 0, served = 0;
+  std::set<uint32_t> applied;
+  for (uint32_t r = 0; r < P; ++r)
+    for (int round : {0, 1}) {
+      const auto theirs = batch_ids(static_cast<int>(r), round);
+      for (uint32_t id : std::set<uint32_t>(theirs.begin(), theirs.end())) {
+        if (id % P != me) continue;
+        ++served;
+        if (round == 0) ++merged, applied.insert(id);
+      }
+    }
+  EXPECT_EQ(table.stats().rows_merged, merged);
+  EXPECT_EQ(table.stats().rows_served, served);
+  EXPECT_EQ(table.stats().rows_applied, applied.size());
+}
+
+// Any owner update can stand in for the optimizer: it gets the summed rows as local indices.
+TEST(ShardedTable, OwnerUpdateGetsTheSummedRowsAsLocalIndices) {
+  collective::Comm& c = world();
+  const uint32_t P = static_cast<uint32_t>(c.size()), me = static_cast<uint32_t>(c.rank());
+  optim::ParamBlock block;
+  block.allocate_shard({kRows, me, P}, kCols, true);
+  ShardedTable table(c, block);
+  BatchRows cur;
+  const auto ids0 = batch_ids(c.rank(), 0);
+  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
+  table.fetch(cur);
+  optim::SparseGrad g;
+  g.cols = kCols;
+  for (uint32_t s = 0; s < cur.size(); ++s) {
+    g.rows.push_back(s);
+    g.values.insert(g.values.end(), kCols, 1.0f);
+  }
+  std::set<uint32_t> want;
+  for (uint32_t r = 0; r < P; ++r)
+    for (uint32_t id : batch_ids(static_cast<int>(r), 0))
+      if (id % P == me) want.insert(static_cast<uint32_t>(block.shard.local(id)));
+  int calls = 0;
+  table.push_and_fetch(
+      cur, g,
+      [&](optim::ParamBlock& local, const optim::SparseGrad& summed) {
+        ++calls;
+        EXPECT_EQ(&local, &block);
+        EXPECT_EQ(std::set<uint32_t>(summed.rows.begin(), summed.rows.end()), want);
+        EXPECT_EQ(summed.values.size(), summed.rows.size() * kCols);
+      },
+      nullptr);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 //   round B: the owner sends back the requested rows, already updated by step t.
 // So with one thread per rank a sharded run ends bitwise equal to the replicated run.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sparsetrain/collective/comm.h"
@@ -28,6 +29,8 @@ struct ShardStats {
   uint64_t rows_requested = 0;  // distinct ids this rank asked for (own rows included)
   uint64_t rows_pushed = 0;     // gradient rows sent (own rows included)
   uint64_t rows_applied = 0;    // rows this owner updated
+  uint64_t rows_merged = 0;     // gradient rows this owner summed (every rank's, own included)
+  uint64_t rows_served = 0;     // rows this owner sent back to requesters (own included)
   uint64_t bytes_sent = 0, messages = 0;  // to other ranks; messages = non-empty peer blocks
   double plan_s = 0;   // de-duplicating the batch's ids (BatchRows::plan, counted by the caller)
   double pack_s = 0;   // packing gradient rows and requests
@@ -36,6 +39,10 @@ struct ShardStats {
   double fetch_s = 0;  // owner: packing the requested rows; requester: placing them
   double wire_s = 0;   // wall time in the collectives
 };
+
+// What an owner does with the summed gradient of its rows (rows as local indices): lazy
+// Adam when training; the SMPI scaling driver stands in a modeled cost for it.
+using OwnerUpdate = std::function<void(optim::ParamBlock& local, const optim::SparseGrad& summed)>;
 
 class ShardedTable {
  public:
@@ -48,6 +55,9 @@ class ShardedTable {
   // order) to the owners, who sum and apply `opt`; then `next`'s rows come back updated
   // (null: this was the last step). Collective: every rank calls it in the same step.
   void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
+                      BatchRows* next);
+  // The same with any owner update in place of the optimizer.
+  void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update,
                       BatchRows* next);
 
   const ShardStats& stats() const { return stats_; }
@@ -64,8 +74,8 @@ class ShardedTable {
   // Round B: the served rows back to their requesters, into next->rows.
   void reply(BatchRows* next);
   // Sums the gradient rows at the start of each rank's block (block_words[r] words each)
-  // and applies `opt` to the owned rows.
-  void apply_owned(const optim::Optimizer& opt, const std::vector<uint64_t>& block_words);
+  // and applies `update` to the owned rows.
+  void apply_owned(const OwnerUpdate& update, const std::vector<uint64_t>& block_words);
   void count_sent(const std::vector<uint64_t>& words);
 
   collective::Comm& comm_;
