@@ -120,7 +120,8 @@ struct Row {
 
 class World {
  public:
-  World(Profile profile, double cardinality_scale) {
+  // calibrated = false: features only (RowSampler); the labels' alpha and bias stay unset.
+  World(Profile profile, double cardinality_scale, bool calibrated = true) {
     const auto& ip = int_field_profiles();
     for (int f = 0; f < kNumIntFields; ++f) {
       IntField& F = ints_[f];
@@ -140,7 +141,7 @@ class World {
       F.head_share = cp[f].head_share;
       F.tail = detail::ZipfSampler(2, F.cardinality, cp[f].zipf_s, cp[f].zipf_q);
     }
-    calibrate(profile == Profile::Kaggle ? kTargetRateKaggle : kTargetRateTb);
+    if (calibrated) calibrate(profile == Profile::Kaggle ? kTargetRateKaggle : kTargetRateTb);
   }
 
   // Samples row `row` of the stream `stream_seed`: features, raw logit and the
@@ -276,6 +277,11 @@ std::shared_ptr<const World> get_world(Profile profile, double scale) {
   return w;
 }
 
+// The fixed (seed-independent) 32-bit value written for value index k of categorical
+// field f; 32-bit like the real hashed data, so rare collisions inside huge fields are
+// realistic.
+inline uint32_t cat_hex(int f, uint64_t k) { return static_cast<uint32_t>(hash64(k, kWorld + kHexSalt * 64 + f)); }
+
 // --- formatting ------------------------------------------------------------
 inline char* put_uint(char* out, uint64_t v) {
   char tmp[20];
@@ -347,9 +353,7 @@ Chunk make_chunk(const World& world, uint64_t seed, uint64_t begin, uint64_t end
     }
     for (int f = 0; f < kNumCatFields; ++f) {
       if (r.cat_present[f]) {
-        // Fixed (seed-independent) string per (field, value); 32-bit like the
-        // real hashed data, so rare collisions inside huge fields are realistic.
-        out = put_hex8(out, static_cast<uint32_t>(hash64(r.cats[f], kWorld + kHexSalt * 64 + f)));
+        out = put_hex8(out, cat_hex(f, r.cats[f]));
       }
       *out++ = f + 1 < kNumCatFields ? '\t' : '\n';
     }
@@ -475,6 +479,29 @@ SynthReport write_synthetic(const SynthOptions& opts) {
   rep.positives_rate = opts.rows ? static_cast<double>(positives) / static_cast<double>(opts.rows) : 0.0;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
+}
+
+struct RowSampler::Impl {
+  World world;
+};
+
+RowSampler::RowSampler(Profile profile, double cardinality_scale)
+    : impl_(std::make_unique<Impl>(Impl{World(profile, cardinality_scale, false)})) {}
+RowSampler::~RowSampler() = default;
+
+void RowSampler::sample(uint64_t seed, uint64_t row, data::CriteoRow& out) const {
+  Row r;
+  impl_->world.sample(seed, row, r);
+  out.label = -1;
+  out.had_crlf = false;
+  for (int f = 0; f < kNumIntFields; ++f) {
+    out.int_present[f] = r.int_present[f];
+    out.int_value[f] = r.int_present[f] ? r.ints[f] : 0;
+  }
+  for (int f = 0; f < kNumCatFields; ++f) {
+    out.cat_present[f] = r.cat_present[f];
+    out.cat_value[f] = r.cat_present[f] ? cat_hex(f, r.cats[f]) : 0;
+  }
 }
 
 double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs) {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sparsetrain/data/criteo_row.h"
 #include "sparsetrain/synth/criteo_profile.h"
 #include "sparsetrain/synth/synth.h"
 
@@ -336,6 +337,44 @@ TEST(Synth, IoFailureNamesThePath) {
     FAIL() << "expected std::runtime_error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(o.output), std::string::npos) << e.what();
+  }
+}
+
+// The sampler (no text) gives exactly the fields the reader parses from the file, for both
+// profiles and a scaled vocabulary: the SMPI driver's ids are the trainer's ids.
+TEST(Synth, RowSamplerEqualsParsedFile) {
+  for (const auto& [profile, scale] : {std::pair{Profile::Tb, 1.0}, std::pair{Profile::Kaggle, 3.0}}) {
+    SynthOptions o;
+    o.rows = 3000;
+    o.seed = 17;
+    o.profile = profile;
+    o.cardinality_scale = scale;
+    o.output = (temp_dir() / "sampler.tsv").string();
+    write_synthetic(o);
+    const RowSampler sampler(profile, scale);
+    std::istringstream lines(read_file(o.output));
+    std::string line;
+    sparsetrain::data::CriteoRow parsed, sampled;
+    sparsetrain::data::ParseFailure failure;
+    uint64_t row = 0, present_cats = 0;
+    while (std::getline(lines, line)) {
+      ASSERT_TRUE(sparsetrain::data::parse_criteo_line(line.data(), line.size(),
+                                                       sparsetrain::data::LabelMode::Required, parsed, failure));
+      sampler.sample(o.seed, row, sampled);
+      for (int f = 0; f < kNumIntFields; ++f) {
+        ASSERT_EQ(sampled.int_present[f], parsed.int_present[f]) << "row " << row << " I" << f + 1;
+        ASSERT_EQ(sampled.int_value[f], parsed.int_value[f]) << "row " << row << " I" << f + 1;
+      }
+      for (int f = 0; f < kNumCatFields; ++f) {
+        ASSERT_EQ(sampled.cat_present[f], parsed.cat_present[f]) << "row " << row << " C" << f + 1;
+        ASSERT_EQ(sampled.cat_value[f], parsed.cat_value[f]) << "row " << row << " C" << f + 1;
+        present_cats += parsed.cat_present[f];
+      }
+      EXPECT_EQ(sampled.label, -1);
+      ++row;
+    }
+    EXPECT_EQ(row, o.rows);
+    EXPECT_GT(present_cats, o.rows * 20);  // the comparison saw real values, not only missing ones
   }
 }
 

@@ -13,8 +13,11 @@
 // samples of the same world. They do depend on the profile and on
 // cardinality_scale (the click rate and AUC are recalibrated for those).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "sparsetrain/data/criteo_row.h"
 
 namespace sparsetrain::synth {
 
@@ -45,6 +48,24 @@ struct SynthReport {
 // Writes opts.rows rows; throws std::runtime_error naming the path on I/O
 // failure and std::invalid_argument on bad options.
 SynthReport write_synthetic(const SynthOptions& opts);
+
+// Row `row` of the stream `seed` as the reader parses it from the file write_synthetic
+// writes (same profile, scale and seed), without the text and without the label (-1: the
+// click model is not calibrated, which saves ~0.3 s per sampler). For tools that need the
+// data's id distribution at volumes no file should hold: the SMPI scaling driver draws
+// 720,000 rows per simulated step.
+class RowSampler {
+ public:
+  explicit RowSampler(Profile profile, double cardinality_scale = 1.0);
+  ~RowSampler();
+  RowSampler(const RowSampler&) = delete;
+  RowSampler& operator=(const RowSampler&) = delete;
+  void sample(uint64_t seed, uint64_t row, data::CriteoRow& out) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Exact ROC-AUC of `probs` as scores for binary `labels` (label > 0.5 is
 // positive), tied scores counted as half (average ranks). Returns NaN when
