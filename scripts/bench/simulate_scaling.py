@@ -186,15 +186,23 @@ def design_steps(sim, summary):
     print("| nodes | ranks x threads per node | P | wire rows | step ms | efficiency (vs 1 rank x 4 threads) | "
           "compute | wire | apply | plumbing |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for nodes in (4, 32):
-        for per_node, threads in ((12, 4), (4, 12), (1, 48)):
+    # 4 x 12 at 32 nodes (P = 128) is left out: Open MPI's linear alltoallv there puts 16,256
+    # flows in flight at once, and SimGrid's solver took over 4 minutes per round.
+    layouts = {4: ((12, 4), (4, 12), (1, 48)), 32: ((12, 4), (2, 24), (1, 48))}
+    for nodes, per_node_layouts in layouts.items():
+        for per_node, threads in per_node_layouts:
             for bf16 in (False, True):
                 if bf16 and per_node != 12:
                     continue
                 P = nodes * per_node
                 env = {"ST_SIM_RANK_GFLOPS": f"{threads * 0.9:g}"}
                 extra = ["--embed-dim", "32"] if bf16 else []
-                d = sim.cluster(P, "sharded", batch, per_node, env, extra)
+                try:
+                    d = sim.cluster(P, "sharded", batch, per_node, env, extra)
+                except RuntimeError as e:
+                    print(f"| {nodes} | {per_node} x {threads} | {P} | {'bf16' if bf16 else 'fp32'} | "
+                          f"{str(e).splitlines()[0][:60]} | | | | | |")
+                    continue
                 # 1 rank of 4 threads at 3.6 Gf is T1; this layout has nodes x 48 cores in use
                 eff = t1 / d["step_s"] / (nodes * 12)
                 print(f"| {nodes} | {per_node} x {threads} | {P} | {'bf16' if bf16 else 'fp32'} | "
