@@ -1,12 +1,17 @@
 #include "sparsetrain/train/commands.h"
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "sparsetrain/checkpoint/model_file.h"
+#include "sparsetrain/data/shard.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/scoring.h"
@@ -121,6 +126,20 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
   return 0;
 }
 
+// predict's output must not be one of the files it reads: opening it for writing would empty
+// the input before a row is read (and the run would "succeed" with 0 rows).
+void refuse_output_over_inputs(const std::string& output, const std::string& model, const std::string& data) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(output, ec)) return;
+  std::vector<std::string> inputs = {model};
+  for (const data::InputFile& f : data::expand_inputs(data)) inputs.push_back(f.path);
+  for (const std::string& in : inputs)
+    if (fs::equivalent(output, in, ec))
+      throw cli::ConfigError("predict: --output '" + output + "' is the input file '" + in +
+                             "'; choose another path (nothing was written)");
+}
+
 int command_predict(const std::vector<std::string>& args, collective::Comm& comm) {
   std::string model_path, data, output;
   std::vector<cli::ExtraOption> extras = {
@@ -140,12 +159,24 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
   const bool root = comm.is_root();
   std::unique_ptr<data::CriteoReader> reader;
   std::ofstream out;
+  std::string partial;
+  struct RemovePartial {
+    const std::string& path;
+    bool keep = false;
+    ~RemovePartial() {
+      if (!keep && !path.empty()) std::remove(path.c_str());
+    }
+  } cleanup{partial};
   if (root) {
     data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
     ro.emit_invalid = true;
     reader = std::make_unique<data::CriteoReader>(ro);
-    out.open(output);
-    if (!out) throw std::runtime_error("cannot write '" + output + "'");
+    refuse_output_over_inputs(output, path, data);
+    // Written under a temporary name and renamed when complete: a failed run leaves any
+    // earlier file at `output` as it was.
+    partial = output + ".tmp." + std::to_string(::getpid());
+    out.open(partial);
+    if (!out) throw std::runtime_error("cannot write '" + partial + "' (for '" + output + "')");
   }
   uint64_t rows = 0;
   char buf[32];
@@ -164,7 +195,11 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
       });
   if (!root) return 0;
   out.close();
-  if (!out) throw std::runtime_error("error writing '" + output + "'");
+  if (!out) throw std::runtime_error("error writing '" + partial + "' (for '" + output + "')");
+  std::error_code ec;
+  std::filesystem::rename(partial, output, ec);
+  if (ec) throw std::runtime_error("cannot rename '" + partial + "' to '" + output + "': " + ec.message());
+  cleanup.keep = true;
   std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader->stats().skipped << ",\"output\":\"" << output << "\"}"
             << std::endl;
   return 0;

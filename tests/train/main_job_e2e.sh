@@ -48,6 +48,22 @@ sed -n '10p' "$FIX/criteo_sample_test.tsv" | cut -f 2- | awk -F'\t' -v OFS='\t' 
 grep -q "unlabeled.tsv:51: field" "$T/u.err" || fail "bad row warning lacks file:line: $(cat "$T/u.err")"
 # The unlabeled rows score exactly like their labeled versions.
 cmp <(head -n 50 "$T/p.txt") <(head -n 50 "$T/u.txt") || fail "unlabeled predictions differ from labeled ones"
+# predict never writes over what it reads (the data file, through a symlink too, or the
+# model), and a failed run leaves an existing output file as it was, with no temporary left.
+cp "$T/unlabeled.tsv" "$T/unlabeled.orig"; ln -s "$T/unlabeled.tsv" "$T/alias.tsv"
+for target in "$T/unlabeled.tsv" "$T/alias.tsv" "$T/run/model.h5"; do
+  if "$BIN" predict --model "$T/run/model.h5" --data "$T/unlabeled.tsv" --output "$target" > /dev/null 2> "$T/over.err"; then
+    fail "predict --output $target (one of its inputs) succeeded"
+  fi
+  grep -q "is the input file" "$T/over.err" || fail "no clear refusal for --output $target: $(cat "$T/over.err")"
+done
+cmp "$T/unlabeled.tsv" "$T/unlabeled.orig" || fail "predict changed its input file"
+"$BIN" evaluate --model "$T/run/model.h5" --data "$FIX/criteo_sample_test.tsv" > /dev/null || fail "model.h5 damaged"
+if "$BIN" predict --model "$T/run/model.h5" --data "$T/missing.tsv" --output "$T/u.txt" > /dev/null 2>&1; then
+  fail "predict on a missing file succeeded"
+fi
+[[ $(wc -l < "$T/u.txt") -eq 51 ]] || fail "a failed predict changed the earlier output"
+ls "$T"/u.txt.tmp.* > /dev/null 2>&1 && fail "a failed predict left a temporary file"
 # The scalar kernels (the fallback on CPUs without AVX-512) train the same job to a
 # comparable AUC, and the run reports which kernels it used.
 "$BIN" train --config configs/criteo-sample.ini --train.run_dir "$T/scalar" --train.kernels scalar \
