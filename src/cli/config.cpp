@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -250,6 +251,11 @@ ParsedArgs parse_args(const std::vector<std::string>& args, std::vector<ExtraOpt
   }
   if (vm.count("config")) {
     out.config_file = vm["config"].as<std::string>();
+    // A directory opens as a stream that reads nothing: it would pass as an empty config
+    // and the run would go on with the defaults.
+    std::error_code ec;
+    if (std::filesystem::is_directory(out.config_file, ec))
+      throw ConfigError("config file '" + out.config_file + "' is a directory; give an INI file (configs/*.ini)");
     std::ifstream in(out.config_file);
     if (!in) throw ConfigError("cannot open config file '" + out.config_file + "'");
     try {

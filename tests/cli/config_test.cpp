@@ -143,6 +143,14 @@ TEST(Config, MissingConfigFile) {
   EXPECT_NE(msg.find("/no/such/dir/x.ini"), std::string::npos) << msg;
 }
 
+// Issue 16, D9: a directory used to read as an empty config, and training ran on defaults.
+TEST(Config, DirectoryAsConfigFileIsRefused) {
+  const std::string dir = ::testing::TempDir();
+  const std::string msg = error_of({"--config", dir});
+  EXPECT_NE(msg.find("is a directory"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(dir), std::string::npos) << msg;
+}
+
 TEST(Config, RequiredExtraOption) {
   std::string model;
   try {
