@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -119,9 +120,18 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
   cli::Config config;
   auto net = load_model(path, args, extras, config, comm);
   const EvalResult r = evaluate(*net, config, data, comm);
+  // Every line stays valid JSON: no rows is an error (a logloss of 0 would look perfect), and
+  // an AUC that one label leaves undefined is null, with a warning.
+  if (r.rows == 0)
+    throw std::runtime_error("evaluate: no valid labeled rows in '" + data +
+                             "' (the files are empty or every row was malformed)");
   if (comm.is_root()) {
-    std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"auc\":" << r.auc << ",\"logloss\":" << r.logloss
-              << "}" << std::endl;
+    if (std::isnan(r.auc))
+      std::cerr << "warning: evaluate: all " << r.rows << " rows have the same label, so the AUC is undefined (null)\n";
+    std::ostringstream auc;
+    auc << std::setprecision(6) << r.auc;
+    std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"auc\":" << (std::isnan(r.auc) ? "null" : auc.str())
+              << ",\"logloss\":" << r.logloss << "}" << std::endl;
   }
   return 0;
 }

@@ -29,6 +29,19 @@ assert e["rows"] == 1617, e
 assert abs(e["auc"] - s["auc"]) < 1e-6 and abs(e["logloss"] - s["logloss"]) < 1e-6, (s, e)
 PY
 
+# evaluate keeps every line valid JSON (issue 16, D10): one label only gives "auc":null and a
+# warning; no valid rows is an error, not a logloss of 0.
+awk -F'\t' '$1 == 0 && n++ < 200' "$FIX/criteo_sample_test.tsv" > "$T/negatives.tsv"
+one=$("$BIN" evaluate --model "$T/run/model.h5" --data "$T/negatives.tsv" 2> "$T/one.err" | tail -n 1)
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["rows"] == 200 and d["auc"] is None and d["logloss"] > 0, d' \
+  "$one" || fail "one-label evaluate printed '$one'"
+grep -q "same label" "$T/one.err" || fail "one-label evaluate gave no warning"
+printf 'garbage\n' > "$T/garbage.tsv"
+if "$BIN" evaluate --model "$T/run/model.h5" --data "$T/garbage.tsv" > "$T/g.out" 2> "$T/g.err"; then
+  fail "evaluate on 0 valid rows succeeded: $(cat "$T/g.out")"
+fi
+grep -q "no valid labeled rows" "$T/g.err" || fail "0-row evaluate error unclear: $(cat "$T/g.err")"
+
 # Distributed evaluation: two ranks score their shards and merge to exactly the same figures
 # (a row's LSH top-up is seeded by its content, not by its position or rank).
 ev2=$(OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe -np 2 \
