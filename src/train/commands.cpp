@@ -12,7 +12,6 @@
 #include <sstream>
 
 #include "sparsetrain/checkpoint/model_file.h"
-#include "sparsetrain/data/shard.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/scoring.h"
@@ -138,12 +137,13 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
 
 // predict's output must not be one of the files it reads: opening it for writing would empty
 // the input before a row is read (and the run would "succeed" with 0 rows).
-void refuse_output_over_inputs(const std::string& output, const std::string& model, const std::string& data) {
+void refuse_output_over_inputs(const std::string& output, const std::string& model,
+                               const std::vector<data::InputFile>& data) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(output, ec)) return;
   std::vector<std::string> inputs = {model};
-  for (const data::InputFile& f : data::expand_inputs(data)) inputs.push_back(f.path);
+  for (const data::InputFile& f : data) inputs.push_back(f.path);
   for (const std::string& in : inputs)
     if (fs::equivalent(output, in, ec))
       throw cli::ConfigError("predict: --output '" + output + "' is the input file '" + in +
@@ -181,7 +181,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
     data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
     ro.emit_invalid = true;
     reader = std::make_unique<data::CriteoReader>(ro);
-    refuse_output_over_inputs(output, path, data);
+    refuse_output_over_inputs(output, path, reader->files());
     // Written under a temporary name and renamed when complete: a failed run leaves any
     // earlier file at `output` as it was.
     partial = output + ".tmp." + std::to_string(::getpid());
@@ -206,9 +206,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
   if (!root) return 0;
   out.close();
   if (!out) throw std::runtime_error("error writing '" + partial + "' (for '" + output + "')");
-  std::error_code ec;
-  std::filesystem::rename(partial, output, ec);
-  if (ec) throw std::runtime_error("cannot rename '" + partial + "' to '" + output + "': " + ec.message());
+  checkpoint::commit_file(partial, output);  // fsync, rename, fsync the directory: as model files
   cleanup.keep = true;
   std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader->stats().skipped << ",\"output\":\"" << output << "\"}"
             << std::endl;
