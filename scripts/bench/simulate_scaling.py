@@ -62,9 +62,9 @@ class Sim:
         self.merge_cache = {}
 
     # ---- unit costs -------------------------------------------------------------------
-    def real_run(self, P, G, extra=()):
+    def real_run(self, P, G):
         cmd = ["mpirun", "-np", str(P), "--oversubscribe", "--bind-to", "none", self.real,
-               "--global-batch", str(G), "--steps", "7", "--warmup", "3"] + list(extra)
+               "--global-batch", str(G), "--steps", "7", "--warmup", "3"]
         return run_json(cmd, self.env1)
 
     def measure_unit_costs(self):
@@ -73,7 +73,6 @@ class Sim:
              for k in ("plan_per_id", "pack_per_row", "serve_per_row")}
         self.costs = {"--plan-ns": u["plan_per_id"], "--pack-ns": u["pack_per_row"],
                       "--serve-ns": u["serve_per_row"]}
-        return runs
 
     def merge_ns(self, P, mode, batch_args):
         key = (P, mode, tuple(batch_args))

@@ -167,6 +167,23 @@ struct Untimed {
 #endif
 };
 
+// Rows of rank r in a step of P ranks: b each (weak scaling), or G split as evenly as possible.
+uint64_t rows_of_rank(const Options& o, uint64_t P, uint64_t r) {
+  return o.rank_batch ? o.rank_batch : (o.global_batch + P - 1 - r) / P;
+}
+
+// The hashed ids of rows first .. first + n of the stream `seed`: the generator's rows
+// through the trainer's featurizer.
+void featurize_rows(const synth::RowSampler& sampler, const data::Featurizer& featurizer, uint64_t seed,
+                    uint64_t first, uint64_t n, std::vector<uint32_t>& ids) {
+  ids.resize(n * data::Featurizer::kIdsPerRow);
+  data::CriteoRow row;
+  for (uint64_t i = 0; i < n; ++i) {
+    sampler.sample(seed, first + i, row);
+    featurizer.featurize(row, &ids[i * data::Featurizer::kIdsPerRow], nullptr);
+  }
+}
+
 // What one rank spent in one step (seconds: simulated under SMPI) and what it moved.
 enum Field {
   kCompute, kControl, kDenseExchange, kDenseApply, kPlan, kTable, kEmbedApply,  // parts of the step
@@ -191,9 +208,6 @@ class Rank {
   Step step();
 
  private:
-  uint64_t batch_of(uint64_t rank) const {
-    return o_.rank_batch ? o_.rank_batch : (o_.global_batch + P_ - 1 - rank) / P_;
-  }
   // This rank's rows of step `step`, then a barrier: under real MPI drawing takes host time
   // that differs between ranks, and a rank waiting for a slower drawer inside the next
   // collective would count it as exchange time. Neither is timed.
@@ -226,10 +240,10 @@ data::FeaturizerOptions featurizer_options(const Options& o) {
 }
 
 Rank::Rank(collective::Comm& comm, const Options& o)
-    : comm_(comm), o_(o), c_(o.costs), P_(static_cast<uint64_t>(comm.size())), b_(batch_of(comm.rank())),
+    : comm_(comm), o_(o), c_(o.costs), P_(static_cast<uint64_t>(comm.size())), b_(rows_of_rank(o, P_, static_cast<uint64_t>(comm.rank()))),
       G_(o.rank_batch ? o.rank_batch * P_ : o.global_batch), sampler_(synth::parse_profile(o.profile)),
       featurizer_(featurizer_options(o)), exchange_(comm, collective::ExchangeMode::Auto), rank_rows_(P_) {
-  for (uint64_t r = 0; r < static_cast<uint64_t>(comm.rank()); ++r) offset_ += batch_of(r);
+  for (uint64_t r = 0; r < static_cast<uint64_t>(comm.rank()); ++r) offset_ += rows_of_rank(o, P_, r);
   dense_.values.assign(o.dense_floats, 0.0f);
   if (!sharded()) return;
   Untimed untimed;
@@ -245,13 +259,7 @@ Rank::Rank(collective::Comm& comm, const Options& o)
 
 void Rank::draw(uint64_t step, std::vector<uint32_t>& ids) {
   Untimed untimed;
-  const uint64_t first = step * G_ + offset_;
-  ids.resize(b_ * data::Featurizer::kIdsPerRow);
-  data::CriteoRow row;
-  for (uint64_t i = 0; i < b_; ++i) {
-    sampler_.sample(o_.seed, first + i, row);
-    featurizer_.featurize(row, &ids[i * data::Featurizer::kIdsPerRow], nullptr);
-  }
+  featurize_rows(sampler_, featurizer_, o_.seed, step * G_ + offset_, b_, ids);
   comm_.barrier();
 }
 
@@ -419,15 +427,10 @@ int merge_bench(const Options& o) {
   std::vector<std::vector<uint32_t>> owned(P);  // rank r's ids that rank 0 owns, sorted
   std::vector<uint32_t> ids;
   embedding::BatchRows plan;
-  data::CriteoRow row;
   uint64_t first = 0, longest = 0;
   for (uint64_t r = 0; r < P; ++r) {
-    const uint64_t b = o.rank_batch ? o.rank_batch : (o.global_batch + P - 1 - r) / P;
-    ids.resize(b * data::Featurizer::kIdsPerRow);
-    for (uint64_t i = 0; i < b; ++i) {
-      sampler.sample(o.seed, first + i, row);
-      featurizer.featurize(row, &ids[i * data::Featurizer::kIdsPerRow], nullptr);
-    }
+    const uint64_t b = rows_of_rank(o, P, r);
+    featurize_rows(sampler, featurizer, o.seed, first, b, ids);
     first += b;
     plan.plan(ids.data(), ids.size(), {o.input_dim, static_cast<uint32_t>(r), static_cast<uint32_t>(P)},
               data::Featurizer::kIdsPerRow);
