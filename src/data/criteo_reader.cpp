@@ -56,6 +56,24 @@ std::vector<PieceRemainder> CriteoReader::remaining() const {
   return out;
 }
 
+double CriteoReader::epoch_fraction() const {
+  auto disk_bytes = [&](const ShardPiece& p) { return files_[p.file].gzip ? files_[p.file].size : p.end - p.begin; };
+  double total = 0, left = 0;
+  for (const auto& p : planned_) total += static_cast<double>(disk_bytes(p));
+  for (size_t i = piece_; i < pieces_.size(); ++i) {
+    const ShardPiece& p = pieces_[i];
+    uint64_t from = files_[p.file].gzip ? 0 : p.begin;  // where the unread part starts on disk
+    if (i == piece_ && source_)
+      from = source_->disk_offset();
+    else if (i < starts_.size() && !files_[p.file].gzip)
+      from = starts_[i].offset;
+    const uint64_t end = files_[p.file].gzip ? files_[p.file].size : p.end;
+    left += static_cast<double>(end > from ? end - from : 0);
+  }
+  if (total <= 0) return 1.0;
+  return std::clamp(1.0 - left / total, 0.0, 1.0);
+}
+
 void CriteoReader::assign_remaining(const std::vector<PieceRemainder>& rest) {
   for (const auto& r : rest) {
     if (r.piece.file >= files_.size())
@@ -280,14 +298,42 @@ void CriteoReader::seek(const ReaderCursor& c) {
   epoch_rows_ = c.rows;
 }
 
-std::string CriteoReader::summary() const {
+std::array<uint64_t, ReaderStats::kCounts> ReaderStats::counts() const {
+  std::array<uint64_t, kCounts> c{rows, bytes, skipped, crlf_rows};
+  std::copy(skipped_by_kind.begin(), skipped_by_kind.end(), c.begin() + 4);
+  return c;
+}
+
+ReaderStats ReaderStats::from_counts(const uint64_t* c) {
+  ReaderStats s;
+  s.rows = c[0];
+  s.bytes = c[1];
+  s.skipped = c[2];
+  s.crlf_rows = c[3];
+  std::copy(c + 4, c + kCounts, s.skipped_by_kind.begin());
+  return s;
+}
+
+ReaderStats& ReaderStats::operator+=(const ReaderStats& other) {
+  const auto a = counts(), b = other.counts();
+  std::array<uint64_t, kCounts> sum;
+  for (size_t i = 0; i < kCounts; ++i) sum[i] = a[i] + b[i];
+  const uint64_t warnings = warnings_printed + other.warnings_printed;
+  *this = from_counts(sum.data());
+  warnings_printed = warnings;
+  return *this;
+}
+
+std::string describe(const ReaderStats& stats) {
   std::ostringstream os;
-  os << "rows=" << stats_.rows << " skipped=" << stats_.skipped;
+  os << "rows=" << stats.rows << " skipped=" << stats.skipped;
   for (int k = 1; k < kNumRowErrorKinds; ++k) {
-    if (stats_.skipped_by_kind[k]) os << " " << row_error_name(static_cast<RowError>(k)) << "=" << stats_.skipped_by_kind[k];
+    if (stats.skipped_by_kind[k]) os << " " << row_error_name(static_cast<RowError>(k)) << "=" << stats.skipped_by_kind[k];
   }
-  os << " crlf_rows=" << stats_.crlf_rows;
+  os << " crlf_rows=" << stats.crlf_rows;
   return os.str();
 }
+
+std::string CriteoReader::summary() const { return describe(stats_); }
 
 }  // namespace sparsetrain::data

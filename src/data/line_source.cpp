@@ -18,6 +18,8 @@ class ByteStream {
   // when a compressed stream ends before its end marker.
   virtual size_t read(char* dst, size_t n, bool& truncated) = 0;
   virtual void seek(uint64_t offset) = 0;
+  // Bytes of the file on disk consumed so far (gzip: compressed bytes, read-ahead included).
+  virtual uint64_t disk_offset() = 0;
 };
 
 namespace {
@@ -40,6 +42,10 @@ class PlainStream final : public ByteStream {
   void seek(uint64_t offset) override {
     if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0)
       throw DataError("cannot seek in '" + path_ + "': " + std::strerror(errno));
+  }
+  uint64_t disk_offset() override {
+    const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+    return at < 0 ? 0 : static_cast<uint64_t>(at);
   }
 
  private:
@@ -77,6 +83,10 @@ class GzipStream final : public ByteStream {
     // zlib emulates this by decompressing up to the offset: correct, and only used on resume.
     if (gzseek(gz_, static_cast<z_off_t>(offset), SEEK_SET) < 0)
       throw DataError("cannot seek to byte " + std::to_string(offset) + " in gzip input '" + path_ + "'");
+  }
+  uint64_t disk_offset() override {
+    const z_off_t at = gzoffset(gz_);
+    return at < 0 ? 0 : static_cast<uint64_t>(at);
   }
 
  private:
@@ -132,6 +142,8 @@ LineSource::LineSource(const InputFile& file, const ShardPiece& piece, size_t bl
 }
 
 LineSource::~LineSource() = default;
+
+uint64_t LineSource::disk_offset() const { return file_.gzip ? stream_->disk_offset() : offset_; }
 
 bool LineSource::fill() {
   if (eof_) return false;

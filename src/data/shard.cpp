@@ -1,5 +1,6 @@
 #include "sparsetrain/data/shard.h"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,19 +15,51 @@ namespace {
 
 bool has_glob_chars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
+// What a non-regular input is, for the message that refuses it.
+const char* kind_of(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a pipe or FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+// gzip by its magic bytes (1f 8b), whatever the name says: a gzip file without ".gz" must
+// not be parsed as text, and a ".gz" name holding plain text reads as plain text.
+bool starts_with_gzip_magic(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw DataError("cannot open input '" + path + "': " + std::strerror(errno));
+  unsigned char magic[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = ::pread(fd, magic, 2, 0);
+  } while (got < 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (got < 0) throw DataError("cannot read input '" + path + "': " + std::strerror(err));
+  return got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 InputFile stat_input(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     throw DataError("cannot open input '" + path + "': " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) throw DataError("input '" + path + "' is a directory, not a file");
+  // Ranks read their shard by byte ranges and resume by offset: a stream has neither a size
+  // nor offsets, and stat() calls a pipe empty. Refuse it (before open(), which would block
+  // on a FIFO without a writer) rather than read it as nothing.
+  if (!S_ISREG(st.st_mode))
+    throw DataError("input '" + path + "' is " + kind_of(st.st_mode) +
+                    "; sparsetrain reads regular files only (each rank reads its byte range of them): save the "
+                    "stream to a file first, e.g. 'cat > rows.tsv', and pass that file");
   if (::access(path.c_str(), R_OK) != 0) {
     throw DataError("cannot read input '" + path + "': " + std::strerror(errno));
   }
   InputFile f;
   f.path = path;
   f.size = static_cast<uint64_t>(st.st_size);
-  f.gzip = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  f.gzip = starts_with_gzip_magic(path);
   return f;
 }
 

@@ -660,6 +660,75 @@ TEST(Reader, GzipEqualsPlain) {
   }
 }
 
+TEST(Reader, GzipIsToldByItsMagicBytesNotItsName) {
+  TempDir dir;
+  const std::string gz_named_tsv = dir.file("rows.tsv"), plain_named_gz = dir.file("rows.tsv.gz");
+  write_gzip(gz_named_tsv, slurp(kFixture));
+  write_file(plain_named_gz, slurp(kFixture));
+  CriteoReader plain(opts(kFixture)), g(opts(gz_named_tsv)), p(opts(plain_named_gz));
+  EXPECT_TRUE(g.files()[0].gzip);
+  EXPECT_FALSE(p.files()[0].gzip);
+  const auto want = drain(plain, 1000);
+  ASSERT_EQ(want.size(), 8087u);
+  EXPECT_EQ(drain(g, 1000), want);
+  EXPECT_EQ(drain(p, 1000), want);
+}
+
+TEST(Reader, PipesAndFifosAreRefusedNotReadAsEmpty) {
+  TempDir dir;
+  const std::string fifo = dir.file("rows.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No writer: opening it would block forever, so the check must come before open().
+  try {
+    CriteoReader reader(opts(fifo));
+    ADD_FAILURE() << "a FIFO was accepted";
+  } catch (const DataError& e) {
+    EXPECT_TRUE(contains(e.what(), "'" + fifo + "' is a pipe or FIFO")) << e.what();
+  }
+  try {
+    CriteoReader reader(opts("/dev/null"));
+    ADD_FAILURE() << "a character device was accepted";
+  } catch (const DataError& e) {
+    EXPECT_TRUE(contains(e.what(), "is a character device")) << e.what();
+  }
+}
+
+TEST(Reader, EpochFractionFollowsTheBytesReadOnDisk) {
+  TempDir dir;
+  const std::string gz = dir.file("sample.tsv.gz");
+  write_gzip(gz, slurp(kFixture), 1);
+  for (const std::string& path : {kFixture, gz}) {
+    for (int nranks : {1, 2}) {
+      ReaderOptions o = opts(path, nullptr, nranks - 1, nranks);
+      CriteoReader reader(o);
+      EXPECT_LT(reader.epoch_fraction(), 1e-3) << path;  // gzip has read its header
+      Batch b;
+      double last = 0;
+      uint64_t rows = 0;
+      const uint64_t total = nranks == 1 ? 8087 : (path == gz ? 4043 : 0);
+      bool checked_half = false;
+      while (reader.next_batch(b, 100)) {
+        rows += b.rows;
+        const double f = reader.epoch_fraction();
+        EXPECT_GE(f, last) << path;
+        last = f;
+        if (total && !checked_half && rows >= total / 2) {
+          // Rows are about equally long: half the rows is about half the bytes (gzip reads
+          // ahead by its buffer, 256 KiB of a ~0.5 MB file at level 1, so it runs ahead).
+          EXPECT_GT(f, 0.4) << path;
+          if (path == kFixture) {
+            EXPECT_LT(f, 0.6) << path;
+          }
+          checked_half = true;
+        }
+      }
+      EXPECT_EQ(reader.epoch_fraction(), 1.0) << path << " ranks " << nranks;
+      reader.rewind();
+      EXPECT_LT(reader.epoch_fraction(), 1e-3) << path;
+    }
+  }
+}
+
 TEST(Reader, UnlabeledDataAndLabelModes) {
   TempDir dir;
   std::string unl;

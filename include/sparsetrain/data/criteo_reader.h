@@ -45,7 +45,17 @@ struct ReaderStats {
   std::array<uint64_t, kNumRowErrorKinds> skipped_by_kind{};
   uint64_t crlf_rows = 0;      // rows that ended in \r\n (accepted)
   uint64_t warnings_printed = 0;
+
+  // The counts as one flat array (rows, bytes, skipped, crlf_rows, skipped_by_kind...), to
+  // sum or gather them over ranks, and back; warnings_printed is per process and not in it.
+  static constexpr size_t kCounts = 4 + kNumRowErrorKinds;
+  std::array<uint64_t, kCounts> counts() const;
+  static ReaderStats from_counts(const uint64_t* counts);
+  ReaderStats& operator+=(const ReaderStats& other);
 };
+
+// One line: rows, skipped by kind, CRLF rows (e.g. "rows=8087 skipped=0 crlf_rows=0").
+std::string describe(const ReaderStats& stats);
 
 // Where a rank is in its shard: enough to continue exactly there.
 struct ReaderCursor {
@@ -96,6 +106,10 @@ class CriteoReader {
   // Reads exactly `rest` for the remainder of this epoch (a resumed job's share);
   // rewind() goes back to the planned shard for the next epoch.
   void assign_remaining(const std::vector<PieceRemainder>& rest);
+
+  // The part of this rank's planned shard read so far in this epoch, in [0, 1], by bytes on
+  // disk (compressed bytes for gzip), for progress lines.
+  double epoch_fraction() const;
 
   const ReaderStats& stats() const { return stats_; }
   // One line: rows, skipped by kind, CRLF rows.

@@ -36,6 +36,9 @@ class LineSource {
   uint64_t file_line_number();
   // (Uncompressed) byte offset where the next line starts: the resume cursor.
   uint64_t next_offset() const { return offset_; }
+  // How far into the file on disk the reading is: next_offset() for a plain file, the
+  // compressed bytes consumed for gzip (what progress is measured in).
+  uint64_t disk_offset() const;
   // Continue at a line start previously given by next_offset(); line_index is the
   // number of piece lines before it.
   void seek(uint64_t offset, uint64_t line_index);

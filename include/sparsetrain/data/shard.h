@@ -20,11 +20,12 @@ class DataError : public std::runtime_error {
 struct InputFile {
   std::string path;
   uint64_t size = 0;  // bytes on disk
-  bool gzip = false;  // by the ".gz" suffix
+  bool gzip = false;  // by its magic bytes (1f 8b), not by its name
 };
 
 // Expands comma-separated paths and globs (in the given order; each glob sorted).
-// Throws DataError naming the pattern or path when something matches no readable file.
+// Throws DataError naming the pattern or path when something matches no readable regular
+// file (pipes, FIFOs and devices are refused: they have no size or byte offsets).
 std::vector<InputFile> expand_inputs(const std::string& patterns);
 
 struct ShardPiece {
