@@ -45,17 +45,6 @@ void put_f64(H5File& f, const std::string& name, const std::vector<double>& v) {
 
 // --- the parameter arrays (format 3): each rank writes and reads the rows it holds ---
 
-// The format 3 checksum of a [shard.global_rows x cols] array of which `data` holds this
-// process's rows: partial row hashes, summed over ranks when the array is sharded.
-uint64_t rows_checksum(const void* data, const optim::RowShard& shard, size_t row_bytes, const RowIo& io) {
-  uint64_t sum = row_hash_sum(data, shard.local_rows(), row_bytes, shard.rank, shard.count);
-  if (shard.sharded()) {
-    if (!io.comm) throw std::logic_error("a sharded array needs the communicator to sum its checksum");
-    sum = io.comm->sum(sum);
-  }
-  return finish_row_checksum(sum, shard.global_rows, row_bytes);
-}
-
 template <typename T, typename A>
 void put_rows(H5File& f, const std::string& name, hid_t type, const std::vector<T, A>& v, const optim::RowShard& shard,
               uint64_t cols, const ParallelFile& pf) {

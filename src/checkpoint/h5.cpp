@@ -1,6 +1,8 @@
 #include "sparsetrain/checkpoint/h5.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace sparsetrain::checkpoint {
 namespace {
@@ -10,11 +12,33 @@ struct SilenceHdf5 {
   SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 } silence_hdf5;
 
+// The operating system's reason behind the HDF5 error now on the stack (HDF5's file
+// drivers record "errno = 28, error message = 'No space left on device'" in their
+// entries), as ": No space left on device"; "" when no entry carries one.
+std::string system_reason() {
+  int found = 0;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+        const char* at = e->desc ? std::strstr(e->desc, "errno = ") : nullptr;
+        if (at && *static_cast<int*>(out) == 0) *static_cast<int*>(out) = std::atoi(at + 8);
+        return 0;
+      },
+      &found);
+  return found > 0 ? std::string(": ") + std::strerror(found) : std::string();
+}
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+  const std::string reason = system_reason();
+  H5Eclear2(H5E_DEFAULT);
+  throw H5Error("HDF5: " + what + " failed for '" + path + "'" + reason);
+}
+
 void check(herr_t rc, const std::string& what, const std::string& path) {
-  if (rc < 0) throw H5Error("HDF5: " + what + " failed for '" + path + "'");
+  if (rc < 0) fail(what, path);
 }
 hid_t check_id(hid_t id, const std::string& what, const std::string& path) {
-  if (id < 0) throw H5Error("HDF5: " + what + " failed for '" + path + "'");
+  if (id < 0) fail(what, path);
   return id;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -466,7 +467,12 @@ void Comm::abort(const std::string& message, int code) {
       "error: " + (size_ > 1 ? "rank " + std::to_string(rank_) + ": " : std::string()) + message + "\n";
   std::cerr << line << std::flush;
   if (mpi_ && !finalized_) MPI_Abort(MPI_COMM_WORLD, code);
-  std::exit(code);
+  // Not exit(): libraries' exit handlers run on whatever state the failure left, and
+  // HDF5's, closing a file whose close had already failed on a full disk, segfaulted
+  // (exit status 139 instead of 1). Flush what was printed, then leave.
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 int run_guarded(Comm& comm, const std::function<int()>& body) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "sparsetrain/checkpoint/checkpoint.h"
@@ -15,6 +16,7 @@
 #include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
+#include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/kernels/bf16.h"
 
 namespace fs = std::filesystem;
@@ -166,6 +168,8 @@ std::string error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const CheckpointError& e) {
+    return e.what();
+  } catch (const H5Error& e) {  // model files
     return e.what();
   }
   return "";
@@ -384,6 +388,100 @@ TEST(Checkpoint, ModelFileStillWorks) {
   load_model_weights(dir.file("model.h5"), back);
   for (size_t i = 0; i < net.blocks().size(); ++i) EXPECT_EQ(net.blocks()[i].w, back.blocks()[i].w);
   EXPECT_EQ(read_model_config(dir.file("model.h5")), "[train]\nseed = 11\n");
+}
+
+// Overwrites row `row` of a float dataset in place (a flipped disk block, or an edit).
+void overwrite_row(const std::string& path, const std::string& name, uint64_t row, const std::vector<float>& values) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t d = H5Dopen2(f, name.c_str(), H5P_DEFAULT);
+  const hid_t fs = H5Dget_space(d);
+  hsize_t start[2] = {row, 0}, count[2] = {1, values.size()};
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  const hid_t ms = H5Screate_simple(2, count, nullptr);
+  EXPECT_GE(H5Dwrite(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, values.data()), 0);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  H5Dclose(d);
+  H5Fclose(f);
+}
+
+// Replaces a string attribute (on the root or an object) with `value`.
+void set_string_attr(const std::string& path, const std::string& object, const char* name, const std::string& value) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t o = H5Oopen(f, object.c_str(), H5P_DEFAULT);
+  H5Adelete(o, name);
+  const hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, value.size());
+  const hid_t sp = H5Screate(H5S_SCALAR);
+  const hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  EXPECT_GE(H5Awrite(a, t, value.data()), 0);
+  H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Oclose(o);
+  H5Fclose(f);
+}
+
+TEST(ModelFile, DamagedWeightsAreRefused) {
+  TempDir dir;
+  model::Network net(small_spec());
+  scramble(net, 5);
+  const std::string path = dir.file("model.h5");
+  save_model(path, net, "[train]\nseed = 11\n");
+  overwrite_row(path, "/params/embed/w", 100, std::vector<float>(8, 0.5f));
+  model::Network back(small_spec());
+  const std::string e = error_of([&] { load_model_weights(path, back); });
+  EXPECT_NE(e.find("/params/embed/w is damaged"), std::string::npos) << e;
+}
+
+TEST(ModelFile, EditedConfigIsRefused) {
+  TempDir dir;
+  model::Network net(small_spec());
+  const std::string path = dir.file("model.h5");
+  save_model(path, net, "[data]\nhash_seed = 1\n");
+  set_string_attr(path, "/", "config", "[data]\nhash_seed = 2\n");
+  const std::string e = error_of([&] { read_model_config(path); });
+  EXPECT_NE(e.find("config attribute is damaged or was edited"), std::string::npos) << e;
+}
+
+TEST(ModelFile, NonFiniteWeightsAreRefusedAtSaveAndLoad) {
+  TempDir dir;
+  model::Network net(small_spec());
+  scramble(net, 6);
+  const std::string path = dir.file("model.h5");
+  save_model(path, net, "");
+  // A file whose NaN carries a matching checksum (written so, not damaged on disk).
+  std::vector<float> row(8, std::numeric_limits<float>::quiet_NaN());
+  overwrite_row(path, "/params/embed/w", 7, row);
+  model::Network nan_net(small_spec());
+  scramble(nan_net, 6);
+  std::copy(row.begin(), row.end(), nan_net.blocks()[0].w.begin() + 7 * 8);
+  const auto& b = nan_net.blocks()[0];
+  set_string_attr(path, "/params/embed/w", "checksum",
+                  checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, RowIo{})));
+  model::Network back(small_spec());
+  std::string e = error_of([&] { load_model_weights(path, back); });
+  EXPECT_NE(e.find("non-finite"), std::string::npos) << e;
+  // Saving such a network is refused, and the earlier file stays as it was.
+  const auto before = fs::file_size(path);
+  e = error_of([&] { save_model(path, nan_net, ""); });
+  EXPECT_NE(e.find("'embed' holds 8 non-finite weight(s)"), std::string::npos) << e;
+  EXPECT_EQ(fs::file_size(path), before);
+}
+
+TEST(ModelFile, FormatOneFilesStillLoadUnverified) {
+  TempDir dir;
+  model::Network net(small_spec());
+  scramble(net, 8);
+  const std::string path = dir.file("model.h5");
+  save_model(path, net, "[train]\nseed = 11\n");
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", 1));
+  EXPECT_EQ(read_model_config(path), "[train]\nseed = 11\n");
+  model::Network back(small_spec());
+  load_model_weights(path, back);
+  for (size_t i = 0; i < net.blocks().size(); ++i) EXPECT_EQ(net.blocks()[i].w, back.blocks()[i].w);
 }
 
 TEST(CheckpointDir, ListsNewestFirstAndIgnoresOtherFiles) {
