@@ -87,6 +87,30 @@ uint64_t parameter_count(const NetworkSpec& spec) {
   return n + in + 1;
 }
 
+double state_bytes(const NetworkSpec& spec) {
+  const double D = spec.embed_dim;
+  // w (4 bytes) + m, v (4 each, or 2 in bfloat16) per value, last_step (4) per row.
+  auto block = [](double rows, double cols, bool bf16) { return rows * cols * (bf16 ? 8.0 : 12.0) + 4.0 * rows; };
+  const double shards = std::max<uint32_t>(spec.embed_shard_count, 1);
+  const double embed_rows = std::ceil(static_cast<double>(spec.input_dim) / shards);
+  double bytes = block(embed_rows, D, spec.bf16_moments) + block(1, D, false);
+  if (spec.dense_features) bytes += block(kDense, D, false);
+  double in = D;
+  for (size_t l = 0; l < spec.hidden.size(); ++l) {
+    const double out = spec.hidden[l];
+    bytes += block(out, in + 1, false);
+    if (l < spec.sparsity.size() && spec.sparsity[l] < 1.0) {
+      const double L = spec.lsh.num_tables, slots = L * std::ldexp(1.0, spec.lsh.bits_per_table);
+      bytes += slots * (4.0 * spec.lsh.bucket_capacity + 8.0)  // buckets, sizes, offered
+               + 4.0 * L * out                                  // each neuron's codes
+               + 4.0 * L * spec.lsh.bits_per_table * in         // projections (dense SimHash: the most)
+               + 4.0 * out * (in + 1);                          // the weights the tables came from
+    }
+    in = out;
+  }
+  return bytes + block(1, in + 1, false);
+}
+
 Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Workspace>()) {
   if (spec_.sparsity.size() != spec_.hidden.size())
     throw std::invalid_argument("sparsity needs one value per hidden layer");

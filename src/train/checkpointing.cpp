@@ -92,7 +92,7 @@ void check_config(const std::string& saved_ini, const std::string& current_ini, 
   }
   if (!wrong.empty())
     throw std::runtime_error("checkpoint '" + path + "' was written by a run with another config:" + wrong +
-                             "\nuse another train.run_dir, or --checkpoint.resume never to start over here");
+                             "\nuse another train.run_dir, or --checkpoint.resume never --train.overwrite true to start over here");
   if (!changed.empty()) std::cerr << "note: resuming with changed settings:" << changed << "\n";
 }
 
@@ -324,6 +324,13 @@ Checkpointing::Decision Checkpointing::poll(uint64_t step) {
   if (d.stop && comm_.is_root())
     std::cerr << signal_name(d.signal) << " received: writing a checkpoint after step " << step
               << ", then exiting with status " << kExitCheckpointedStop << std::endl;
+  // mpirun answers SIGTERM by killing the ranks (SIGKILL after odls_base_sigkill_timeout,
+  // 1 s by default) and exits 1: this checkpoint may be cut off. SIGUSR1 is forwarded as is.
+  if (d.stop && d.signal == SIGTERM && comm_.uses_mpi() && comm_.is_root())
+    std::cerr << "note: under mpirun, SIGTERM kills the ranks about 1 s later and mpirun exits 1, so this "
+                 "checkpoint may not complete; stop a job with SIGUSR1 to mpirun (Slurm: --signal=B:USR1@600, "
+                 "see slurm/README.md)"
+              << std::endl;
   return d;
 }
 

@@ -15,6 +15,7 @@
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/scoring.h"
+#include "sparsetrain/train/run_dir.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
@@ -61,8 +62,9 @@ std::unique_ptr<model::Network> load_model(const std::string& path, const std::v
   const std::string stored = checkpoint::read_model_config(path);
   config = cli::parse_args(args, std::move(extras), stored).config;
   configure_runtime(config, &comm);
+  check_memory(config, comm);
   auto net = std::make_unique<model::Network>(network_spec(config, comm.rank(), comm.size()));
-  checkpoint::load_model_weights(path, *net);
+  checkpoint::load_model_weights(path, *net, &comm);
   return net;
 }
 
@@ -92,8 +94,11 @@ int command_train(const std::vector<std::string>& args, collective::Comm& comm) 
   data::expand_inputs(config.data.train);
   if (!config.data.test.empty()) data::expand_inputs(config.data.test);
   const std::string runtime = configure_runtime(config, &comm);
+  claim_run_dir(config, comm);
+  const std::string memory = check_memory(config, comm);
   if (comm.is_root()) {
-    std::cout << "# sparsetrain train: " << comm.size() << " rank(s), " << runtime << "\n# resolved config:\n";
+    std::cout << "# sparsetrain train: " << comm.size() << " rank(s), " << runtime << "\n# " << memory
+              << "\n# resolved config:\n";
     std::istringstream ini(cli::to_ini(config));
     for (std::string line; std::getline(ini, line);) std::cout << "#   " << line << "\n";
   }

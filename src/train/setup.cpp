@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include "sparsetrain/kernels/denormals.h"
 #include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/lsh/hash_family.h"
+#include "sparsetrain/util/memory_limit.h"
 
 namespace sparsetrain::train {
 
@@ -34,6 +36,39 @@ model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   s.seed = static_cast<uint64_t>(c.model.init_seed >= 0 ? c.model.init_seed : c.train.seed);
   s.bf16_moments = c.optim.moments == "bfloat16";
   return s;
+}
+
+namespace {
+
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1u << 30));
+  return buf;
+}
+
+}  // namespace
+
+std::string check_memory(const cli::Config& config, collective::Comm& comm) {
+  const double need = model::state_bytes(network_spec(config, comm.rank(), comm.size()));
+  size_t me = 0;
+  const uint64_t one = 1;
+  const int node_ranks = static_cast<int>(comm.node_allgather(&one, 1, me).size());
+  const util::MemoryLimit have = util::available_memory(node_ranks);
+  const std::string line = "memory: the model needs at least " + gib(need) + " per rank; " + gib(have.bytes) +
+                           " available (" + have.source + ")";
+  if (need <= have.bytes) return line;
+  std::string hidden;
+  for (int h : cli::hidden_sizes(config)) {
+    if (!hidden.empty()) hidden += ',';
+    hidden += std::to_string(h);
+  }
+  throw cli::ConfigError(
+      "this config needs at least " + gib(need) + " per rank for weights, Adam state and LSH tables, more than the " +
+      gib(have.bytes) + " this rank may use (" + have.source + "). The size comes from data.input_dim = " +
+      std::to_string(config.data.input_dim) + ", model.embed_dim = " + std::to_string(config.model.embed_dim) +
+      ", model.hidden = \"" + hidden + "\", optim.moments = " + config.optim.moments + ", dist.embedding = " +
+      config.dist.embedding + " over " + std::to_string(comm.size()) +
+      " rank(s); shrink them, use optim.moments bfloat16, or shard the input table over more ranks");
 }
 
 optim::OptimizerOptions optimizer_options(const cli::Config& c) {

@@ -15,6 +15,7 @@
 #include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/metrics.h"
+#include "sparsetrain/train/progress.h"
 #include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/step_engine.h"
@@ -45,6 +46,35 @@ double comm_seconds(const StepEngine& engine) {
   const auto* t = engine.table();
   return engine.exchange().stats().seconds +
          (t ? t->stats().wire_s + t->stats().pack_s + t->stats().merge_s + t->stats().fetch_s : 0.0);
+}
+
+// The reader's counts summed over ranks (rank 0's alone undercount a job), and each rank's.
+struct DataCounts {
+  data::ReaderStats total;
+  std::vector<data::ReaderStats> per_rank;
+};
+
+DataCounts gather_data_counts(const data::CriteoReader& reader, collective::Comm& comm) {
+  const auto mine = reader.stats().counts();
+  const std::vector<uint64_t> all = comm.allgather(mine.data(), mine.size());
+  DataCounts d;
+  for (size_t r = 0; r < static_cast<size_t>(comm.size()); ++r) {
+    d.per_rank.push_back(data::ReaderStats::from_counts(all.data() + r * mine.size()));
+    d.total += d.per_rank.back();
+  }
+  return d;
+}
+
+// {"data":{"from_step":..,"rows":..,"skipped":..,"bytes":..,"crlf_rows":..,"per_rank":[{..}, ..]}}
+// The counts are what this process read: after a resume, from the checkpoint's step on.
+std::string data_counts_json(const DataCounts& d, uint64_t from_step) {
+  auto fields = [](const data::ReaderStats& s) {
+    return "\"rows\":" + std::to_string(s.rows) + ",\"skipped\":" + std::to_string(s.skipped) +
+           ",\"bytes\":" + std::to_string(s.bytes) + ",\"crlf_rows\":" + std::to_string(s.crlf_rows);
+  };
+  std::string out = "{\"data\":{\"from_step\":" + std::to_string(from_step) + "," + fields(d.total) + ",\"per_rank\":[";
+  for (size_t r = 0; r < d.per_rank.size(); ++r) out += (r ? ",{" : "{") + fields(d.per_rank[r]) + "}";
+  return out + "]}}";
 }
 
 }  // namespace
@@ -211,14 +241,15 @@ TrainSummary Trainer::run() {
       const double dt = since(t_window);
       const double rate = static_cast<double>(samples - window_samples_start) / std::max(dt, 1e-9);
       if (root) {
+        const Progress progress = make_progress(epoch, cfg.train.epochs, reader.epoch_fraction(), step,
+                                                cfg.train.max_steps, since(t_start));
         impl_->metrics << "{\"step\":" << step << ",\"samples\":" << samples << ",\"samples_per_s\":" << fmt(rate)
                        << ",\"loss\":" << fmt(last_loss) << ",\"lr\":" << fmt(engine.optimizer().current_lr())
                        << ",\"time_s\":" << fmt(since(t_start)) << ",\"rebuild_s\":"
                        << fmt(net.rebuild_seconds_total()) << ",\"comm_bytes\":" << engine.bytes_sent()
-                       << ",\"comm_s\":" << fmt(comm_seconds(engine)) << "}\n";
+                       << ",\"comm_s\":" << fmt(comm_seconds(engine)) << progress_json_fields(progress) << "}\n";
         impl_->metrics.flush();
-        std::cerr << "step " << step << " | " << samples << " samples | " << fmt(rate, 4)
-                  << " samples/s | loss " << fmt(last_loss, 5) << "\n";
+        std::cerr << "step " << step << " | " << progress_line(progress, rate, last_loss) << "\n";
       }
       window = {};
       window_samples_start = samples;
@@ -257,7 +288,18 @@ TrainSummary Trainer::run() {
     if (sums[1] > 0) last_loss = sums[0] / sums[1];
   }
   summary.final_train_loss = last_loss;
-  if (root) std::cerr << "data: " << reader.summary() << "\n";
+  const DataCounts data_counts = gather_data_counts(reader, comm);
+  if (root) {
+    std::cerr << "data: " << data::describe(data_counts.total) << (P > 1 ? " (all ranks)" : "")
+              << (resumed.step ? " since the resume at step " + std::to_string(resumed.step) : std::string()) << "\n";
+    impl_->metrics << data_counts_json(data_counts, resumed.step) << "\n";
+    impl_->metrics.flush();
+  }
+  // A run that trained on nothing is a failure, not an untrained model.h5 (step 0 here
+  // means no batch was ever read: a resumed run counts its steps before the checkpoint).
+  if (step == 0)
+    throw data::DataError("no valid training rows in data.train '" + cfg.data.train + "' (" +
+                          data::describe(data_counts.total) + "): nothing was trained and no model.h5 written");
   if (summary.stop_signal) return summary;  // checkpointed; the requeued job finishes the run
   // The final evaluation uses the tables training ended with (the network co-adapted
   // with them; rebuilding from the final weights measurably lowers AUC). model.h5 stores

@@ -39,9 +39,10 @@ step() { echo "== $*"; }
 
 source "$(dirname "$0")/same_model.sh"
 check_same_model() { same_model "$1" "$2"; echo "   $SAME_MODEL_COUNT datasets bitwise identical"; }
-# metrics.jsonl without the wall-clock dependent fields.
+# metrics.jsonl without the wall-clock dependent fields, and without the end-of-run data
+# counts (what this process read: a resumed run's start at its checkpoint).
 metrics_core() {
-  sed -E 's/"(samples_per_s|time_s|rebuild_s|comm_s|comm_bytes|cpu_s|samples_per_cpu_s)":[^,}]*,?//g; s/,}/}/' "$1"
+  sed -E '/^\{"data":/d; s/"(samples_per_s|time_s|rebuild_s|comm_s|comm_bytes|cpu_s|samples_per_cpu_s|elapsed_s|eta_s)":[^,}]*,?//g; s/,}/}/' "$1"
 }
 same_metrics() {
   diff <(metrics_core "$1") <(metrics_core "$2") > "$WORK/metrics.diff" || {

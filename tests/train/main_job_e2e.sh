@@ -18,6 +18,17 @@ auc=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["auc"])' "$summ
 python3 -c "import sys; a=float('$auc'); sys.exit(0 if a >= 0.70 else 1)" || fail "test AUC $auc < 0.70"
 grep -q '"auc"' "$T/run/metrics.jsonl" || fail "metrics.jsonl has no evaluation line"
 grep -q '"samples_per_s"' "$T/run/metrics.jsonl" || fail "metrics.jsonl has no progress line"
+# Progress a person can read (issue 16, section 5), and the same fields in metrics.jsonl.
+grep -qE '^step [0-9]+ \| epoch 1/[0-9]+ \| [0-9.]+% \| [0-9hms]+ elapsed \| ETA [0-9hms?]+ \| [0-9.kM]+ samples/s \| loss [0-9.]+$' \
+  "$T/train.err" || fail "no progress line like 'step N | epoch 1/E | P% | T elapsed | ETA T | R samples/s | loss L': $(grep '^step' "$T/train.err" | head -2)"
+python3 - "$T/run/metrics.jsonl" <<'PY' || fail "metrics.jsonl progress fields"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"samples_per_s"' in l]
+shares = [l["shard_read"] for l in lines]
+assert all(0 <= a <= b <= 1 for a, b in zip(shares, shares[1:])), shares
+assert all(l["epochs"] >= l["epoch"] >= 1 and l["elapsed_s"] >= 0 for l in lines), lines[-1]
+assert lines[-1]["eta_s"] is not None and lines[-1]["eta_s"] >= 0, lines[-1]
+PY
 
 # evaluate on the saved model reproduces the training run's final evaluation exactly.
 ev=$("$BIN" evaluate --model "$T/run/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)

@@ -12,7 +12,7 @@
 // clang-format off
 #define ST_KEYS_data(X)                                                                                 \
   X(data, train,        std::string, "",        any_text(),                                             \
-    "Training files: comma-separated paths or globs; plain TSV or gzip (.gz)")                           \
+    "Training files: comma-separated paths or globs; plain TSV or gzip (by its magic bytes)")                           \
   X(data, test,         std::string, "",        any_text(),                                             \
     "Held-out files for evaluation (AUC, logloss); empty = no evaluation")                               \
   X(data, on_error,     std::string, "skip",    one_of({"skip", "fail"}),                               \
@@ -89,6 +89,8 @@
     "Subnormal floats: 'flush' to zero (FTZ+DAZ on every thread; Intel cores otherwise take ~100-cycle assists on Adam's decayed moments), or 'keep' (IEEE gradual underflow)") \
   X(train, run_dir,     std::string, "runs/default", nonempty_text(),                                   \
     "Directory for model.h5, metrics.jsonl, config.ini and checkpoints")                                 \
+  X(train, overwrite,   bool,        false,     any_bool(),                                             \
+    "Replace the results of an earlier run in train.run_dir; without it a run directory holding model.h5, metrics.jsonl or checkpoints is refused unless this run resumes from them") \
   X(train, log_every,   int,         100,       int_range(1, 1 << 30),                                  \
     "Steps between metrics lines / progress lines")                                                      \
   X(train, eval_every,  int,         0,         int_range(0, 1 << 30),                                  \

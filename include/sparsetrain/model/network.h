@@ -44,6 +44,12 @@ struct NetworkSpec {
 // Exact number of trainable parameters of a spec.
 uint64_t parameter_count(const NetworkSpec& spec);
 
+// Bytes this process's Network will hold at least: every block's weights, Adam moments and
+// row steps (this rank's rows of a sharded table), and for each LSH layer its tables, hash
+// projections and the weights the tables were built from. From the spec alone, so a config
+// too large for the machine is refused before anything is allocated.
+double state_bytes(const NetworkSpec& spec);
+
 // Gradients of one step, in the order of Network::blocks().
 struct BlockGrad {
   bool sparse = false;

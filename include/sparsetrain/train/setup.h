@@ -24,6 +24,11 @@ data::ReaderOptions reader_options(const cli::Config& config, const std::string&
 // on a node never start N x cores threads (Open MPI binds to a whole socket above 2
 // ranks, or not at all with --bind-to none). Without comm: the CPUs this process may use.
 std::string configure_runtime(const cli::Config& config, collective::Comm* comm = nullptr);
+// The memory this rank's network needs (weights, Adam state, LSH tables: model::state_bytes)
+// against what it may allocate (util::available_memory, the node's share split among its
+// ranks): a one-line description, or a ConfigError naming the keys that decide the size
+// when it does not fit. Collective (counts the ranks of this node).
+std::string check_memory(const cli::Config& config, collective::Comm& comm);
 // That share for node rank `me`, from every node rank's CPU mask (64 CPUs per word):
 // floor(sum over me's CPUs of 1 / ranks sharing the CPU), at least 1.
 int fair_thread_share(const std::vector<std::vector<uint64_t>>& masks, size_t me);

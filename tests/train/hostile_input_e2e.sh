@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# What a hostile new user tried (issue 16, D2 D3 D5 D6 D8), end to end: every case ends
+# with a clear error and exit status 1, or with the right result; none hangs, crashes,
+# reads nothing as success, or replaces an earlier run's results.
+set -euo pipefail
+BIN=$1; FIX=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d /tmp/st_hostile.XXXXXX); trap '[[ -n "${KEEP:-}" ]] || rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+step() { echo "== $*"; }
+cd "$ROOT"
+BASE=(--config configs/criteo-sample.ini --data.input_dim 65536 --data.test "$FIX/criteo_sample_test.tsv")
+SMALL=("${BASE[@]}" --model.embed_dim 16 --model.hidden 32)
+
+# expect_error <file with stderr> <status> <text>: status 1 and the message on stderr.
+expect_error() {
+  [[ "$2" == 1 ]] || fail "exit status $2, expected 1: $(tail -n 3 "$1")"
+  grep -qF -- "$3" "$1" || fail "no '$3' in: $(tail -n 3 "$1")"
+}
+
+step "D2: pipes and FIFOs are refused at start, never read as empty, never waited on"
+rc=0; cat "$FIX/criteo_sample_test.tsv" | timeout 60 "$BIN" train "${SMALL[@]}" --data.train /dev/stdin \
+  --train.run_dir "$T/pipe" > /dev/null 2> "$T/pipe.err" || rc=$?
+expect_error "$T/pipe.err" "$rc" "is a pipe or FIFO"
+mkfifo "$T/fifo"
+rc=0; timeout 60 "$BIN" train "${SMALL[@]}" --data.train "$T/fifo" --train.run_dir "$T/fifo_run" \
+  > /dev/null 2> "$T/fifo.err" || rc=$?
+expect_error "$T/fifo.err" "$rc" "is a pipe or FIFO"
+# A redirected file is a regular file: that works.
+"$BIN" train "${SMALL[@]}" --data.train /dev/stdin --train.run_dir "$T/redirect" \
+  < "$FIX/criteo_sample_train.tsv" > /dev/null 2> "$T/redirect.err" || fail "train < file failed: $(tail -n 2 "$T/redirect.err")"
+
+step "D3: no valid rows is an error (empty, random bytes), gzip is told by its magic bytes"
+: > "$T/empty.tsv"
+head -c 200000 /dev/urandom > "$T/random.tsv"
+for f in empty random; do
+  rc=0; "$BIN" train "${SMALL[@]}" --data.train "$T/$f.tsv" --train.run_dir "$T/run_$f" > /dev/null 2> "$T/$f.err" || rc=$?
+  expect_error "$T/$f.err" "$rc" "no valid training rows"
+  [[ ! -e "$T/run_$f/model.h5" ]] || fail "a run on $f.tsv wrote model.h5"
+done
+gzip -c "$FIX/criteo_sample_train.tsv" > "$T/gzip_without_suffix.tsv"
+"$BIN" train "${SMALL[@]}" --data.train "$T/gzip_without_suffix.tsv" --train.run_dir "$T/gz" > "$T/gz.out" 2> "$T/gz.err" \
+  || fail "gzip without .gz failed: $(tail -n 2 "$T/gz.err")"
+grep -q "^data: rows=$(wc -l < "$FIX/criteo_sample_train.tsv") skipped=0" "$T/gz.err" || fail "gzip without .gz not read as gzip: $(grep '^data:' "$T/gz.err")"
+
+step "D3: an earlier run's results are never replaced silently"
+"$BIN" train "${SMALL[@]}" --data.train "$FIX/criteo_sample_train.tsv" --train.run_dir "$T/keep" > "$T/keep.out" 2>&1
+cp "$T/keep/model.h5" "$T/keep.model"
+cp "$T/keep/metrics.jsonl" "$T/keep.metrics"
+rc=0; "$BIN" train "${SMALL[@]}" --data.train "$T/empty.tsv" --train.run_dir "$T/keep" > /dev/null 2> "$T/again.err" || rc=$?
+expect_error "$T/again.err" "$rc" "holds the results of an earlier run (model.h5, metrics.jsonl)"
+cmp -s "$T/keep/model.h5" "$T/keep.model" || fail "the refused run changed model.h5"
+cmp -s "$T/keep/metrics.jsonl" "$T/keep.metrics" || fail "the refused run changed metrics.jsonl"
+"$BIN" train "${SMALL[@]}" --data.train "$FIX/criteo_sample_train.tsv" --train.run_dir "$T/keep" --train.seed 7 \
+  --train.overwrite true > /dev/null 2> "$T/over.err" || fail "--train.overwrite true failed: $(tail -n 2 "$T/over.err")"
+grep -q "replacing the earlier run's model.h5, metrics.jsonl" "$T/over.err" || fail "overwrite said nothing"
+! cmp -s "$T/keep/model.h5" "$T/keep.model" || fail "--train.overwrite did not replace model.h5"
+
+step "D5: a config larger than the memory the rank may use is refused before allocating"
+rc=0; (ulimit -v 6000000; exec "$BIN" train "${BASE[@]}" --data.train "$FIX/criteo_sample_train.tsv" \
+  --model.hidden 16777216,16777216 --train.run_dir "$T/huge") > /dev/null 2> "$T/huge.err" || rc=$?
+expect_error "$T/huge.err" "$rc" "RLIMIT_AS (ulimit -v)"
+grep -qF 'model.hidden = "16777216,16777216"' "$T/huge.err" || fail "the message does not name the keys: $(cat "$T/huge.err")"
+grep -q "^# memory: the model needs at least" "$T/keep.out" || fail "train does not print its memory estimate"
+
+step "D6: under MPI the data counts are every rank's, with each rank's in metrics.jsonl"
+# 25 malformed rows in the second half of the file, which rank 1 reads.
+{ cat "$FIX/criteo_sample_train.tsv"; for _ in $(seq 25); do printf 'garbage\n'; done; } > "$T/bad_tail.tsv"
+OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe -np 2 \
+  "$BIN" train "${SMALL[@]}" --data.train "$T/bad_tail.tsv" --train.run_dir "$T/two" \
+  > /dev/null 2> "$T/two.err" || fail "2-rank run failed: $(tail -n 3 "$T/two.err")"
+rows=$(wc -l < "$FIX/criteo_sample_train.tsv")
+grep -q "^data: rows=$rows skipped=25 column_count=25 crlf_rows=0 (all ranks)" "$T/two.err" \
+  || fail "2-rank data line: $(grep '^data:' "$T/two.err"), expected rows=$rows skipped=25"
+python3 - "$T/two/metrics.jsonl" "$rows" <<'PY' || fail "metrics.jsonl data line"
+import json, sys
+d = [json.loads(l)["data"] for l in open(sys.argv[1]) if '"data"' in l][-1]
+assert d["rows"] == int(sys.argv[2]) and d["skipped"] == 25, d
+assert len(d["per_rank"]) == 2 and sum(r["rows"] for r in d["per_rank"]) == d["rows"], d
+assert d["per_rank"][0]["skipped"] == 0 and d["per_rank"][1]["skipped"] == 25, d
+PY
+
+step "D8: a failed model save names the system's reason and leaves no temporary file"
+rc=0; (trap '' XFSZ; ulimit -f 2000; exec "$BIN" train "${BASE[@]}" --data.train "$FIX/criteo_sample_train.tsv" \
+  --model.embed_dim 64 --model.hidden 32 --train.run_dir "$T/full") > /dev/null 2> "$T/full.err" || rc=$?
+expect_error "$T/full.err" "$rc" "File too large"
+leftover=$(find "$T/full" -name 'model.h5*')
+[[ -z "$leftover" ]] || fail "a failed save left $leftover"
+echo "PASS"
