@@ -134,187 +134,248 @@ Trainer::Trainer(const cli::Config& config, collective::Comm& comm)
 
 Trainer::~Trainer() = default;
 
-TrainSummary Trainer::run() {
-  const cli::Config& cfg = impl_->config;
-  collective::Comm& comm = impl_->comm;
-  const int P = comm.size(), rank = comm.rank();
-  const bool root = comm.is_root();
-  const std::filesystem::path run_dir(cfg.train.run_dir);
-  if (root) {
-    std::filesystem::create_directories(run_dir);
-    std::ofstream(run_dir / "config.ini") << cli::to_ini(cfg);
+namespace {
+
+// One call of Trainer::run: the loop's state and its stages, in the order run() calls them.
+// Every stage is collective (every rank calls it) unless it says otherwise.
+class TrainingRun {
+ public:
+  TrainingRun(const cli::Config& cfg, collective::Comm& comm, model::Network& net, std::ofstream& metrics)
+      : cfg_(cfg),
+        comm_(comm),
+        net_(net),
+        metrics_(metrics),
+        root_(comm.is_root()),
+        run_dir_(cfg.train.run_dir),
+        metrics_path_(run_dir_ / "metrics.jsonl"),
+        reader_(reader_options(cfg, cfg.data.train, comm.rank(), comm.size(), data::LabelMode::Required)),
+        engine_(comm, net, optimizer_options(cfg), collective::parse_exchange_mode(cfg.dist.exchange)),
+        checkpoints_(cfg, comm, net) {
+    const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size), P = static_cast<uint64_t>(comm.size());
+    local_batch_ = static_cast<size_t>(G / P + (static_cast<uint64_t>(comm.rank()) < G % P ? 1 : 0));
+    summary_.parameters = net.num_parameters();
   }
-
-  data::CriteoReader reader(reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
-  model::Network& net = *network_;
-  StepEngine engine(comm, net, optimizer_options(cfg), collective::parse_exchange_mode(cfg.dist.exchange));
-
-  const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size);
-  const size_t local_batch = static_cast<size_t>(G / P + (static_cast<uint64_t>(rank) < G % P ? 1 : 0));
-  TrainSummary summary;
-  summary.parameters = net.num_parameters();
 
   // Checkpoints: a resume (checkpoint.resume = auto) restores parameters, optimizer state,
   // LSH tables, data cursors and the counters below; metrics.jsonl is cut back to the
   // checkpoint so no step appears twice.
-  Checkpointing checkpoints(cfg, comm, net);
-  LoopState resumed;
-  const auto restored = checkpoints.resume(reader, resumed);
-  const std::filesystem::path metrics_path = run_dir / "metrics.jsonl";
-  if (root) {
-    if (restored) truncate_metrics(metrics_path.string(), restored->metrics_bytes);
-    impl_->metrics.open(metrics_path, restored ? std::ios::app : std::ios::trunc);
-    if (!impl_->metrics) throw std::runtime_error("cannot write " + metrics_path.string());
+  void resume_or_start() {
+    const auto restored = checkpoints_.resume(reader_, resumed_);
+    if (root_) {
+      if (restored) truncate_metrics(metrics_path_.string(), restored->metrics_bytes);
+      metrics_.open(metrics_path_, restored ? std::ios::app : std::ios::trunc);
+      if (!metrics_) throw std::runtime_error("cannot write " + metrics_path_.string());
+    }
+    if (restored) summary_.resumed_from_step = restored->step;
+    window_ = resumed_.window;
+    step_ = resumed_.step;
+    samples_ = window_samples_start_ = resumed_.samples;
+    epoch_ = cursor_epoch_ = resumed_.epoch;
+    t_start_ = Clock::now() -
+               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(resumed_.elapsed_seconds));
+    t_window_ = Clock::now();
+    cpu_start_ = process_cpu_seconds();
+    cursor_ = reader_.remaining();
   }
-  if (restored) summary.resumed_from_step = restored->step;
-  model::StepStats window = resumed.window;  // since the last log line
-  uint64_t step = resumed.step, samples = resumed.samples, window_samples_start = resumed.samples;
-  int epoch = resumed.epoch;
-  const auto t_start = Clock::now() - std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(resumed.elapsed_seconds));
-  auto t_window = Clock::now();
-  const double cpu_start = process_cpu_seconds();
-  double last_loss = NAN;
-  // The batch of the next step is read one step ahead (a sharded table fetches its rows
-  // in the same rounds that push this step's gradient), so a checkpoint after a step
-  // takes the data cursor and epoch as they were right after reading that step's batch.
-  std::vector<data::PieceRemainder> cursor = reader.remaining();
-  int cursor_epoch = epoch;
-  auto loop_state = [&] {
-    LoopState s;
-    s.step = step;
-    s.samples = samples;
-    s.epoch = std::min(cursor_epoch, cfg.train.epochs - 1);  // after the last epoch: its data is used up
-    s.elapsed_seconds = since(t_start);
-    s.window = window;
-    return s;
-  };
-  auto metrics_bytes = [&]() -> uint64_t {
-    if (!root) return 0;
-    impl_->metrics.flush();
-    return std::filesystem::file_size(metrics_path);
-  };
 
-  auto log_eval = [&](const EvalResult& e) {
-    if (!root) return;
-    impl_->metrics << "{\"step\":" << step << ",\"samples\":" << samples << ",\"eval_rows\":" << e.rows
-                   << ",\"auc\":" << fmt(e.auc) << ",\"logloss\":" << fmt(e.logloss) << "}\n";
-    impl_->metrics.flush();
-    std::cerr << "eval step " << step << ": rows=" << e.rows << " auc=" << fmt(e.auc, 5)
-              << " logloss=" << fmt(e.logloss, 5) << "\n";
-  };
+  // Steps until the data, train.max_steps or a stop signal ends them. The batch of the next
+  // step is read one step ahead (a sharded table fetches its rows in the same rounds that
+  // push this step's gradient), so a checkpoint after a step takes the data cursor and epoch
+  // as they were right after reading that step's batch.
+  void train_steps() {
+    GlobalBatch batches[2];
+    GlobalBatch *cur = &batches[0], *next = &batches[1];
+    bool have = may_step(step_) && read_batch(*cur);
+    if (have) engine_.start(*cur);
+    while (have) {
+      cursor_ = reader_.remaining();
+      cursor_epoch_ = epoch_;
+      ++step_;
+      const bool more = may_step(step_) && read_batch(*next);
+      const uint64_t rebuilds = net_.rebuild_count();
+      engine_.step(step_, samples_, *cur, more ? next : nullptr, window_);
+      samples_ += cur->total;
+      std::swap(cur, next);
+      have = more;
+      if (net_.rebuild_count() != rebuilds) checkpoints_.after_rebuild();  // the tables' source weights, for an exact resume
+      if (after_step()) break;
+    }
+    // The end of training is checkpointed too when checkpoints are on (a later run with more
+    // epochs or steps continues from it).
+    if (!summary_.stop_signal && checkpoints_.periodic() && step_ > 0 && checkpoints_.last_saved_step() != step_)
+      checkpoints_.save(loop_state(), reader_, cursor_, metrics_bytes());
+  }
 
-  const auto may_step = [&](uint64_t done) {
-    return cfg.train.max_steps <= 0 || done < static_cast<uint64_t>(cfg.train.max_steps);
-  };
-  GlobalBatch batches[2];
-  GlobalBatch *cur = &batches[0], *next = &batches[1];
-  bool have = may_step(step) &&
-              read_global_batch(reader, comm, local_batch, cfg.train.epochs, epoch, *cur, summary.read_seconds);
-  if (have) engine.start(*cur);
-  while (have) {
-    cursor = reader.remaining();
-    cursor_epoch = epoch;
-    ++step;
-    const bool more = may_step(step) && read_global_batch(reader, comm, local_batch, cfg.train.epochs, epoch, *next,
-                                                          summary.read_seconds);
-    const uint64_t rebuilds = net.rebuild_count();
-    engine.step(step, samples, *cur, more ? next : nullptr, window);
-    samples += cur->total;
-    std::swap(cur, next);
-    have = more;
-    if (net.rebuild_count() != rebuilds) checkpoints.after_rebuild();  // the tables' source weights, for an exact resume
+  // The summary's figures, the data counts, and the refusal of a run that trained on nothing.
+  void finish_summary() {
+    summary_.seconds = since(t_start_);
+    summary_.steps = step_;
+    summary_.samples = samples_;
+    summary_.samples_per_second = static_cast<double>(samples_) / std::max(summary_.seconds, 1e-9);
+    // CPU time of this process over the loop: per-core throughput that stays meaningful
+    // on a shared machine (wall time does not).
+    summary_.cpu_seconds = process_cpu_seconds() - cpu_start_;
+    summary_.rebuild_seconds = net_.rebuild_seconds_total();
+    summary_.comm_seconds = comm_seconds(engine_);
+    summary_.comm_bytes = engine_.bytes_sent();
+    {  // collective on every rank: a rank whose shard ran dry has an empty window
+      double sums[2] = {window_.loss_sum, static_cast<double>(window_.samples)};
+      comm_.allreduce_sum(sums, 2);
+      if (sums[1] > 0) last_loss_ = sums[0] / sums[1];
+    }
+    summary_.final_train_loss = last_loss_;
+    report_data_counts();
+  }
 
-    if (cfg.dist.verify_every > 0 && step % static_cast<uint64_t>(cfg.dist.verify_every) == 0) {
-      // Bitwise: weights, Adam moments, row steps of what is replicated; the sharded table's
-      // hash (over its owners) goes into metrics.jsonl, where a replicated run writes the same.
-      const std::vector<uint64_t> hashes = collective::verify_replicas(comm, net.blocks(), step);
-      const size_t e = net.embed_block();
-      if (root)
-        impl_->metrics << "{\"step\":" << step << ",\"verified\":true,\"embed_state_hash\":\"" << std::hex
-                       << hashes[e] << std::dec << "\"}\n";
-    }
-    if (step % static_cast<uint64_t>(cfg.train.log_every) == 0) {
-      double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
-      comm.allreduce_sum(sums, 2);
-      last_loss = sums[0] / std::max(1.0, sums[1]);
-      const double dt = since(t_window);
-      const double rate = static_cast<double>(samples - window_samples_start) / std::max(dt, 1e-9);
-      if (root) {
-        const Progress progress = make_progress(epoch, cfg.train.epochs, reader.epoch_fraction(), step,
-                                                cfg.train.max_steps, since(t_start));
-        impl_->metrics << "{\"step\":" << step << ",\"samples\":" << samples << ",\"samples_per_s\":" << fmt(rate)
-                       << ",\"loss\":" << fmt(last_loss) << ",\"lr\":" << fmt(engine.optimizer().current_lr())
-                       << ",\"time_s\":" << fmt(since(t_start)) << ",\"rebuild_s\":"
-                       << fmt(net.rebuild_seconds_total()) << ",\"comm_bytes\":" << engine.bytes_sent()
-                       << ",\"comm_s\":" << fmt(comm_seconds(engine)) << progress_json_fields(progress) << "}\n";
-        impl_->metrics.flush();
-        std::cerr << "step " << step << " | " << progress_line(progress, rate, last_loss) << "\n";
-      }
-      window = {};
-      window_samples_start = samples;
-      t_window = Clock::now();
-    }
-    if (cfg.train.eval_every > 0 && !cfg.data.test.empty() &&
-        step % static_cast<uint64_t>(cfg.train.eval_every) == 0) {
-      log_eval(evaluate(net, cfg, cfg.data.test, comm));
-    }
-    // Every rank agrees (one allreduce) on checkpointing now and on stopping after a signal.
-    if (const Checkpointing::Decision due = checkpoints.poll(step); due.save) {
-      checkpoints.save(loop_state(), reader, cursor, metrics_bytes());
-      if (due.stop) {
-        summary.stop_signal = due.signal;
-        break;
-      }
-    }
-  }
-  // The end of training is checkpointed too when checkpoints are on (a later run with more
-  // epochs or steps continues from it).
-  if (!summary.stop_signal && checkpoints.periodic() && step > 0 && checkpoints.last_saved_step() != step)
-    checkpoints.save(loop_state(), reader, cursor, metrics_bytes());
-  summary.seconds = since(t_start);
-  summary.steps = step;
-  summary.samples = samples;
-  summary.samples_per_second = static_cast<double>(samples) / std::max(summary.seconds, 1e-9);
-  // CPU time of this process over the loop: per-core throughput that stays meaningful
-  // on a shared machine (wall time does not).
-  summary.cpu_seconds = process_cpu_seconds() - cpu_start;
-  summary.rebuild_seconds = net.rebuild_seconds_total();
-  summary.comm_seconds = comm_seconds(engine);
-  summary.comm_bytes = engine.bytes_sent();
-  {  // collective on every rank: a rank whose shard ran dry has an empty window
-    double sums[2] = {window.loss_sum, static_cast<double>(window.samples)};
-    comm.allreduce_sum(sums, 2);
-    if (sums[1] > 0) last_loss = sums[0] / sums[1];
-  }
-  summary.final_train_loss = last_loss;
-  const DataCounts data_counts = gather_data_counts(reader, comm);
-  if (root) {
-    std::cerr << "data: " << data::describe(data_counts.total) << (P > 1 ? " (all ranks)" : "")
-              << (resumed.step ? " since the resume at step " + std::to_string(resumed.step) : std::string()) << "\n";
-    impl_->metrics << data_counts_json(data_counts, resumed.step) << "\n";
-    impl_->metrics.flush();
-  }
-  // A run that trained on nothing is a failure, not an untrained model.h5 (step 0 here
-  // means no batch was ever read: a resumed run counts its steps before the checkpoint).
-  if (step == 0)
-    throw data::DataError("no valid training rows in data.train '" + cfg.data.train + "' (" +
-                          data::describe(data_counts.total) + "): nothing was trained and no model.h5 written");
-  if (summary.stop_signal) return summary;  // checkpointed; the requeued job finishes the run
+  // After the last step (not after a stop signal: the requeued job finishes the run).
   // The final evaluation uses the tables training ended with (the network co-adapted
   // with them; rebuilding from the final weights measurably lowers AUC). model.h5 stores
   // their source weights, so `sparsetrain evaluate` rebuilds exactly these tables.
-  if (!cfg.data.test.empty()) {
-    summary.evaluated = true;
-    summary.eval = evaluate(net, cfg, cfg.data.test, comm);
-    log_eval(summary.eval);
+  void evaluate_and_save() {
+    if (!cfg_.data.test.empty()) {
+      summary_.evaluated = true;
+      summary_.eval = evaluate(net_, cfg_, cfg_.data.test, comm_);
+      log_eval(summary_.eval);
+    }
+    const std::string model_path = (run_dir_ / "model.h5").string();
+    // A sharded table: every rank writes its rows of the one file (parallel HDF5).
+    if (engine_.sharded())
+      checkpoint::save_model(model_path, net_, cli::to_ini(cfg_), &checkpoints_.tables(), &comm_);
+    else if (root_)
+      checkpoint::save_model(model_path, net_, cli::to_ini(cfg_), &checkpoints_.tables());
   }
-  // A sharded table: every rank writes its rows of the one file (parallel HDF5).
-  if (engine.sharded())
-    checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables(), &comm);
-  else if (root)
-    checkpoint::save_model((run_dir / "model.h5").string(), net, cli::to_ini(cfg), &checkpoints.tables());
-  return summary;
+
+  const TrainSummary& summary() const { return summary_; }
+
+ private:
+  bool may_step(uint64_t done) const {
+    return cfg_.train.max_steps <= 0 || done < static_cast<uint64_t>(cfg_.train.max_steps);
+  }
+  bool read_batch(GlobalBatch& out) {
+    return read_global_batch(reader_, comm_, local_batch_, cfg_.train.epochs, epoch_, out, summary_.read_seconds);
+  }
+
+  // What runs between steps; true when a stop signal ended the run (after its checkpoint).
+  bool after_step() {
+    if (cfg_.dist.verify_every > 0 && step_ % static_cast<uint64_t>(cfg_.dist.verify_every) == 0) verify_replicas();
+    if (step_ % static_cast<uint64_t>(cfg_.train.log_every) == 0) log_progress();
+    if (cfg_.train.eval_every > 0 && !cfg_.data.test.empty() &&
+        step_ % static_cast<uint64_t>(cfg_.train.eval_every) == 0)
+      log_eval(evaluate(net_, cfg_, cfg_.data.test, comm_));
+    // Every rank agrees (one allreduce) on checkpointing now and on stopping after a signal.
+    const Checkpointing::Decision due = checkpoints_.poll(step_);
+    if (!due.save) return false;
+    checkpoints_.save(loop_state(), reader_, cursor_, metrics_bytes());
+    summary_.stop_signal = due.stop ? due.signal : 0;
+    return due.stop;
+  }
+
+  // Bitwise: weights, Adam moments, row steps of what is replicated; the sharded table's
+  // hash (over its owners) goes into metrics.jsonl, where a replicated run writes the same.
+  void verify_replicas() {
+    const std::vector<uint64_t> hashes = collective::verify_replicas(comm_, net_.blocks(), step_);
+    if (root_)
+      metrics_ << "{\"step\":" << step_ << ",\"verified\":true,\"embed_state_hash\":\"" << std::hex
+               << hashes[net_.embed_block()] << std::dec << "\"}\n";
+  }
+
+  void log_progress() {
+    double sums[2] = {window_.loss_sum, static_cast<double>(window_.samples)};
+    comm_.allreduce_sum(sums, 2);
+    last_loss_ = sums[0] / std::max(1.0, sums[1]);
+    const double rate = static_cast<double>(samples_ - window_samples_start_) / std::max(since(t_window_), 1e-9);
+    if (root_) {
+      const Progress progress = make_progress(epoch_, cfg_.train.epochs, reader_.epoch_fraction(), step_,
+                                              cfg_.train.max_steps, since(t_start_));
+      metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"samples_per_s\":" << fmt(rate)
+               << ",\"loss\":" << fmt(last_loss_) << ",\"lr\":" << fmt(engine_.optimizer().current_lr())
+               << ",\"time_s\":" << fmt(since(t_start_)) << ",\"rebuild_s\":" << fmt(net_.rebuild_seconds_total())
+               << ",\"comm_bytes\":" << engine_.bytes_sent() << ",\"comm_s\":" << fmt(comm_seconds(engine_))
+               << progress_json_fields(progress) << "}\n";
+      metrics_.flush();
+      std::cerr << "step " << step_ << " | " << progress_line(progress, rate, last_loss_) << "\n";
+    }
+    window_ = {};
+    window_samples_start_ = samples_;
+    t_window_ = Clock::now();
+  }
+
+  void log_eval(const EvalResult& e) {
+    if (!root_) return;
+    metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"eval_rows\":" << e.rows
+             << ",\"auc\":" << fmt(e.auc) << ",\"logloss\":" << fmt(e.logloss) << "}\n";
+    metrics_.flush();
+    std::cerr << "eval step " << step_ << ": rows=" << e.rows << " auc=" << fmt(e.auc, 5)
+              << " logloss=" << fmt(e.logloss, 5) << "\n";
+  }
+
+  // Every rank's reading, summed, on stderr and in metrics.jsonl. A run that trained on
+  // nothing is a failure, not an untrained model.h5 (step 0 here means no batch was ever
+  // read: a resumed run counts its steps before the checkpoint).
+  void report_data_counts() {
+    const DataCounts counts = gather_data_counts(reader_, comm_);
+    if (root_) {
+      std::cerr << "data: " << data::describe(counts.total) << (comm_.size() > 1 ? " (all ranks)" : "")
+                << (resumed_.step ? " since the resume at step " + std::to_string(resumed_.step) : std::string())
+                << "\n";
+      metrics_ << data_counts_json(counts, resumed_.step) << "\n";
+      metrics_.flush();
+    }
+    if (step_ == 0)
+      throw data::DataError("no valid training rows in data.train '" + cfg_.data.train + "' (" +
+                            data::describe(counts.total) + "): nothing was trained and no model.h5 written");
+  }
+
+  LoopState loop_state() const {
+    LoopState s;
+    s.step = step_;
+    s.samples = samples_;
+    s.epoch = std::min(cursor_epoch_, cfg_.train.epochs - 1);  // after the last epoch: its data is used up
+    s.elapsed_seconds = since(t_start_);
+    s.window = window_;
+    return s;
+  }
+
+  uint64_t metrics_bytes() {
+    if (!root_) return 0;
+    metrics_.flush();
+    return std::filesystem::file_size(metrics_path_);
+  }
+
+  const cli::Config& cfg_;
+  collective::Comm& comm_;
+  model::Network& net_;
+  std::ofstream& metrics_;
+  const bool root_;
+  const std::filesystem::path run_dir_, metrics_path_;
+  data::CriteoReader reader_;
+  StepEngine engine_;
+  Checkpointing checkpoints_;
+  size_t local_batch_ = 0;
+  TrainSummary summary_;
+  LoopState resumed_;
+  model::StepStats window_;  // since the last log line
+  uint64_t step_ = 0, samples_ = 0, window_samples_start_ = 0;
+  int epoch_ = 0, cursor_epoch_ = 0;
+  std::vector<data::PieceRemainder> cursor_;
+  Clock::time_point t_start_, t_window_;
+  double cpu_start_ = 0, last_loss_ = NAN;
+};
+
+}  // namespace
+
+TrainSummary Trainer::run() {
+  const cli::Config& cfg = impl_->config;
+  if (impl_->comm.is_root()) {
+    std::filesystem::create_directories(cfg.train.run_dir);
+    std::ofstream(std::filesystem::path(cfg.train.run_dir) / "config.ini") << cli::to_ini(cfg);
+  }
+  TrainingRun run(cfg, impl_->comm, *network_, impl_->metrics);
+  run.resume_or_start();
+  run.train_steps();
+  run.finish_summary();
+  if (!run.summary().stop_signal) run.evaluate_and_save();  // else checkpointed: the requeued job finishes
+  return run.summary();
 }
 
 std::string to_json(const TrainSummary& s) {
