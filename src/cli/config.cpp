@@ -60,7 +60,10 @@ std::string format_value(double v) {
 }
 template <typename T>
 std::string format_value(const T& v) {
-  return std::to_string(v);
+  if constexpr (OptionEnum<T>)
+    return name_of(v);
+  else
+    return std::to_string(v);
 }
 
 // Checks one value against its rule; returns "" when fine, else what is wrong.
@@ -101,6 +104,10 @@ std::string check(const Rule& rule, double v) {
   return (!std::isfinite(v) || v < rule.real_lo || v > rule.real_hi) ? "out of range" : "";
 }
 std::string check(const Rule&, bool) { return ""; }
+template <OptionEnum E>
+std::string check(const Rule&, E) {  // operator>> accepted only its names
+  return "";
+}
 
 [[noreturn]] void fail_value(const std::string& key, const std::string& value, const Rule& rule,
                              const std::string& why) {

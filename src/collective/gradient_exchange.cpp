@@ -57,13 +57,6 @@ void unpack_dense_rows(const float* full, size_t rows, size_t cols, optim::Spars
 
 }  // namespace
 
-ExchangeMode parse_exchange_mode(const std::string& s) {
-  if (s == "auto") return ExchangeMode::Auto;
-  if (s == "sparse") return ExchangeMode::Sparse;
-  if (s == "dense") return ExchangeMode::Dense;
-  throw std::invalid_argument("dist.exchange '" + s + "' unknown; allowed: auto|sparse|dense");
-}
-
 ExchangeMode choose_mode(ExchangeMode mode, uint64_t touched_all_ranks, uint64_t total_rows) {
   if (mode != ExchangeMode::Auto) return mode;
   // Per rank, ring model: sparse (P-1)/P * touched_all * (cols+1) words against

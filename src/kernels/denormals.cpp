@@ -17,12 +17,6 @@ constexpr unsigned kDaz = 1u << 6;   // MXCSR.DAZ: subnormal inputs read as 0
 #endif
 }  // namespace
 
-Denormals parse_denormals(const char* s) {
-  if (std::strcmp(s, "flush") == 0) return Denormals::Flush;
-  if (std::strcmp(s, "keep") == 0) return Denormals::Keep;
-  throw std::invalid_argument(std::string("invalid denormals mode '") + s + "': allowed values are flush, keep");
-}
-
 void set_denormals(Denormals mode) {
 #ifdef ST_HAVE_MXCSR
   const unsigned csr = _mm_getcsr();

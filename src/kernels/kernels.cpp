@@ -61,13 +61,6 @@ void select(KernelChoice choice) {
   throw std::invalid_argument("kernels: invalid KernelChoice value");
 }
 
-KernelChoice parse_kernel_choice(const std::string& s) {
-  if (s == "auto") return KernelChoice::Auto;
-  if (s == "scalar") return KernelChoice::Scalar;
-  if (s == "avx512") return KernelChoice::Avx512;
-  throw std::invalid_argument("invalid kernel choice '" + s + "': allowed values are auto, scalar, avx512");
-}
-
 const KernelTable& active() {
   const KernelTable* t = g_active.load(std::memory_order_acquire);
   if (!t) {

@@ -6,12 +6,6 @@
 
 namespace sparsetrain::lsh {
 
-Family parse_family(const std::string& name) {
-  if (name == "simhash") return Family::SimHash;
-  if (name == "dwta") return Family::Dwta;
-  throw std::invalid_argument("unknown LSH family '" + name + "' (allowed: simhash, dwta)");
-}
-
 const char* to_string(Family family) {
   switch (family) {
     case Family::SimHash: return "simhash";

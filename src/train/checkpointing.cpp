@@ -149,7 +149,7 @@ bool Checkpointing::periodic() const {
 
 std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& reader, LoopState& loop) {
   const bool root = comm_.is_root();
-  if (config_.checkpoint.resume == "never") {
+  if (config_.checkpoint.resume == cli::Resume::Never) {
     // Old checkpoints of an earlier run must not be picked up by a later auto resume.
     if (root && !checkpoint::list_checkpoints(dir_).empty()) {
       const std::string aside = dir_ + ".replaced-" + std::to_string(std::time(nullptr));

@@ -31,7 +31,7 @@ std::string check_run_dir(const cli::Config& config) {
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     return "train.run_dir '" + dir.string() + "' exists and is not a directory";
   const bool has_checkpoints = !checkpoint::list_checkpoints(checkpoint::checkpoint_dir(dir.string())).empty();
-  if (has_checkpoints && config.checkpoint.resume == "auto") return "";  // a resume continues this run
+  if (has_checkpoints && config.checkpoint.resume == cli::Resume::Auto) return "";  // a resume continues this run
   const std::string found = earlier_results(dir, has_checkpoints);
   if (found.empty()) return "";
   if (!config.train.overwrite)

@@ -17,7 +17,7 @@ namespace sparsetrain::train {
 
 model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   model::NetworkSpec s;
-  if (c.dist.embedding == "sharded" && nranks > 1) {
+  if (c.dist.embedding == cli::Embedding::Sharded && nranks > 1) {
     s.embed_shard_rank = static_cast<uint32_t>(rank);
     s.embed_shard_count = static_cast<uint32_t>(nranks);
   }
@@ -26,7 +26,7 @@ model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   s.dense_features = c.data.dense_features;
   s.hidden = cli::hidden_sizes(c);
   s.sparsity = cli::layer_sparsity(c);
-  s.lsh.family = lsh::parse_family(c.lsh.family);
+  s.lsh.family = c.lsh.family == cli::LshFamily::Dwta ? lsh::Family::Dwta : lsh::Family::SimHash;
   s.lsh.bits_per_table = c.lsh.bits;
   s.lsh.num_tables = c.lsh.tables;
   s.lsh.bucket_capacity = c.lsh.bucket_capacity;
@@ -34,7 +34,7 @@ model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   s.rebuild_growth = c.lsh.rebuild_growth;
   s.rebuild_max = c.lsh.rebuild_max;
   s.seed = static_cast<uint64_t>(c.model.init_seed >= 0 ? c.model.init_seed : c.train.seed);
-  s.bf16_moments = c.optim.moments == "bfloat16";
+  s.bf16_moments = c.optim.moments == cli::Moments::Bfloat16;
   return s;
 }
 
@@ -66,14 +66,24 @@ std::string check_memory(const cli::Config& config, collective::Comm& comm) {
       "this config needs at least " + gib(need) + " per rank for weights, Adam state and LSH tables, more than the " +
       gib(have.bytes) + " this rank may use (" + have.source + "). The size comes from data.input_dim = " +
       std::to_string(config.data.input_dim) + ", model.embed_dim = " + std::to_string(config.model.embed_dim) +
-      ", model.hidden = \"" + hidden + "\", optim.moments = " + config.optim.moments + ", dist.embedding = " +
-      config.dist.embedding + " over " + std::to_string(comm.size()) +
+      ", model.hidden = \"" + hidden + "\", optim.moments = " + cli::name_of(config.optim.moments) +
+      ", dist.embedding = " + cli::name_of(config.dist.embedding) + " over " + std::to_string(comm.size()) +
       " rank(s); shrink them, use optim.moments bfloat16, or shard the input table over more ranks");
+}
+
+collective::ExchangeMode exchange_mode(const cli::Config& c) {
+  switch (c.dist.exchange) {
+    case cli::Exchange::Sparse: return collective::ExchangeMode::Sparse;
+    case cli::Exchange::Dense: return collective::ExchangeMode::Dense;
+    case cli::Exchange::Auto: break;
+  }
+  return collective::ExchangeMode::Auto;
 }
 
 optim::OptimizerOptions optimizer_options(const cli::Config& c) {
   optim::OptimizerOptions o;
-  o.name = c.optim.name;
+  o.algorithm = c.optim.name == cli::OptimizerName::Sgd ? optim::OptimizerOptions::Algorithm::Sgd
+                                                       : optim::OptimizerOptions::Algorithm::Adam;
   o.lr = c.optim.lr;
   o.beta1 = c.optim.beta1;
   o.beta2 = c.optim.beta2;
@@ -90,12 +100,12 @@ data::ReaderOptions reader_options(const cli::Config& c, const std::string& inpu
   r.rank = rank;
   r.nranks = nranks;
   r.label_mode = mode;
-  r.on_error = c.data.on_error == "fail" ? data::ErrorPolicy::Fail : data::ErrorPolicy::Skip;
+  r.on_error = c.data.on_error == cli::OnError::Fail ? data::ErrorPolicy::Fail : data::ErrorPolicy::Skip;
   r.max_warnings = c.data.max_warnings;
   r.featurizer.input_dim = static_cast<uint64_t>(c.data.input_dim);
   r.featurizer.hash_seed = static_cast<uint64_t>(c.data.hash_seed);
   r.featurizer.int_encoding =
-      c.data.int_encoding == "identity" ? data::IntEncoding::Identity : data::IntEncoding::LogSquared;
+      c.data.int_encoding == cli::IntEncoding::Identity ? data::IntEncoding::Identity : data::IntEncoding::LogSquared;
   r.featurizer.dense_features = c.data.dense_features;
   return r;
 }
@@ -141,14 +151,17 @@ std::string configure_runtime(const cli::Config& c, collective::Comm* comm) {
     how = "auto: " + std::to_string(CPU_COUNT(&set)) + " CPUs allowed, shared with " +
           std::to_string(masks.size() - 1) + " other rank(s) on this node";
   }
-  kernels::select(kernels::parse_kernel_choice(c.train.kernels));
+  kernels::select(c.train.kernels == cli::Kernels::Scalar   ? kernels::KernelChoice::Scalar
+                  : c.train.kernels == cli::Kernels::Avx512 ? kernels::KernelChoice::Avx512
+                                                            : kernels::KernelChoice::Auto);
   // The floating-point mode is per thread: set it on every thread of the OpenMP pool (which
   // may already exist), this one included; threads created later inherit it from this one.
-  const kernels::Denormals denormals = kernels::parse_denormals(c.train.denormals.c_str());
+  const kernels::Denormals denormals =
+      c.train.denormals == cli::Denormals::Keep ? kernels::Denormals::Keep : kernels::Denormals::Flush;
 #pragma omp parallel
   kernels::set_denormals(denormals);
   return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
-         " denormals=" + c.train.denormals + " (" + how + ")";
+         " denormals=" + cli::name_of(c.train.denormals) + " (" + how + ")";
 }
 
 }  // namespace sparsetrain::train

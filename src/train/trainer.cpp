@@ -120,7 +120,7 @@ namespace {
 model::NetworkSpec spec_for_run(const cli::Config& config, collective::Comm& comm) {
   model::NetworkSpec spec = network_spec(config, comm.rank(), comm.size());
   uint64_t resuming = 0;
-  if (comm.is_root() && config.checkpoint.resume == "auto")
+  if (comm.is_root() && config.checkpoint.resume == cli::Resume::Auto)
     resuming = checkpoint::list_checkpoints(checkpoint::checkpoint_dir(config.train.run_dir)).empty() ? 0 : 1;
   spec.initialize = comm.sum(resuming) == 0;
   return spec;
@@ -149,7 +149,7 @@ class TrainingRun {
         run_dir_(cfg.train.run_dir),
         metrics_path_(run_dir_ / "metrics.jsonl"),
         reader_(reader_options(cfg, cfg.data.train, comm.rank(), comm.size(), data::LabelMode::Required)),
-        engine_(comm, net, optimizer_options(cfg), collective::parse_exchange_mode(cfg.dist.exchange)),
+        engine_(comm, net, optimizer_options(cfg), exchange_mode(cfg)),
         checkpoints_(cfg, comm, net) {
     const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size), P = static_cast<uint64_t>(comm.size());
     local_batch_ = static_cast<size_t>(G / P + (static_cast<uint64_t>(comm.rank()) < G % P ? 1 : 0));

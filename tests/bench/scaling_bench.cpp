@@ -228,7 +228,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   data::CriteoReader reader(train::reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
   model::Network net(train::network_spec(cfg, rank, P));
   train::StepEngine engine(comm, net, train::optimizer_options(cfg),
-                           collective::parse_exchange_mode(cfg.dist.exchange));
+                           train::exchange_mode(cfg));
   const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size);
   const size_t local_batch = static_cast<size_t>(G / P + (static_cast<uint64_t>(rank) < G % P ? 1 : 0));
   const int kEpochs = 1 << 30;  // the bench wraps around its data
@@ -315,7 +315,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   const char* names[] = {"compute", "plan", "pack", "merge", "apply", "fetch", "rebuild", "work"};
   std::printf("{\"ranks\":%d,\"runtime\":\"%s\",\"embedding\":\"%s\",\"exchange\":\"%s\",\"global_batch\":%llu,"
               "\"steps\":%llu,\"samples\":%llu,\"seconds\":%.3f,\"cpu_ms_per_step_summed_over_ranks\":{",
-              P, runtime.c_str(), engine.sharded() ? "sharded" : "replicated", cfg.dist.exchange.c_str(),
+              P, runtime.c_str(), engine.sharded() ? "sharded" : "replicated", cli::name_of(cfg.dist.exchange),
               static_cast<unsigned long long>(G), static_cast<unsigned long long>(step),
               static_cast<unsigned long long>(samples), seconds);
   for (int i = kCompute; i <= kWork; ++i) std::printf("%s\"%s\":%.3f", i ? "," : "", names[i], ms(sum[i]));

@@ -11,6 +11,8 @@
 #include "sparsetrain/cli/config.h"
 
 using sparsetrain::cli::Config;
+using sparsetrain::cli::OnError;
+using sparsetrain::cli::Resume;
 using sparsetrain::cli::ConfigError;
 using sparsetrain::cli::parse_args;
 
@@ -41,11 +43,11 @@ std::string error_of(const std::vector<std::string>& args) {
 TEST(Config, DefaultsComeFromTheKeyTable) {
   const Config c = parse_args({}).config;
   EXPECT_EQ(c.train.batch_size, 1024);
-  EXPECT_EQ(c.data.on_error, "skip");
+  EXPECT_EQ(c.data.on_error, OnError::Skip);
   EXPECT_EQ(c.data.input_dim, 1048576);
   EXPECT_DOUBLE_EQ(c.optim.lr, 0.001);
   EXPECT_TRUE(c.data.dense_features);
-  EXPECT_EQ(c.checkpoint.resume, "auto");
+  EXPECT_EQ(c.checkpoint.resume, Resume::Auto);
 }
 
 TEST(Config, IniFileAndCommandLineOverride) {
@@ -179,4 +181,23 @@ TEST(Config, BaseIniSitsBelowTheCommandLine) {
   const Config c = parse_args({"--train.threads", "3"}, {}, "[train]\nthreads = 1\nseed = 99\n").config;
   EXPECT_EQ(c.train.threads, 3);
   EXPECT_EQ(c.train.seed, 99);
+}
+
+// Keys with a fixed set of values are enums: every name parses to its value, prints back
+// as the same name (--help, to_ini), and nothing else parses.
+TEST(Config, EnumKeysRoundTripThroughTheirNames) {
+  for (const char* name : {"auto", "sparse", "dense"}) {
+    const Config c = parse_args({"--dist.exchange", name}).config;
+    EXPECT_STREQ(sparsetrain::cli::name_of(c.dist.exchange), name);
+    EXPECT_NE(sparsetrain::cli::to_ini(c).find(std::string("exchange = ") + name), std::string::npos);
+  }
+  const Config c = parse_args({"--optim.moments", "bfloat16", "--lsh.family", "dwta", "--data.int_encoding", "identity"}).config;
+  EXPECT_EQ(c.optim.moments, sparsetrain::cli::Moments::Bfloat16);
+  EXPECT_EQ(c.lsh.family, sparsetrain::cli::LshFamily::Dwta);
+  EXPECT_EQ(c.data.int_encoding, sparsetrain::cli::IntEncoding::Identity);
+  EXPECT_EQ(parse_args({}, {}, sparsetrain::cli::to_ini(c)).config.optim.moments, sparsetrain::cli::Moments::Bfloat16);
+  for (const char* bad : {"Sharded", "sharded ", "", "mirrored"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(parse_args({"--dist.embedding", bad}), ConfigError);
+  }
 }

@@ -51,8 +51,6 @@ TEST(ExchangeRule, SparseWhileTouchedRowsOverRanksAreBelowTwiceTheRows) {
   EXPECT_EQ(choose_mode(ExchangeMode::Auto, 300, 100), ExchangeMode::Dense);
   EXPECT_EQ(choose_mode(ExchangeMode::Sparse, 300, 100), ExchangeMode::Sparse);
   EXPECT_EQ(choose_mode(ExchangeMode::Dense, 1, 100), ExchangeMode::Dense);
-  EXPECT_EQ(parse_exchange_mode("auto"), ExchangeMode::Auto);
-  EXPECT_THROW(parse_exchange_mode("ring"), std::invalid_argument);
 }
 
 TEST(ReplicaHash, SeesOneUlpAnywhereInTheState) {

@@ -37,7 +37,7 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
     for (size_t j = 0; j < kCols; ++j) block.w[l * kCols + j] = initial(block.shard.global(l), j);
   ShardedTable table(c, block);
   optim::OptimizerOptions o;
-  o.name = "sgd";
+  o.algorithm = optim::OptimizerOptions::Algorithm::Sgd;
   o.lr = 1.0;
   optim::Optimizer sgd(o);
 

@@ -41,19 +41,6 @@ void run_axpy(const k::KernelTable& t, float* product, float* passthrough) {
   *passthrough = y[3];
 }
 
-TEST_F(DenormalsTest, ParseNamesTheAllowedValues) {
-  EXPECT_EQ(k::parse_denormals("flush"), k::Denormals::Flush);
-  EXPECT_EQ(k::parse_denormals("keep"), k::Denormals::Keep);
-  try {
-    k::parse_denormals("ftz");
-    FAIL() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("'ftz'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("flush, keep"), std::string::npos) << msg;
-  }
-}
-
 TEST_F(DenormalsTest, SetAndReadBack) {
 #if !(defined(__x86_64__) || defined(__i386__))
   GTEST_SKIP() << "no MXCSR on this architecture";

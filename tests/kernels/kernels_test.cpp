@@ -773,25 +773,6 @@ TEST(KernelsDispatch, SelectAvx512WithoutSupportExplains) {
   k::select(k::KernelChoice::Auto);
 }
 
-TEST(KernelsDispatch, ParseKernelChoice) {
-  EXPECT_EQ(k::parse_kernel_choice("auto"), k::KernelChoice::Auto);
-  EXPECT_EQ(k::parse_kernel_choice("scalar"), k::KernelChoice::Scalar);
-  EXPECT_EQ(k::parse_kernel_choice("avx512"), k::KernelChoice::Avx512);
-  for (const char* bad : {"", "AVX512", "avx2", "Auto", " scalar"}) {
-    SCOPED_TRACE(bad);
-    try {
-      k::parse_kernel_choice(bad);
-      ADD_FAILURE() << "expected std::invalid_argument";
-    } catch (const std::invalid_argument& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find("auto"), std::string::npos) << msg;
-      EXPECT_NE(msg.find("scalar"), std::string::npos) << msg;
-      EXPECT_NE(msg.find("avx512"), std::string::npos) << msg;
-    }
-  }
-}
-
-
 // ----------------------------------------------------------------------------
 // select_equal
 // ----------------------------------------------------------------------------

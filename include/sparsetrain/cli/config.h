@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sparsetrain/cli/config_keys.h"
+#include "sparsetrain/cli/option_enums.h"
 
 namespace sparsetrain::cli {
 
@@ -26,6 +27,10 @@ Rule any_text();
 Rule nonempty_text();
 Rule any_bool();
 Rule one_of(std::vector<std::string> choices);
+template <OptionEnum E>
+Rule one_of_enum() {
+  return one_of(option_names<E>());
+}
 Rule int_range(long long lo, long long hi);
 Rule real_range(double lo, double hi);
 Rule int_list(long long lo, long long hi);  // comma-separated integers, each in [lo, hi]

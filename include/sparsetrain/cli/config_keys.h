@@ -1,13 +1,16 @@
 #pragma once
 #include <cstdint>
 #include <string>
+
+#include "sparsetrain/cli/option_enums.h"
 // THE one place where every configuration key is declared: section, name, C++ type,
 // default, allowed values and help text. The Config structs, the INI/CLI parser,
 // the validation, `--help` and the resolved-config dump are all generated from
 // these lists, so a key cannot exist in one of them and be missing from another.
 //
 // X(section, name, type, default, rule, help)
-//   rule: a Rule (see config.h) saying what values are allowed.
+//   rule: a Rule (see config.h) saying what values are allowed; a key with a fixed set of
+//         values has an enum type (option_enums.h) and the rule one_of_enum<Enum>().
 
 // clang-format off
 #define ST_KEYS_data(X)                                                                                 \
@@ -15,13 +18,13 @@
     "Training files: comma-separated paths or globs; plain TSV or gzip (by its magic bytes)")                           \
   X(data, test,         std::string, "",        any_text(),                                             \
     "Held-out files for evaluation (AUC, logloss); empty = no evaluation")                               \
-  X(data, on_error,     std::string, "skip",    one_of({"skip", "fail"}),                               \
+  X(data, on_error,     OnError, OnError::Skip,    one_of_enum<OnError>(),                               \
     "Malformed rows: 'skip' counts, warns (file, line, field) and skips them; 'fail' stops the run")     \
   X(data, max_warnings, int,         10,        int_range(0, 1000000),                                  \
     "How many malformed rows are reported in full before only counting them")                             \
   X(data, input_dim,    int64_t,     1048576,   int_range(16, 4294967296LL),                             \
     "Hashed feature space: categorical and binned integer values hash into [0, input_dim)")              \
-  X(data, int_encoding, std::string, "log_squared", one_of({"log_squared", "identity"}),                \
+  X(data, int_encoding, IntEncoding, IntEncoding::LogSquared, one_of_enum<IntEncoding>(),                \
     "Integer features -> tokens: 'log_squared' bins v>2 as floor(ln(v)^2); 'identity' keeps v")          \
   X(data, dense_features, bool,      true,      any_bool(),                                             \
     "Also feed log(1+max(v,0)) of the 13 integer fields through a dense projection")                     \
@@ -39,7 +42,7 @@
     "Seed for weight init; -1 = derive from train.seed")
 
 #define ST_KEYS_lsh(X)                                                                                  \
-  X(lsh, family,        std::string, "simhash", one_of({"simhash", "dwta"}),                            \
+  X(lsh, family,        LshFamily, LshFamily::SimHash, one_of_enum<LshFamily>(),                            \
     "Hash family over neuron weights: signed random projections or densified winner-take-all")          \
   X(lsh, bits,          int,         5,         int_range(1, 20),                                       \
     "K: bits per table (2^K buckets)")                                                                   \
@@ -55,7 +58,7 @@
     "Upper bound on the interval between rebuilds, in steps")
 
 #define ST_KEYS_optim(X)                                                                                \
-  X(optim, name,        std::string, "adam",    one_of({"adam", "sgd"}),                                \
+  X(optim, name,        OptimizerName, OptimizerName::Adam,    one_of_enum<OptimizerName>(),                                \
     "Optimizer: lazy (sparse) Adam or plain SGD")                                                        \
   X(optim, lr,          double,      0.001,     real_range(0.0, 10.0),                                  \
     "Learning rate")                                                                                     \
@@ -69,7 +72,7 @@
     "Decoupled weight decay (AdamW style), applied to touched rows only")                                \
   X(optim, warmup_steps, int,        0,         int_range(0, 1 << 30),                                  \
     "Linear learning-rate warm-up over this many steps")                                                 \
-  X(optim, moments,     std::string, "float32", one_of({"float32", "bfloat16"}),                          \
+  X(optim, moments,     Moments, Moments::Float32, one_of_enum<Moments>(),                          \
     "Adam's m and v of the sparse-input table: 'float32', or 'bfloat16' (stochastically rounded): 8 instead of 12 bytes per parameter, at a measured cost of 0.0005-0.006 test AUC (README)")
 
 #define ST_KEYS_train(X)                                                                                \
@@ -83,9 +86,9 @@
     "OpenMP threads per rank (0 = OMP_NUM_THREADS if set, else the rank's fair share of the CPUs it may use, each CPU split among the ranks of the node allowed on it)")                                        \
   X(train, seed,        int64_t,     42,        int_range(0, 9223372036854775807LL),                     \
     "Seed of everything random (init, LSH, sampling)")                                                   \
-  X(train, kernels,     std::string, "auto",    one_of({"auto", "scalar", "avx512"}),                   \
+  X(train, kernels,     Kernels, Kernels::Auto,    one_of_enum<Kernels>(),                   \
     "SIMD kernels: 'auto' picks AVX-512 when the CPU has it")                                            \
-  X(train, denormals,   std::string, "flush",   one_of({"flush", "keep"}),                              \
+  X(train, denormals,   Denormals, Denormals::Flush,   one_of_enum<Denormals>(),                              \
     "Subnormal floats: 'flush' to zero (FTZ+DAZ on every thread; Intel cores otherwise take ~100-cycle assists on Adam's decayed moments), or 'keep' (IEEE gradual underflow)") \
   X(train, run_dir,     std::string, "runs/default", nonempty_text(),                                   \
     "Directory for model.h5, metrics.jsonl, config.ini and checkpoints")                                 \
@@ -97,9 +100,9 @@
     "Steps between evaluations on data.test (0 = only at the end)")
 
 #define ST_KEYS_dist(X)                                                                                 \
-  X(dist, exchange,     std::string, "auto",    one_of({"auto", "sparse", "dense"}),                    \
+  X(dist, exchange,     Exchange, Exchange::Auto,    one_of_enum<Exchange>(),                    \
     "Gradient exchange between ranks: touched rows only, dense allreduce, or pick per layer by bytes")   \
-  X(dist, embedding,    std::string, "sharded", one_of({"sharded", "replicated"}),                      \
+  X(dist, embedding,    Embedding, Embedding::Sharded, one_of_enum<Embedding>(),                      \
     "Input table across ranks: 'sharded' (row g on rank g mod P, which alone keeps its Adam state) or"    \
     "'replicated' (a full copy on every rank)")                                                          \
   X(dist, verify_every, int,         0,         int_range(0, 1 << 30),                                  \
@@ -112,7 +115,7 @@
     "Checkpoint every N minutes of wall time (0 = off)")                                                 \
   X(checkpoint, keep,          int,       3,    int_range(1, 1000),                                     \
     "How many complete checkpoints to keep")                                                             \
-  X(checkpoint, resume,        std::string, "auto", one_of({"auto", "never"}),                          \
+  X(checkpoint, resume,        Resume, Resume::Auto, one_of_enum<Resume>(),                          \
     "'auto' continues from the newest complete checkpoint in train.run_dir")
 
 #define ST_CONFIG_SECTIONS(S) S(data) S(model) S(lsh) S(optim) S(train) S(dist) S(checkpoint)

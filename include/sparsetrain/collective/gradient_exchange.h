@@ -30,7 +30,6 @@
 namespace sparsetrain::collective {
 
 enum class ExchangeMode { Auto, Sparse, Dense };
-ExchangeMode parse_exchange_mode(const std::string&);  // auto|sparse|dense
 
 // The path auto (or a fixed mode) takes for a sparse block whose touched rows,
 // summed over all P ranks, number `touched_all_ranks`.

@@ -19,9 +19,6 @@ namespace sparsetrain::kernels {
 
 enum class Denormals { Flush, Keep };
 
-// "flush" | "keep" (exact, lower case); anything else throws std::invalid_argument naming
-// the allowed values.
-Denormals parse_denormals(const char* s);
 // Sets FTZ and DAZ on the calling thread (Flush) or clears them (Keep). No-op off x86.
 void set_denormals(Denormals mode);
 // The calling thread's mode (Keep where the CPU has no such switch).

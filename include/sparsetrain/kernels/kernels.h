@@ -88,9 +88,6 @@ bool cpu_supports_avx512();
 // Selects the process-wide table (thread-safe, but meant to be called once at start-up).
 // Avx512 on a CPU without it throws std::runtime_error.
 void select(KernelChoice);
-// "auto" | "scalar" | "avx512" (exact, lower case); anything else throws std::invalid_argument
-// naming the allowed values.
-KernelChoice parse_kernel_choice(const std::string&);
 // The selected table; before any select() call this is Auto (avx512 if supported, else scalar).
 const KernelTable& active();
 

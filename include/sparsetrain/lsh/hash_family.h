@@ -29,8 +29,6 @@ namespace sparsetrain::lsh {
 
 enum class Family { SimHash, Dwta };
 
-// "simhash" | "dwta"; anything else throws std::invalid_argument naming the allowed values.
-Family parse_family(const std::string& name);
 const char* to_string(Family family);
 
 struct LshConfig {

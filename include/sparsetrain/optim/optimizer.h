@@ -15,7 +15,8 @@
 namespace sparsetrain::optim {
 
 struct OptimizerOptions {
-  std::string name = "adam";  // adam | sgd
+  enum class Algorithm { Adam, Sgd };
+  Algorithm algorithm = Algorithm::Adam;
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;

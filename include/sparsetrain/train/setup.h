@@ -7,6 +7,7 @@
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
+#include "sparsetrain/collective/gradient_exchange.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 
@@ -16,6 +17,7 @@ namespace sparsetrain::train {
 // of the input table only.
 model::NetworkSpec network_spec(const cli::Config& config, int rank = 0, int nranks = 1);
 optim::OptimizerOptions optimizer_options(const cli::Config& config);
+collective::ExchangeMode exchange_mode(const cli::Config& config);
 data::ReaderOptions reader_options(const cli::Config& config, const std::string& inputs, int rank, int nranks,
                                    data::LabelMode mode);
 // Threads and kernel table, process-wide; returns a one-line description.
