@@ -49,7 +49,7 @@ std::vector<std::string> rotate_checkpoints(const std::string& dir, int keep, ui
 }
 
 std::string quarantine_checkpoint(const std::string& path) {
-  const std::string bad = path + ".bad";
+  std::string bad = path + ".bad";
   std::error_code ec;
   fs::rename(path, bad, ec);
   if (ec) throw CheckpointError("cannot rename bad checkpoint '" + path + "': " + ec.message());

@@ -119,7 +119,7 @@ std::string read_model_config(const std::string& path) {
   if (version < 1 || version > kModelFormatVersion)
     throw H5Error("'" + path + "' has model format version " + std::to_string(version) + ", this build reads 1 to " +
                   std::to_string(kModelFormatVersion));
-  const std::string config = f.attr_string("config");
+  std::string config = f.attr_string("config");
   if (!has_checksums(f)) {
     std::cerr << "warning: '" << path << "' is a format 1 model file, written before model files had checksums: "
               << "its config and weights cannot be verified\n";

@@ -241,7 +241,7 @@ void validate(const Config& config) {
   }
 }
 
-ParsedArgs parse_args(const std::vector<std::string>& args, std::vector<ExtraOption> extras,
+ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<ExtraOption>& extras,
                       const std::string& base_ini) {
   po::options_description all;
   all.add(general_options(extras)).add(key_options());
@@ -285,7 +285,7 @@ ParsedArgs parse_args(const std::vector<std::string>& args, std::vector<ExtraOpt
   } catch (const po::error& e) {
     rethrow_boost(e, "");
   }
-  for (auto& e : extras) {
+  for (const auto& e : extras) {
     if (vm.count(e.name)) {
       if (e.target) *e.target = vm[e.name].as<std::string>();
     } else if (e.required) {

@@ -310,7 +310,7 @@ inline char* put_hex8(char* out, uint32_t v) {
 }
 // "%.6f" for p in [0, 1].
 inline char* put_prob(char* out, double p) {
-  const uint64_t v = static_cast<uint64_t>(p * 1e6 + 0.5);
+  const uint64_t v = static_cast<uint64_t>(p * 1e6 + 0.5);  // NOLINT(bugprone-incorrect-roundings): p >= 0
   *out++ = static_cast<char>('0' + v / 1000000);
   *out++ = '.';
   uint64_t frac = v % 1000000;

@@ -54,7 +54,7 @@ std::string check_memory(const cli::Config& config, collective::Comm& comm) {
   const uint64_t one = 1;
   const int node_ranks = static_cast<int>(comm.node_allgather(&one, 1, me).size());
   const util::MemoryLimit have = util::available_memory(node_ranks);
-  const std::string line = "memory: the model needs at least " + gib(need) + " per rank; " + gib(have.bytes) +
+  std::string line = "memory: the model needs at least " + gib(need) + " per rank; " + gib(have.bytes) +
                            " available (" + have.source + ")";
   if (need <= have.bytes) return line;
   std::string hidden;

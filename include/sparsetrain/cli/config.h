@@ -80,7 +80,7 @@ struct ParsedArgs {
 // a missing/unreadable config file, or a missing required extra option.
 // `base_ini`, when given, sits below the config file (used by evaluate/predict to start
 // from the config stored in the model file).
-ParsedArgs parse_args(const std::vector<std::string>& args, std::vector<ExtraOption> extras = {},
+ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<ExtraOption>& extras = {},
                       const std::string& base_ini = "");
 
 // `--help` text: every key with its default and meaning (plus the extras).
