@@ -50,6 +50,14 @@ void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp, s
   }
 }
 
+// Starts loading the kIds rows `ids` of `table` (row length D) into the cache.
+void prefetch_rows(const float* table, size_t D, const uint32_t* ids) {
+  for (int j = 0; j < kIds; ++j) {
+    const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(ids[j]) * D);
+    for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
+  }
+}
+
 }  // namespace
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
@@ -215,8 +223,39 @@ void Network::rebuild(uint64_t step) {
 void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
                       const EmbedRows* rows) {
   const auto& K = kernels::active();
-  Workspace& ws = *ws_;
   const size_t B = batch.rows;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  size_forward_workspace(B);
+  const optim::ParamBlock& E = blocks_[embed_];
+  if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
+  const float* table = rows ? rows->table : E.w.data();
+  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
+
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+      const size_t s = static_cast<size_t>(sl);
+      // The 39 rows of a later sample are scattered over a wide table: start loading them now,
+      // two samples ahead (one ahead left the cold rows of the steady state still in flight:
+      // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
+      if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
+      input_layer_forward(K, batch, table, row_of, s);
+      uint64_t key = sample_base + s;
+      if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
+        key = 0x5eed;
+        for (int j = 0; j < kIds; ++j) key = util::hash64(key, batch.ids[s * kIds + j]);
+      }
+      const uint64_t top_up_seed = util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(key, step));
+      ws_->logit[s] = hidden_layers_forward(K, s, top_up_seed, tid);
+    }
+  }
+}
+
+// Sizes the batch's buffers; rebuilds the per-thread scratch when the thread count changed.
+void Network::size_forward_workspace(size_t B) {
+  Workspace& ws = *ws_;
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t L = fc_.size();
   const int threads = omp_get_max_threads();
@@ -239,95 +278,78 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
     ws.picked.assign(threads, {});
     ws.dense_in.assign(threads, {});
   }
-  const optim::ParamBlock& E = blocks_[embed_];
-  if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
-  const float* table = rows ? rows->table : E.w.data();
-  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
-  const float* eb = blocks_[embed_bias_].w.data();
-  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
-  const optim::ParamBlock& O = blocks_[out_];
   if (ws.iota.size() < std::max<size_t>(B, kDense)) {
     ws.iota.resize(std::max<size_t>(B, kDense));
     std::iota(ws.iota.begin(), ws.iota.end(), 0u);
   }
+}
 
-#pragma omp parallel
-  {
-    const int tid = omp_get_thread_num();
-    std::vector<uint32_t>& picked = ws.picked[tid];
-    std::vector<float>& dense_in = ws.dense_in[tid];
-#pragma omp for schedule(static)
-    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
-      const size_t s = static_cast<size_t>(sl);
-      // The 39 rows of a later sample are scattered over a wide table: start loading them now,
-      // two samples ahead (one ahead left the cold rows of the steady state still in flight:
-      // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
-      if (s + 2 < B) {
-        const uint32_t* next = &row_of[(s + 2) * kIds];
-        for (int j = 0; j < kIds; ++j) {
-          const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(next[j]) * D);
-          for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
-        }
-      }
-      // Sparse-input layer: bias + sum of the rows of the 39 active ids (+ dense projection).
-      float* h0 = &ws.h0[s * D];
-      std::copy(eb, eb + D, h0);
-      K.gather_rows_sum(table, D, &row_of[s * kIds], kIds, h0, D);
-      if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, h0, D);
-      K.relu_inplace(h0, D);
+// Sparse-input layer of sample s: bias + sum of the rows of the 39 active ids (+ dense projection), ReLU.
+void Network::input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
+                                  const uint32_t* row_of, size_t s) {
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const float* eb = blocks_[embed_bias_].w.data();
+  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
+  float* h0 = &ws_->h0[s * D];
+  std::copy(eb, eb + D, h0);
+  K.gather_rows_sum(table, D, &row_of[s * kIds], kIds, h0, D);
+  if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws_->iota.data(), &batch.dense[s * kDense], kDense, h0, D);
+  K.relu_inplace(h0, D);
+}
 
-      // Hidden layers. The input of layer l is h0 (l = 0) or layer l-1's active outputs.
-      uint64_t key = sample_base + s;
-      if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
-        key = 0x5eed;
-        for (int j = 0; j < kIds; ++j) key = util::hash64(key, batch.ids[s * kIds + j]);
+// Hidden layers of sample s, then the output: returns its logit. The input of layer l is
+// h0 (l = 0) or layer l-1's active outputs; a sparse layer's neurons are those LSH offers
+// for that input, topped up at random from top_up_seed.
+float Network::hidden_layers_forward(const kernels::KernelTable& K, size_t s, uint64_t top_up_seed, int tid) {
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t L = fc_.size();
+  std::vector<uint32_t>& picked = ws.picked[tid];
+  std::vector<float>& dense_in = ws.dense_in[tid];
+  util::Rng rng(top_up_seed);
+  const float* x_dense = &ws.h0[s * D];  // dense view of the input, or null when it is sparse
+  const uint32_t* x_idx = nullptr;
+  const float* x_val = nullptr;
+  size_t x_nnz = 0, in = D;
+  for (size_t l = 0; l < L; ++l) {
+    const optim::ParamBlock& W = blocks_[fc_[l]];
+    const size_t A = active_[l];
+    uint32_t* idx = &ws.idx[l][s * A];
+    float* act = &ws.act[l][s * A];
+    if (layer_dense_[l]) {
+      for (size_t k = 0; k < A; ++k) idx[k] = static_cast<uint32_t>(k);
+    } else {
+      const float* query = x_dense;
+      if (!query) {  // scatter the sparse input into a dense vector for hashing
+        dense_in.assign(in, 0.0f);
+        for (size_t j = 0; j < x_nnz; ++j) dense_in[x_idx[j]] = x_val[j];
+        query = dense_in.data();
       }
-      util::Rng rng(util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(key, step)));
-      const float* x_dense = h0;  // dense view of the input, or null when it is sparse
-      const uint32_t* x_idx = nullptr;
-      const float* x_val = nullptr;
-      size_t x_nnz = 0, in = D;
-      for (size_t l = 0; l < L; ++l) {
-        const optim::ParamBlock& W = blocks_[fc_[l]];
-        const size_t A = active_[l];
-        uint32_t* idx = &ws.idx[l][s * A];
-        float* act = &ws.act[l][s * A];
-        if (layer_dense_[l]) {
-          for (size_t k = 0; k < A; ++k) idx[k] = static_cast<uint32_t>(k);
-        } else {
-          const float* query = x_dense;
-          if (!query) {  // scatter the sparse input into a dense vector for hashing
-            dense_in.assign(in, 0.0f);
-            for (size_t j = 0; j < x_nnz; ++j) dense_in[x_idx[j]] = x_val[j];
-            query = dense_in.data();
-          }
-          picked.clear();
-          index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
-          std::copy(picked.begin(), picked.end(), idx);
-        }
-        if (x_dense) {
-          K.dot_rows(W.w.data(), W.cols, idx, A, x_dense, in, act);  // act[k] = w_k . x, then bias + ReLU
-        } else {
-          for (size_t k = 0; k < A; ++k) act[k] = K.sparse_dot(W.row(idx[k]), x_idx, x_val, x_nnz);
-        }
-        for (size_t k = 0; k < A; ++k) {
-          const float z = W.row(idx[k])[in] + act[k];
-          act[k] = z > 0.0f ? z : 0.0f;
-        }
-        if (layer_dense_[l]) {
-          x_dense = act;
-        } else {
-          x_dense = nullptr;
-          x_idx = idx;
-          x_val = act;
-          x_nnz = A;
-        }
-        in = static_cast<size_t>(spec_.hidden[l]);
-      }
-      const float* wo = O.w.data();
-      ws.logit[s] = wo[in] + (x_dense ? K.dot(wo, x_dense, in) : K.sparse_dot(wo, x_idx, x_val, x_nnz));
+      picked.clear();
+      index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
+      std::copy(picked.begin(), picked.end(), idx);
     }
+    if (x_dense) {
+      K.dot_rows(W.w.data(), W.cols, idx, A, x_dense, in, act);  // act[k] = w_k . x, then bias + ReLU
+    } else {
+      for (size_t k = 0; k < A; ++k) act[k] = K.sparse_dot(W.row(idx[k]), x_idx, x_val, x_nnz);
+    }
+    for (size_t k = 0; k < A; ++k) {
+      const float z = W.row(idx[k])[in] + act[k];
+      act[k] = z > 0.0f ? z : 0.0f;
+    }
+    if (layer_dense_[l]) {
+      x_dense = act;
+    } else {
+      x_dense = nullptr;
+      x_idx = idx;
+      x_val = act;
+      x_nnz = A;
+    }
+    in = static_cast<size_t>(spec_.hidden[l]);
   }
+  const float* wo = blocks_[out_].w.data();
+  return wo[in] + (x_dense ? K.dot(wo, x_dense, in) : K.sparse_dot(wo, x_idx, x_val, x_nnz));
 }
 
 void Network::infer(const data::Batch& batch, float* probs, const EmbedRows* rows) {

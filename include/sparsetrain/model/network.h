@@ -136,6 +136,11 @@ class Network {
   enum class TopUpSeed { Position, RowContent };
   void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
                const EmbedRows* rows);
+  // forward()'s stages: the workspace, then per sample (thread tid) the sparse-input layer and the rest.
+  void size_forward_workspace(size_t batch_rows);
+  void input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
+                           const uint32_t* row_of, size_t s);
+  float hidden_layers_forward(const kernels::KernelTable& K, size_t s, uint64_t top_up_seed, int tid);
   // forward_backward's stages after forward(), in the order it runs them. Separate functions
   // only for reading: each keeps its OpenMP loop and the order of every floating-point operation.
   double output_delta(const data::Batch& batch, float loss_scale);  // returns the batch's BCE sum
