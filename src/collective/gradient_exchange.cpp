@@ -66,8 +66,43 @@ ExchangeMode choose_mode(ExchangeMode mode, uint64_t touched_all_ranks, uint64_t
 
 void GradientExchange::combine(const std::vector<GradSlot>& slots) {
   slots_ = slots;
-  decisions_.clear();
+  check_slots();
   const int P = comm_.size();
+  if (P == 1) return;  // already the global sum (decisions: nothing was exchanged)
+  const double t_begin = util::wall_seconds();
+  const uint64_t bytes_before = comm_.bytes_sent(), collectives_before = comm_.collectives();
+  const size_t K = gather_header(t_begin);
+  const uint64_t header_bytes = comm_.bytes_sent() - bytes_before;
+
+  const double t_pack = util::thread_cpu_seconds();
+  const Plan plan = choose_paths(K);
+  pack(plan);
+  stats_.pack_seconds += util::thread_cpu_seconds() - t_pack;
+
+  // The data collectives (blocking: non-blocking ones bought nothing here, see
+  // scripts/COST_MODEL.md, and Open MPI's MPI_Iallreduce was slower than MPI_Allreduce).
+  const uint64_t before_sparse = comm_.bytes_sent();
+  if (plan.total_words > 0) {
+    comm_.allgatherv(send_.data(), words_per_rank_, recv_.data());
+    stats_.sparse_bytes_sent += header_bytes + (comm_.bytes_sent() - before_sparse);
+    stats_.sparse_payload_bytes += plan.payload_bytes;
+    stats_.sparse_dense_equiv_bytes += ring_allreduce_bytes(plan.sparse_equiv_bytes, P);
+  }
+  if (!dense_.empty()) comm_.allreduce_sum(dense_.data(), dense_.size());
+
+  const double t_merge = util::thread_cpu_seconds();
+  unpack_and_merge(K);
+  stats_.merge_seconds += util::thread_cpu_seconds() - t_merge;
+  stats_.seconds += util::wall_seconds() - t_begin;
+  stats_.bytes_sent += comm_.bytes_sent() - bytes_before;
+  stats_.collectives += comm_.collectives() - collectives_before;
+  ++stats_.steps;
+}
+
+// Every slot well formed, before anything is sent; one decision per sparse slot (Sparse
+// until choose_paths decides, which is what a single rank reports).
+void GradientExchange::check_slots() {
+  decisions_.clear();
   for (size_t i = 0; i < slots_.size(); ++i) {
     const GradSlot& s = slots_[i];
     if ((s.sparse == nullptr) == (s.dense == nullptr))
@@ -78,33 +113,37 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
       decisions_.push_back(ExchangeMode::Sparse);
     }
   }
-  if (P == 1) return;  // already the global sum (decisions: nothing was exchanged)
-  const double t_begin = util::wall_seconds();
-  const uint64_t bytes_before = comm_.bytes_sent(), collectives_before = comm_.collectives();
+}
 
-  // 1. Header: layout signature + this rank's touched-row count per sparse slot.
+// Collective 1, the header: layout signature + this rank's touched-row count per sparse
+// slot, from every rank into header_. Returns the words per rank. Its wall time counts as
+// waiting (the header is tiny, so it is mostly the wait for the slowest rank).
+size_t GradientExchange::gather_header(double t_begin) {
   std::vector<uint64_t> mine{layout_signature(slots_)};
   for (const GradSlot& s : slots_)
     if (s.sparse) mine.push_back(s.sparse->rows.size());
   const size_t K = mine.size();
   header_ = comm_.allgather(mine.data(), K);
   stats_.wait_seconds += util::wall_seconds() - t_begin;
-  const uint64_t header_bytes = comm_.bytes_sent() - bytes_before;
-  for (int r = 0; r < P; ++r)
+  for (int r = 0; r < comm_.size(); ++r)
     if (header_[static_cast<size_t>(r) * K] != mine[0])
       throw std::runtime_error("rank " + std::to_string(comm_.rank()) + ": gradient blocks differ from rank " +
                                std::to_string(r) + "'s (layout signature mismatch): replicas out of step");
+  return K;
+}
 
-  // 2. Decide per sparse slot from the gathered counts: the same numbers on every
-  // rank, so the same decisions, with no extra collective.
-  const double t_pack = util::thread_cpu_seconds();
+// Decides sparse or dense per sparse slot from the gathered counts: the same numbers on
+// every rank, so the same decisions, with no extra collective. Sets words_per_rank_ (the
+// allgatherv's counts) and returns the buffer sizes and byte counts that follow.
+GradientExchange::Plan GradientExchange::choose_paths(size_t K) {
+  const int P = comm_.size();
+  Plan plan;
   words_per_rank_.assign(static_cast<size_t>(P), 0);
-  uint64_t dense_words = 0, sparse_equiv = 0, payload = 0;
   size_t k = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const GradSlot& s = slots_[i];
     if (!s.sparse) {
-      dense_words += s.dense->values.size();
+      plan.dense_words += s.dense->values.size();
       continue;
     }
     ++k;
@@ -116,19 +155,23 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     if (m == ExchangeMode::Sparse) {
       ++stats_.sparse_exchanges;
       for (int r = 0; r < P; ++r) words_per_rank_[static_cast<size_t>(r)] += header_[static_cast<size_t>(r) * K + k] * (1 + cols);
-      payload += s.sparse->rows.size() * (1 + cols) * kWord;
-      sparse_equiv += s.total_rows * (cols + 1) * kWord;
+      plan.payload_bytes += s.sparse->rows.size() * (1 + cols) * kWord;
+      plan.sparse_equiv_bytes += s.total_rows * (cols + 1) * kWord;
     } else {
       ++stats_.dense_exchanges;
-      dense_words += s.total_rows * (cols + 1);
+      plan.dense_words += s.total_rows * (cols + 1);
     }
   }
+  for (uint64_t w : words_per_rank_) plan.total_words += w;
+  return plan;
+}
 
-  // 3. Pack. Sparse: per sparse-mode slot, ids then value rows (float bits).
+// Fills the send buffers: per sparse-mode slot this rank's ids then its value rows (float
+// bits) into send_; dense slots, and sparse ones gone dense, into the fused dense_.
+void GradientExchange::pack(const Plan& plan) {
   send_.resize(words_per_rank_[static_cast<size_t>(comm_.rank())]);
-  dense_.assign(dense_words, 0.0f);
-  size_t at = 0, dat = 0;
-  k = 0;
+  dense_.assign(plan.dense_words, 0.0f);
+  size_t at = 0, dat = 0, k = 0;
   for (const GradSlot& s : slots_) {
     if (!s.sparse) {
       std::copy(s.dense->values.begin(), s.dense->values.end(), dense_.begin() + static_cast<ptrdiff_t>(dat));
@@ -151,33 +194,21 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
       dat += s.total_rows * (g.cols + 1);
     }
   }
-  uint64_t total_words = 0;
-  for (uint64_t w : words_per_rank_) total_words += w;
-  recv_.resize(total_words);
-  stats_.pack_seconds += util::thread_cpu_seconds() - t_pack;
+  recv_.resize(plan.total_words);
+}
 
-  // 4. The data collectives (blocking: non-blocking ones bought nothing here, see
-  // scripts/COST_MODEL.md, and Open MPI's MPI_Iallreduce was slower than MPI_Allreduce).
-  const uint64_t before_sparse = comm_.bytes_sent();
-  if (total_words > 0) {
-    comm_.allgatherv(send_.data(), words_per_rank_, recv_.data());
-    stats_.sparse_bytes_sent += header_bytes + (comm_.bytes_sent() - before_sparse);
-    stats_.sparse_payload_bytes += payload;
-    stats_.sparse_dense_equiv_bytes += ring_allreduce_bytes(sparse_equiv, P);
-  }
-  if (!dense_.empty()) comm_.allreduce_sum(dense_.data(), dense_.size());
-
-  // 5. Unpack dense data, merge sparse data.
-  const double t_merge = util::thread_cpu_seconds();
+// Writes the sums back into the slots: dense data copied out of dense_, sparse-mode slots
+// merged from every rank's rows in recv_ (duplicates summed in rank order).
+void GradientExchange::unpack_and_merge(size_t K) {
+  const size_t P = static_cast<size_t>(comm_.size());
   // Where each rank's packed block starts in recv_; advanced slot by slot.
-  std::vector<size_t> cursor(static_cast<size_t>(P));
+  std::vector<size_t> cursor(P);
   for (size_t r = 0, at = 0; r < cursor.size(); ++r) {
     cursor[r] = at;
     at += words_per_rank_[r];
   }
-  std::vector<RankRows> parts(static_cast<size_t>(P));
-  dat = 0;
-  k = 0;
+  std::vector<RankRows> parts(P);
+  size_t dat = 0, k = 0;
   for (const GradSlot& s : slots_) {
     if (!s.sparse) {
       std::copy_n(&dense_[dat], s.dense->values.size(), s.dense->values.begin());
@@ -198,11 +229,6 @@ void GradientExchange::combine(const std::vector<GradSlot>& slots) {
     }
     merge_rows(parts, cols, g);
   }
-  stats_.merge_seconds += util::thread_cpu_seconds() - t_merge;
-  stats_.seconds += util::wall_seconds() - t_begin;
-  stats_.bytes_sent += comm_.bytes_sent() - bytes_before;
-  stats_.collectives += comm_.collectives() - collectives_before;
-  ++stats_.steps;
 }
 
 }  // namespace sparsetrain::collective

@@ -50,6 +50,14 @@ void radix_sort_by_id(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp, s
   }
 }
 
+// Starts loading the kIds rows `ids` of `table` (row length D) into the cache.
+void prefetch_rows(const float* table, size_t D, const uint32_t* ids) {
+  for (int j = 0; j < kIds; ++j) {
+    const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(ids[j]) * D);
+    for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
+  }
+}
+
 }  // namespace
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
@@ -215,8 +223,39 @@ void Network::rebuild(uint64_t step) {
 void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
                       const EmbedRows* rows) {
   const auto& K = kernels::active();
-  Workspace& ws = *ws_;
   const size_t B = batch.rows;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  size_forward_workspace(B);
+  const optim::ParamBlock& E = blocks_[embed_];
+  if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
+  const float* table = rows ? rows->table : E.w.data();
+  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
+
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+      const size_t s = static_cast<size_t>(sl);
+      // The 39 rows of a later sample are scattered over a wide table: start loading them now,
+      // two samples ahead (one ahead left the cold rows of the steady state still in flight:
+      // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
+      if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
+      input_layer_forward(K, batch, table, row_of, s);
+      uint64_t key = sample_base + s;
+      if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
+        key = 0x5eed;
+        for (int j = 0; j < kIds; ++j) key = util::hash64(key, batch.ids[s * kIds + j]);
+      }
+      const uint64_t top_up_seed = util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(key, step));
+      ws_->logit[s] = hidden_layers_forward(K, s, top_up_seed, tid);
+    }
+  }
+}
+
+// Sizes the batch's buffers; rebuilds the per-thread scratch when the thread count changed.
+void Network::size_forward_workspace(size_t B) {
+  Workspace& ws = *ws_;
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t L = fc_.size();
   const int threads = omp_get_max_threads();
@@ -239,95 +278,78 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
     ws.picked.assign(threads, {});
     ws.dense_in.assign(threads, {});
   }
-  const optim::ParamBlock& E = blocks_[embed_];
-  if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
-  const float* table = rows ? rows->table : E.w.data();
-  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
-  const float* eb = blocks_[embed_bias_].w.data();
-  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
-  const optim::ParamBlock& O = blocks_[out_];
   if (ws.iota.size() < std::max<size_t>(B, kDense)) {
     ws.iota.resize(std::max<size_t>(B, kDense));
     std::iota(ws.iota.begin(), ws.iota.end(), 0u);
   }
+}
 
-#pragma omp parallel
-  {
-    const int tid = omp_get_thread_num();
-    std::vector<uint32_t>& picked = ws.picked[tid];
-    std::vector<float>& dense_in = ws.dense_in[tid];
-#pragma omp for schedule(static)
-    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
-      const size_t s = static_cast<size_t>(sl);
-      // The 39 rows of a later sample are scattered over a wide table: start loading them now,
-      // two samples ahead (one ahead left the cold rows of the steady state still in flight:
-      // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
-      if (s + 2 < B) {
-        const uint32_t* next = &row_of[(s + 2) * kIds];
-        for (int j = 0; j < kIds; ++j) {
-          const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(next[j]) * D);
-          for (size_t b = 0; b < D * sizeof(float); b += 64) __builtin_prefetch(row + b);
-        }
-      }
-      // Sparse-input layer: bias + sum of the rows of the 39 active ids (+ dense projection).
-      float* h0 = &ws.h0[s * D];
-      std::copy(eb, eb + D, h0);
-      K.gather_rows_sum(table, D, &row_of[s * kIds], kIds, h0, D);
-      if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, h0, D);
-      K.relu_inplace(h0, D);
+// Sparse-input layer of sample s: bias + sum of the rows of the 39 active ids (+ dense projection), ReLU.
+void Network::input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
+                                  const uint32_t* row_of, size_t s) {
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const float* eb = blocks_[embed_bias_].w.data();
+  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
+  float* h0 = &ws_->h0[s * D];
+  std::copy(eb, eb + D, h0);
+  K.gather_rows_sum(table, D, &row_of[s * kIds], kIds, h0, D);
+  if (P) K.weighted_rows_sum(P->w.data(), P->cols, ws_->iota.data(), &batch.dense[s * kDense], kDense, h0, D);
+  K.relu_inplace(h0, D);
+}
 
-      // Hidden layers. The input of layer l is h0 (l = 0) or layer l-1's active outputs.
-      uint64_t key = sample_base + s;
-      if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
-        key = 0x5eed;
-        for (int j = 0; j < kIds; ++j) key = util::hash64(key, batch.ids[s * kIds + j]);
+// Hidden layers of sample s, then the output: returns its logit. The input of layer l is
+// h0 (l = 0) or layer l-1's active outputs; a sparse layer's neurons are those LSH offers
+// for that input, topped up at random from top_up_seed.
+float Network::hidden_layers_forward(const kernels::KernelTable& K, size_t s, uint64_t top_up_seed, int tid) {
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t L = fc_.size();
+  std::vector<uint32_t>& picked = ws.picked[tid];
+  std::vector<float>& dense_in = ws.dense_in[tid];
+  util::Rng rng(top_up_seed);
+  const float* x_dense = &ws.h0[s * D];  // dense view of the input, or null when it is sparse
+  const uint32_t* x_idx = nullptr;
+  const float* x_val = nullptr;
+  size_t x_nnz = 0, in = D;
+  for (size_t l = 0; l < L; ++l) {
+    const optim::ParamBlock& W = blocks_[fc_[l]];
+    const size_t A = active_[l];
+    uint32_t* idx = &ws.idx[l][s * A];
+    float* act = &ws.act[l][s * A];
+    if (layer_dense_[l]) {
+      for (size_t k = 0; k < A; ++k) idx[k] = static_cast<uint32_t>(k);
+    } else {
+      const float* query = x_dense;
+      if (!query) {  // scatter the sparse input into a dense vector for hashing
+        dense_in.assign(in, 0.0f);
+        for (size_t j = 0; j < x_nnz; ++j) dense_in[x_idx[j]] = x_val[j];
+        query = dense_in.data();
       }
-      util::Rng rng(util::derive_seed(spec_.seed, kSeedTopUp, util::hash64(key, step)));
-      const float* x_dense = h0;  // dense view of the input, or null when it is sparse
-      const uint32_t* x_idx = nullptr;
-      const float* x_val = nullptr;
-      size_t x_nnz = 0, in = D;
-      for (size_t l = 0; l < L; ++l) {
-        const optim::ParamBlock& W = blocks_[fc_[l]];
-        const size_t A = active_[l];
-        uint32_t* idx = &ws.idx[l][s * A];
-        float* act = &ws.act[l][s * A];
-        if (layer_dense_[l]) {
-          for (size_t k = 0; k < A; ++k) idx[k] = static_cast<uint32_t>(k);
-        } else {
-          const float* query = x_dense;
-          if (!query) {  // scatter the sparse input into a dense vector for hashing
-            dense_in.assign(in, 0.0f);
-            for (size_t j = 0; j < x_nnz; ++j) dense_in[x_idx[j]] = x_val[j];
-            query = dense_in.data();
-          }
-          picked.clear();
-          index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
-          std::copy(picked.begin(), picked.end(), idx);
-        }
-        if (x_dense) {
-          K.dot_rows(W.w.data(), W.cols, idx, A, x_dense, in, act);  // act[k] = w_k . x, then bias + ReLU
-        } else {
-          for (size_t k = 0; k < A; ++k) act[k] = K.sparse_dot(W.row(idx[k]), x_idx, x_val, x_nnz);
-        }
-        for (size_t k = 0; k < A; ++k) {
-          const float z = W.row(idx[k])[in] + act[k];
-          act[k] = z > 0.0f ? z : 0.0f;
-        }
-        if (layer_dense_[l]) {
-          x_dense = act;
-        } else {
-          x_dense = nullptr;
-          x_idx = idx;
-          x_val = act;
-          x_nnz = A;
-        }
-        in = static_cast<size_t>(spec_.hidden[l]);
-      }
-      const float* wo = O.w.data();
-      ws.logit[s] = wo[in] + (x_dense ? K.dot(wo, x_dense, in) : K.sparse_dot(wo, x_idx, x_val, x_nnz));
+      picked.clear();
+      index_[l]->query(query, A, rng, ws.lsh_scratch[static_cast<size_t>(tid) * L + l], picked);
+      std::copy(picked.begin(), picked.end(), idx);
     }
+    if (x_dense) {
+      K.dot_rows(W.w.data(), W.cols, idx, A, x_dense, in, act);  // act[k] = w_k . x, then bias + ReLU
+    } else {
+      for (size_t k = 0; k < A; ++k) act[k] = K.sparse_dot(W.row(idx[k]), x_idx, x_val, x_nnz);
+    }
+    for (size_t k = 0; k < A; ++k) {
+      const float z = W.row(idx[k])[in] + act[k];
+      act[k] = z > 0.0f ? z : 0.0f;
+    }
+    if (layer_dense_[l]) {
+      x_dense = act;
+    } else {
+      x_dense = nullptr;
+      x_idx = idx;
+      x_val = act;
+      x_nnz = A;
+    }
+    in = static_cast<size_t>(spec_.hidden[l]);
   }
+  const float* wo = blocks_[out_].w.data();
+  return wo[in] + (x_dense ? K.dot(wo, x_dense, in) : K.sparse_dot(wo, x_idx, x_val, x_nnz));
 }
 
 void Network::infer(const data::Batch& batch, float* probs, const EmbedRows* rows) {
@@ -344,16 +366,30 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
                                std::vector<BlockGrad>& grads, StepStats& stats, const EmbedRows* rows) {
   if (batch.rows >= (1u << 24)) throw std::invalid_argument("batch too large: at most 2^24 - 1 rows per rank");
   forward(batch, step, sample_base, TopUpSeed::Position, rows);
-  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
-  const auto& K = kernels::active();
+  const size_t B = batch.rows;
+  const size_t L = fc_.size();
+  stats.loss_sum += output_delta(batch, loss_scale);
+  stats.samples += B;
+  for (size_t l = 0; l < L; ++l) stats.active_neurons += B * active_[l];
+  backpropagate_deltas(B);
+
+  // ---- Weight gradients, parallel over rows, each row summing samples in order. ----
+  start_gradients(grads);
+  for (size_t l = 0; l < L; ++l) {
+    optim::SparseGrad& g = grads[fc_[l]].sparse_grad;
+    list_layer_gradient_rows(l, B, g);
+    // The output weights are indexed like the last hidden layer's outputs: summed in the same pass.
+    accumulate_layer_gradient(l, B, g, l + 1 == L ? grads[out_].dense_grad.values.data() : nullptr);
+  }
+  finish_output_gradient(B, grads[out_].dense_grad);
+  input_table_gradient(batch, rows, grads[embed_].sparse_grad);
+  input_bias_and_projection_gradient(batch, grads);
+}
+
+// Output: d(mean BCE)/d logit = (p - y) * scale. Serial: the loss is summed in sample order.
+double Network::output_delta(const data::Batch& batch, float loss_scale) {
   Workspace& ws = *ws_;
   const size_t B = batch.rows;
-  const size_t D = static_cast<size_t>(spec_.embed_dim);
-  const size_t L = fc_.size();
-  const optim::ParamBlock& O = blocks_[out_];
-  const size_t last_width = O.cols - 1;
-
-  // Output: d(mean BCE)/d logit = (p - y) * scale.
   ws.dlogit.resize(B);
   double loss = 0;
   for (size_t s = 0; s < B; ++s) {
@@ -361,217 +397,271 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     loss += bce(p, batch.labels[s]);
     ws.dlogit[s] = (p - batch.labels[s]) * loss_scale;
   }
-  stats.loss_sum += loss;
-  stats.samples += B;
-  for (size_t l = 0; l < L; ++l) stats.active_neurons += B * active_[l];
+  return loss;
+}
 
-  // Per-sample backward through the hidden layers down to the sparse-input layer.
+// Per-sample backward through the hidden layers down to the sparse-input layer: each
+// sample writes only its own rows of delta and d0, so any thread count gives the same bits.
+void Network::backpropagate_deltas(size_t B) {
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t L = fc_.size();
+  const optim::ParamBlock& O = blocks_[out_];
   ws.d0.resize(B * D);
   for (size_t l = 0; l < L; ++l) ws.delta[l].resize(B * active_[l]);
 #pragma omp parallel for schedule(static)
-    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
-      const size_t s = static_cast<size_t>(sl);
-      float* d0 = &ws.d0[s * D];
-      if (L == 0) {
-        for (size_t j = 0; j < D; ++j) d0[j] = ws.dlogit[s] * O.w[j];
-        K.relu_backward(&ws.h0[s * D], d0, D);
-        continue;
-      }
-      {  // delta of the last hidden layer from the output weights
-        const size_t A = active_[L - 1];
-        const uint32_t* idx = &ws.idx[L - 1][s * A];
-        const float* act = &ws.act[L - 1][s * A];
-        float* dl = &ws.delta[L - 1][s * A];
-        // Branch-free: whether a ReLU is open is a coin flip for the branch predictor.
-        const float dz = ws.dlogit[s];
-        for (size_t k = 0; k < A; ++k) {
-          const float d = dz * O.w[idx[k]];
-          dl[k] = act[k] > 0.0f ? d : 0.0f;
-        }
-      }
-      for (size_t l = L; l-- > 0;) {
-        const optim::ParamBlock& W = blocks_[fc_[l]];
-        const size_t A = active_[l];
-        const uint32_t* idx = &ws.idx[l][s * A];
-        const float* dl = &ws.delta[l][s * A];
-        const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
-        const bool input_dense = l == 0 || layer_dense_[l - 1];
-        if (input_dense) {
-          // d(input) = sum over active neurons of delta * weight row; then the ReLU mask.
-          float* din = l == 0 ? d0 : &ws.delta[l - 1][s * in];
-          std::fill(din, din + in, 0.0f);
-          K.weighted_rows_sum(W.w.data(), W.cols, idx, dl, A, din, in);  // skips dl[k] == 0
-          K.relu_backward(l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in], din, in);
-        } else {
-          const size_t Ap = active_[l - 1];
-          const uint32_t* pidx = &ws.idx[l - 1][s * Ap];
-          const float* pact = &ws.act[l - 1][s * Ap];
-          float* din = &ws.delta[l - 1][s * Ap];
-          std::fill(din, din + Ap, 0.0f);
-          for (size_t k = 0; k < A; ++k) {
-            if (dl[k] == 0.0f) continue;
-            const float* wrow = W.row(idx[k]);
-            for (size_t j = 0; j < Ap; ++j) din[j] += dl[k] * wrow[pidx[j]];
-          }
-          for (size_t j = 0; j < Ap; ++j)
-            if (!(pact[j] > 0.0f)) din[j] = 0.0f;
-        }
+  for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+    const size_t s = static_cast<size_t>(sl);
+    float* d0 = &ws.d0[s * D];
+    if (L == 0) {
+      for (size_t j = 0; j < D; ++j) d0[j] = ws.dlogit[s] * O.w[j];
+      K.relu_backward(&ws.h0[s * D], d0, D);
+      continue;
+    }
+    {  // delta of the last hidden layer from the output weights
+      const size_t A = active_[L - 1];
+      const uint32_t* idx = &ws.idx[L - 1][s * A];
+      const float* act = &ws.act[L - 1][s * A];
+      float* dl = &ws.delta[L - 1][s * A];
+      // Branch-free: whether a ReLU is open is a coin flip for the branch predictor.
+      const float dz = ws.dlogit[s];
+      for (size_t k = 0; k < A; ++k) {
+        const float d = dz * O.w[idx[k]];
+        dl[k] = act[k] > 0.0f ? d : 0.0f;
       }
     }
+    for (size_t l = L; l-- > 0;) backpropagate_layer(K, l, s);
+  }
+}
 
-  // ---- Weight gradients, parallel over rows, each row summing samples in order. ----
+// Sample s's delta at layer l's input (d0 for l = 0) from its delta at layer l's active neurons.
+void Network::backpropagate_layer(const kernels::KernelTable& K, size_t l, size_t s) {
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const optim::ParamBlock& W = blocks_[fc_[l]];
+  const size_t A = active_[l];
+  const uint32_t* idx = &ws.idx[l][s * A];
+  const float* dl = &ws.delta[l][s * A];
+  const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
+  const bool input_dense = l == 0 || layer_dense_[l - 1];
+  if (input_dense) {
+    // d(input) = sum over active neurons of delta * weight row; then the ReLU mask.
+    float* din = l == 0 ? &ws.d0[s * D] : &ws.delta[l - 1][s * in];
+    std::fill(din, din + in, 0.0f);
+    K.weighted_rows_sum(W.w.data(), W.cols, idx, dl, A, din, in);  // skips dl[k] == 0
+    K.relu_backward(l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in], din, in);
+  } else {
+    const size_t Ap = active_[l - 1];
+    const uint32_t* pidx = &ws.idx[l - 1][s * Ap];
+    const float* pact = &ws.act[l - 1][s * Ap];
+    float* din = &ws.delta[l - 1][s * Ap];
+    std::fill(din, din + Ap, 0.0f);
+    for (size_t k = 0; k < A; ++k) {
+      if (dl[k] == 0.0f) continue;
+      const float* wrow = W.row(idx[k]);
+      for (size_t j = 0; j < Ap; ++j) din[j] += dl[k] * wrow[pidx[j]];
+    }
+    for (size_t j = 0; j < Ap; ++j)
+      if (!(pact[j] > 0.0f)) din[j] = 0.0f;
+  }
+}
+
+// One gradient per block; the dense ones zeroed, since they are summed into.
+void Network::start_gradients(std::vector<BlockGrad>& grads) {
   grads.resize(blocks_.size());
   for (size_t b = 0; b < blocks_.size(); ++b) {
     grads[b].sparse = blocks_[b].lazy;
     if (!grads[b].sparse) grads[b].dense_grad.values.assign(blocks_[b].size(), 0.0f);
   }
+  ws_->inv_start.resize(fc_.size());
+  ws_->inv_entry.resize(fc_.size());
+}
 
-  // Hidden layers (and the output weights, which use the last layer's index).
-  ws.inv_start.resize(L);
-  ws.inv_entry.resize(L);
-  for (size_t l = 0; l < L; ++l) {
-    const size_t A = active_[l];
-    const size_t out = static_cast<size_t>(spec_.hidden[l]);
-    const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
-    const bool input_dense = l == 0 || layer_dense_[l - 1];
-    const size_t Ap = l == 0 ? D : active_[l - 1];
-    auto& start = ws.inv_start[l];
-    auto& entry = ws.inv_entry[l];
-    optim::SparseGrad& g = grads[fc_[l]].sparse_grad;
-    g.cols = in + 1;
-    g.rows.clear();
-    if (layer_dense_[l]) {
-      g.rows.resize(out);
-      for (size_t n = 0; n < out; ++n) g.rows[n] = static_cast<uint32_t>(n);
-    } else {
-      // Counting sort of (neuron, sample) pairs: deterministic and linear.
-      const uint32_t* idx = ws.idx[l].data();
-      entry.resize(B * A);
-      uint32_t* ent = entry.data();
-      stable_counting_scatter(
-          B * A, out, [&](size_t e) { return static_cast<size_t>(idx[e]); },
-          [&](size_t e, uint32_t pos) { ent[pos] = static_cast<uint32_t>(e); }, &start, ws.scatter_counts);
-      for (size_t n = 0; n < out; ++n)
-        if (start[n + 1] > start[n]) g.rows.push_back(static_cast<uint32_t>(n));
-    }
-    g.values.assign(g.rows.size() * g.cols, 0.0f);
-    const bool last = l + 1 == L;
-    float* gout = last ? grads[out_].dense_grad.values.data() : nullptr;
-    const long nrows = static_cast<long>(g.rows.size());
-    // A dense input: each sample's input row is row s of x_base (stride in), so a
-    // neuron's gradient row is one weighted_rows_sum over its samples.
-    const float* x_base = !input_dense ? nullptr : l == 0 ? ws.h0.data() : ws.act[l - 1].data();
+// The rows (neurons) of hidden layer l that some sample computed, zeroed; for a sparse
+// layer also the inverted index that accumulate_layer_gradient walks.
+void Network::list_layer_gradient_rows(size_t l, size_t B, optim::SparseGrad& g) {
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t A = active_[l];
+  const size_t out = static_cast<size_t>(spec_.hidden[l]);
+  const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
+  auto& start = ws.inv_start[l];
+  auto& entry = ws.inv_entry[l];
+  g.cols = in + 1;
+  g.rows.clear();
+  if (layer_dense_[l]) {
+    g.rows.resize(out);
+    for (size_t n = 0; n < out; ++n) g.rows[n] = static_cast<uint32_t>(n);
+  } else {
+    // Counting sort of (neuron, sample) pairs: deterministic and linear.
+    const uint32_t* idx = ws.idx[l].data();
+    entry.resize(B * A);
+    uint32_t* ent = entry.data();
+    stable_counting_scatter(
+        B * A, out, [&](size_t e) { return static_cast<size_t>(idx[e]); },
+        [&](size_t e, uint32_t pos) { ent[pos] = static_cast<uint32_t>(e); }, &start, ws.scatter_counts);
+    for (size_t n = 0; n < out; ++n)
+      if (start[n + 1] > start[n]) g.rows.push_back(static_cast<uint32_t>(n));
+  }
+  g.values.assign(g.rows.size() * g.cols, 0.0f);
+}
+
+// Hidden layer l's weight gradient, parallel over its rows, each row summing its samples
+// in sample order. out_grad: the output weights' gradient when l is the last layer, else null.
+void Network::accumulate_layer_gradient(size_t l, size_t B, optim::SparseGrad& g, float* out_grad) {
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t A = active_[l];
+  const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
+  const bool input_dense = l == 0 || layer_dense_[l - 1];
+  const size_t Ap = l == 0 ? D : active_[l - 1];
+  const auto& start = ws.inv_start[l];
+  const auto& entry = ws.inv_entry[l];
+  const bool last = out_grad != nullptr;
+  float* gout = out_grad;
+  const long nrows = static_cast<long>(g.rows.size());
+  // A dense input: each sample's input row is row s of x_base (stride in), so a
+  // neuron's gradient row is one weighted_rows_sum over its samples.
+  const float* x_base = !input_dense ? nullptr : l == 0 ? ws.h0.data() : ws.act[l - 1].data();
 #pragma omp parallel
-    {
-      std::vector<uint32_t> samples;  // this neuron's samples with a nonzero delta, in order
-      std::vector<float> deltas;
+  {
+    std::vector<uint32_t> samples;  // this neuron's samples with a nonzero delta, in order
+    std::vector<float> deltas;
 #pragma omp for schedule(dynamic, 16)
-      for (long r = 0; r < nrows; ++r) {
-        const uint32_t n = g.rows[r];
-        float* grow = &g.values[static_cast<size_t>(r) * g.cols];
-        samples.clear();
-        deltas.clear();
-        auto accumulate = [&](size_t s, size_t k) {
-          const float d = ws.delta[l][s * A + k];
-          if (last) gout[n] += ws.dlogit[s] * ws.act[l][s * A + k];
-          if (d == 0.0f) return;
-          grow[in] += d;
-          if (input_dense) {
-            samples.push_back(static_cast<uint32_t>(s));
-            deltas.push_back(d);
-          } else {
-            K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
-          }
-        };
-        if (layer_dense_[l]) {
-          for (size_t s = 0; s < B; ++s) accumulate(s, n);
+    for (long r = 0; r < nrows; ++r) {
+      const uint32_t n = g.rows[r];
+      float* grow = &g.values[static_cast<size_t>(r) * g.cols];
+      samples.clear();
+      deltas.clear();
+      auto accumulate = [&](size_t s, size_t k) {
+        const float d = ws.delta[l][s * A + k];
+        if (last) gout[n] += ws.dlogit[s] * ws.act[l][s * A + k];
+        if (d == 0.0f) return;
+        grow[in] += d;
+        if (input_dense) {
+          samples.push_back(static_cast<uint32_t>(s));
+          deltas.push_back(d);
         } else {
-          // 32-bit division: entries are uint32, and a 64-bit divide costs several times more.
-          const uint32_t A32 = static_cast<uint32_t>(A);
-          for (uint32_t e = start[n]; e < start[n + 1]; ++e) {
-            const uint32_t s = entry[e] / A32;
-            accumulate(s, entry[e] - s * A32);
-          }
+          K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
         }
-        // Same additions in the same order as an axpy per sample (bit-identical), batched.
-        if (input_dense) K.weighted_rows_sum(x_base, in, samples.data(), deltas.data(), samples.size(), grow, in);
+      };
+      if (layer_dense_[l]) {
+        for (size_t s = 0; s < B; ++s) accumulate(s, n);
+      } else {
+        // 32-bit division: entries are uint32, and a 64-bit divide costs several times more.
+        const uint32_t A32 = static_cast<uint32_t>(A);
+        for (uint32_t e = start[n]; e < start[n + 1]; ++e) {
+          const uint32_t s = entry[e] / A32;
+          accumulate(s, entry[e] - s * A32);
+        }
       }
+      // Same additions in the same order as an axpy per sample (bit-identical), batched.
+      if (input_dense) K.weighted_rows_sum(x_base, in, samples.data(), deltas.data(), samples.size(), grow, in);
     }
   }
-  {
-    float* gout = grads[out_].dense_grad.values.data();
-    if (L == 0) {
-      for (size_t s = 0; s < B; ++s) K.axpy(ws.dlogit[s], &ws.h0[s * D], gout, D);
-    }
-    for (size_t s = 0; s < B; ++s) gout[last_width] += ws.dlogit[s];
-  }
+}
 
-  // Sparse-input layer: group the (id, sample) pairs by id; each touched row sums the
-  // deltas of its samples in sample order.
-  {
-    optim::SparseGrad& g = grads[embed_].sparse_grad;
-    g.cols = D;
-    g.rows.clear();
-    const uint32_t* row_start = nullptr;  // per gradient row: its first entry of `samples`
-    const uint32_t* row_samples = nullptr;
-    if (rows && rows->row_start) {
-      // The rows' samples are grouped already (a sharded table's plan sorted the same
-      // pairs): rows are the slots 0..n-1, in slot order.
-      g.rows.resize(rows->row_count);
-      std::iota(g.rows.begin(), g.rows.end(), 0u);
-      row_start = rows->row_start;
-      row_samples = rows->row_samples;
-    } else {
-      auto& pairs = ws.id_pairs;
-      pairs.resize(B * kIds);
+// What the hidden layers' pass left of the output gradient: its bias, and its weights when
+// there is no hidden layer (they then multiply h0).
+void Network::finish_output_gradient(size_t B, optim::DenseGrad& g) {
+  const auto& K = kernels::active();
+  const Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  const size_t last_width = blocks_[out_].cols - 1;
+  float* gout = g.values.data();
+  if (fc_.empty()) {
+    for (size_t s = 0; s < B; ++s) K.axpy(ws.dlogit[s], &ws.h0[s * D], gout, D);
+  }
+  for (size_t s = 0; s < B; ++s) gout[last_width] += ws.dlogit[s];
+}
+
+// The batch's (input table row, sample) pairs grouped by row: g.rows gets the rows, and
+// row r's samples are row_samples[row_start[r] .. row_start[r + 1]), in sample order.
+void Network::group_input_rows(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g,
+                               const uint32_t*& row_start, const uint32_t*& row_samples) {
+  Workspace& ws = *ws_;
+  const size_t B = batch.rows;
+  g.rows.clear();
+  if (rows && rows->row_start) {
+    // The rows' samples are grouped already (a sharded table's plan sorted the same
+    // pairs): rows are the slots 0..n-1, in slot order.
+    g.rows.resize(rows->row_count);
+    std::iota(g.rows.begin(), g.rows.end(), 0u);
+    row_start = rows->row_start;
+    row_samples = rows->row_samples;
+    return;
+  }
+  const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
+  auto& pairs = ws.id_pairs;
+  pairs.resize(B * kIds);
 #pragma omp parallel for schedule(static)
-      for (size_t s = 0; s < B; ++s)
-        for (int j = 0; j < kIds; ++j)
-          pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
-      radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
-      ws.row_start.clear();
-      for (size_t e = 0; e < pairs.size(); ++e) {
-        const uint32_t id = static_cast<uint32_t>(pairs[e] >> 24);
-        if (g.rows.empty() || g.rows.back() != id) {
-          g.rows.push_back(id);
-          ws.row_start.push_back(static_cast<uint32_t>(e));
-        }
-      }
-      ws.row_start.push_back(static_cast<uint32_t>(pairs.size()));
-      ws.pair_sample.resize(pairs.size());
-#pragma omp parallel for schedule(static)
-      for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
-      row_start = ws.row_start.data();
-      row_samples = ws.pair_sample.data();
-    }
-    // Every row is written below (no 2 MB zero fill per step): the first sample's delta is
-    // copied, the others added in sample order. Same bits as summing onto zeros, except
-    // that a -0.0 stays -0.0 (harmless: Adam and SGD treat both zeros alike).
-    g.values.resize(g.rows.size() * D);
-    const long nrows = static_cast<long>(g.rows.size());
-#pragma omp parallel for schedule(static)
-    for (long r = 0; r < nrows; ++r) {  // the row's samples' deltas, added in sample order
-      float* out = &g.values[static_cast<size_t>(r) * D];
-      const uint32_t* samples = &row_samples[row_start[r]];
-      const float* first = &ws.d0[static_cast<size_t>(samples[0]) * D];
-      std::copy(first, first + D, out);
-      K.gather_rows_sum(ws.d0.data(), D, samples + 1, row_start[r + 1] - row_start[r] - 1, out, D);
-    }
-    float* gb = grads[embed_bias_].dense_grad.values.data();
-    for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
-    if (dense_proj_ != SIZE_MAX) {
-      float* gp = grads[dense_proj_].dense_grad.values.data();
-      // Feature j's values across the batch, contiguous: the coefficients of one
-      // weighted_rows_sum over all samples' deltas (zeros skipped, as before).
-      ws.dense_col.resize(static_cast<size_t>(kDense) * B);
-      for (size_t s = 0; s < B; ++s)
-        for (int j = 0; j < kDense; ++j) ws.dense_col[static_cast<size_t>(j) * B + s] = batch.dense[s * kDense + j];
-#pragma omp parallel for schedule(static)
-      for (int j = 0; j < kDense; ++j)
-        K.weighted_rows_sum(ws.d0.data(), D, ws.iota.data(), &ws.dense_col[static_cast<size_t>(j) * B], B,
-                            gp + static_cast<size_t>(j) * D, D);
+  for (size_t s = 0; s < B; ++s)
+    for (int j = 0; j < kIds; ++j)
+      pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
+  radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
+  ws.row_start.clear();
+  for (size_t e = 0; e < pairs.size(); ++e) {
+    const uint32_t id = static_cast<uint32_t>(pairs[e] >> 24);
+    if (g.rows.empty() || g.rows.back() != id) {
+      g.rows.push_back(id);
+      ws.row_start.push_back(static_cast<uint32_t>(e));
     }
   }
+  ws.row_start.push_back(static_cast<uint32_t>(pairs.size()));
+  ws.pair_sample.resize(pairs.size());
+#pragma omp parallel for schedule(static)
+  for (size_t e = 0; e < pairs.size(); ++e) ws.pair_sample[e] = static_cast<uint32_t>(pairs[e] & 0xFFFFFF);
+  row_start = ws.row_start.data();
+  row_samples = ws.pair_sample.data();
+}
+
+// Sparse-input layer: each touched row of the input table sums the deltas of its samples
+// in sample order.
+void Network::input_table_gradient(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g) {
+  const auto& K = kernels::active();
+  const Workspace& ws = *ws_;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  g.cols = D;
+  const uint32_t* row_start = nullptr;  // per gradient row: its first entry of row_samples
+  const uint32_t* row_samples = nullptr;
+  group_input_rows(batch, rows, g, row_start, row_samples);
+  // Every row is written below (no 2 MB zero fill per step): the first sample's delta is
+  // copied, the others added in sample order. Same bits as summing onto zeros, except
+  // that a -0.0 stays -0.0 (harmless: Adam and SGD treat both zeros alike).
+  g.values.resize(g.rows.size() * D);
+  const long nrows = static_cast<long>(g.rows.size());
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < nrows; ++r) {  // the row's samples' deltas, added in sample order
+    float* out = &g.values[static_cast<size_t>(r) * D];
+    const uint32_t* samples = &row_samples[row_start[r]];
+    const float* first = &ws.d0[static_cast<size_t>(samples[0]) * D];
+    std::copy(first, first + D, out);
+    K.gather_rows_sum(ws.d0.data(), D, samples + 1, row_start[r + 1] - row_start[r] - 1, out, D);
+  }
+}
+
+// The sparse-input layer's bias and dense projection: sums over the batch of its deltas
+// (times the dense features for the projection).
+void Network::input_bias_and_projection_gradient(const data::Batch& batch, std::vector<BlockGrad>& grads) {
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t B = batch.rows;
+  const size_t D = static_cast<size_t>(spec_.embed_dim);
+  float* gb = grads[embed_bias_].dense_grad.values.data();
+  for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
+  if (dense_proj_ == SIZE_MAX) return;
+  float* gp = grads[dense_proj_].dense_grad.values.data();
+  // Feature j's values across the batch, contiguous: the coefficients of one
+  // weighted_rows_sum over all samples' deltas (zeros skipped, as before).
+  ws.dense_col.resize(static_cast<size_t>(kDense) * B);
+  for (size_t s = 0; s < B; ++s)
+    for (int j = 0; j < kDense; ++j) ws.dense_col[static_cast<size_t>(j) * B + s] = batch.dense[s * kDense + j];
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < kDense; ++j)
+    K.weighted_rows_sum(ws.d0.data(), D, ws.iota.data(), &ws.dense_col[static_cast<size_t>(j) * B], B,
+                        gp + static_cast<size_t>(j) * D, D);
 }
 
 }  // namespace sparsetrain::model

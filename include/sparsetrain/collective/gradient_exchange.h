@@ -79,6 +79,19 @@ class GradientExchange {
   void reset_stats() { stats_ = {}; }
 
  private:
+  // combine's stages, in the order it runs them.
+  struct Plan {
+    uint64_t dense_words = 0;         // dense_'s length
+    uint64_t total_words = 0;         // recv_'s length: every rank's packed sparse words
+    uint64_t payload_bytes = 0;       // this rank's ids + values on the sparse path
+    uint64_t sparse_equiv_bytes = 0;  // what the dense path would carry for those slots
+  };
+  void check_slots();
+  size_t gather_header(double t_begin);  // returns the header words per rank
+  Plan choose_paths(size_t header_words);
+  void pack(const Plan& plan);
+  void unpack_and_merge(size_t header_words);
+
   Comm& comm_;
   ExchangeMode mode_;
   ExchangeStats stats_;

@@ -16,6 +16,10 @@
 #include "sparsetrain/lsh/neuron_index.h"
 #include "sparsetrain/optim/param_block.h"
 
+namespace sparsetrain::kernels {
+struct KernelTable;
+}
+
 namespace sparsetrain::model {
 
 struct NetworkSpec {
@@ -132,6 +136,24 @@ class Network {
   enum class TopUpSeed { Position, RowContent };
   void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
                const EmbedRows* rows);
+  // forward()'s stages: the workspace, then per sample (thread tid) the sparse-input layer and the rest.
+  void size_forward_workspace(size_t batch_rows);
+  void input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
+                           const uint32_t* row_of, size_t s);
+  float hidden_layers_forward(const kernels::KernelTable& K, size_t s, uint64_t top_up_seed, int tid);
+  // forward_backward's stages after forward(), in the order it runs them. Separate functions
+  // only for reading: each keeps its OpenMP loop and the order of every floating-point operation.
+  double output_delta(const data::Batch& batch, float loss_scale);  // returns the batch's BCE sum
+  void backpropagate_deltas(size_t batch_rows);
+  void backpropagate_layer(const kernels::KernelTable& K, size_t l, size_t s);
+  void start_gradients(std::vector<BlockGrad>& grads);
+  void list_layer_gradient_rows(size_t l, size_t batch_rows, optim::SparseGrad& g);
+  void accumulate_layer_gradient(size_t l, size_t batch_rows, optim::SparseGrad& g, float* out_grad);
+  void finish_output_gradient(size_t batch_rows, optim::DenseGrad& g);
+  void group_input_rows(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g,
+                        const uint32_t*& row_start, const uint32_t*& row_samples);
+  void input_table_gradient(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g);
+  void input_bias_and_projection_gradient(const data::Batch& batch, std::vector<BlockGrad>& grads);
   void init_weights();
 
   NetworkSpec spec_;
