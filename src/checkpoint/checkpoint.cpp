@@ -44,21 +44,33 @@ void put_f64(H5File& f, const std::string& name, const std::vector<double>& v) {
 }
 
 // --- the parameter arrays (format 3): each rank writes and reads the rows it holds ---
+// A block's arrays and their dataset names: optim::block_arrays (param_block.h).
 
-template <typename T, typename A>
-void put_rows(H5File& f, const std::string& name, hid_t type, const std::vector<T, A>& v, const optim::RowShard& shard,
-              uint64_t cols, const ParallelFile& pf) {
-  pf.write_rows(f, name, type, v.data(), sizeof(T), shard, cols);
-  f.set_attr("checksum", checksum_hex(rows_checksum(v.data(), shard, sizeof(T) * (cols ? cols : 1), pf.io())), name);
+hid_t h5_type(optim::ElemType t) {
+  switch (t) {
+    case optim::ElemType::Float32: return H5T_NATIVE_FLOAT;
+    case optim::ElemType::Bfloat16: return H5T_NATIVE_UINT16;
+    case optim::ElemType::Uint32: return H5T_NATIVE_UINT32;
+  }
+  throw std::logic_error("h5_type: unknown element type");
 }
 
-template <typename T, typename A>
-void verify(const H5File& f, const std::string& name, const std::vector<T, A>& v) {
+void put_rows(H5File& f, const std::string& name, const optim::ConstBlockArray& a, const optim::RowShard& shard,
+              const ParallelFile& pf) {
+  pf.write_rows(f, name, h5_type(a.type), a.data, a.elem_bytes, shard, a.cols);
+  f.set_attr("checksum", checksum_hex(rows_checksum(a.data, shard, a.row_bytes(), pf.io())), name);
+}
+
+void verify_bytes(const H5File& f, const std::string& name, const void* data, size_t bytes) {
   const std::string want = f.attr_string("checksum", name);
-  const std::string got = sum_of(v);
+  const std::string got = checksum_hex(checksum64(data, bytes));
   if (want != got)
     throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
                           ", stored " + want + ")");
+}
+template <typename T, typename A>
+void verify(const H5File& f, const std::string& name, const std::vector<T, A>& v) {
+  verify_bytes(f, name, v.data(), v.size() * sizeof(T));
 }
 
 void need(const H5File& f, const std::string& name) {
@@ -90,51 +102,53 @@ void get_array(const H5File& f, const std::string& name, std::vector<T, A>& out,
   verify(f, name, out);
 }
 
-// This process's rows of a parameter array, checked against the array's format 3 row
-// checksum (summed over ranks for a sharded block: collective, every rank gets the same
-// verdict) or, in older files, the whole-array checksum (unsharded blocks only).
-template <typename T, typename A>
-void get_rows(const H5File& f, int64_t version, const std::string& name, hid_t type, std::vector<T, A>& out,
+// This process's rows of a parameter array, read as `type` into `out` (elem_bytes each,
+// [local rows x cols], cols = 0: 1-D), checked against the array's format 3 row checksum
+// (summed over ranks for a sharded block: collective, every rank gets the same verdict)
+// or, in older files, the whole-array checksum (unsharded blocks only).
+void get_rows(const H5File& f, int64_t version, const std::string& name, hid_t type, void* out, size_t elem_bytes,
               const optim::RowShard& shard, uint64_t cols, const RowIo& io) {
   need_shape(f, name, shard.global_rows, cols);
-  out.resize(shard.local_rows() * (cols ? cols : 1));
-  f.read_rows(name, type, out.data(), sizeof(T), shard, cols);
+  f.read_rows(name, type, out, elem_bytes, shard, cols);
+  const size_t row_bytes = elem_bytes * (cols ? cols : 1);
   if (version < 3) {
     if (shard.sharded())
       throw CheckpointError("checkpoint '" + f.path() + "' has format version " + std::to_string(version) +
                             ", older than sharded tables: resume it with --dist.embedding replicated");
-    verify(f, name, out);
+    verify_bytes(f, name, out, shard.local_rows() * row_bytes);
     return;
   }
   const std::string want = f.attr_string("checksum", name);
-  const std::string got = checksum_hex(rows_checksum(out.data(), shard, sizeof(T) * (cols ? cols : 1), io));
+  const std::string got = checksum_hex(rows_checksum(out, shard, row_bytes, io));
   if (want != got)
     throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
                           ", stored " + want + ")");
 }
 
-// One Adam moment of a block, in the block's storage whatever the file holds (a run may
-// resume with another optim.moments): bfloat16 widens exactly; float32 rounds to nearest.
-// A converted array is read whole into a temporary first (its checksum covers the file's
-// bytes), so switching costs that array's size in memory once.
-void get_moments(const H5File& f, int64_t version, const std::string& name, const optim::ParamBlock& b,
-                 optim::FloatArray& f32, optim::Bf16Array& b16, const RowIo& io) {
+// One array of a block, in the block's storage. A float array (weights, Adam moments) is
+// read whatever float encoding the file holds (a run may resume with another
+// optim.moments): bfloat16 widens exactly; float32 rounds to nearest. A converted array
+// is read whole into a temporary first (its checksum covers the file's bytes), so
+// switching costs that array's size in memory once.
+void get_array_rows(const H5File& f, int64_t version, const std::string& name, const optim::BlockArray& a,
+                    const optim::RowShard& shard, const RowIo& io) {
+  if (a.size != shard.local_rows() * a.row_elems())
+    throw std::logic_error("load_checkpoint: " + name + " is not allocated for this block's rows");
   need(f, name);
-  const bool file_bf16 = f.is_u16(name);
-  if (file_bf16 && b.bf16_moments) {
-    get_rows(f, version, name, H5T_NATIVE_UINT16, b16, b.shard, b.cols, io);
-  } else if (!file_bf16 && !b.bf16_moments) {
-    get_rows(f, version, name, H5T_NATIVE_FLOAT, f32, b.shard, b.cols, io);
+  const bool file_bf16 = a.type != optim::ElemType::Uint32 && f.is_u16(name);
+  const bool want_bf16 = a.type == optim::ElemType::Bfloat16;
+  if (a.type == optim::ElemType::Uint32 || file_bf16 == want_bf16) {
+    get_rows(f, version, name, h5_type(a.type), a.data, a.elem_bytes, shard, a.cols, io);
   } else if (file_bf16) {
-    optim::Bf16Array tmp;
-    get_rows(f, version, name, H5T_NATIVE_UINT16, tmp, b.shard, b.cols, io);
-    f32.resize(tmp.size());
-    for (size_t i = 0; i < tmp.size(); ++i) f32[i] = kernels::bf16_to_float(tmp[i]);
+    optim::Bf16Array tmp(a.size);
+    get_rows(f, version, name, H5T_NATIVE_UINT16, tmp.data(), sizeof(uint16_t), shard, a.cols, io);
+    auto* out = static_cast<float*>(a.data);
+    for (size_t i = 0; i < tmp.size(); ++i) out[i] = kernels::bf16_to_float(tmp[i]);
   } else {
-    optim::FloatArray tmp;
-    get_rows(f, version, name, H5T_NATIVE_FLOAT, tmp, b.shard, b.cols, io);
-    b16.resize(tmp.size());
-    for (size_t i = 0; i < tmp.size(); ++i) b16[i] = kernels::bf16_from_float(tmp[i]);
+    optim::FloatArray tmp(a.size);
+    get_rows(f, version, name, H5T_NATIVE_FLOAT, tmp.data(), sizeof(float), shard, a.cols, io);
+    auto* out = static_cast<uint16_t*>(a.data);
+    for (size_t i = 0; i < tmp.size(); ++i) out[i] = kernels::bf16_from_float(tmp[i]);
   }
 }
 
@@ -250,17 +264,10 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
     for (const auto& b : network.blocks()) {
       const std::string g = "/params/" + b.name;
       f.create_group(g);
-      put_rows(f, g + "/w", H5T_NATIVE_FLOAT, b.w, b.shard, b.cols, pf);
-      if (b.bf16_moments) {
-        put_rows(f, g + "/m", H5T_NATIVE_UINT16, b.m16, b.shard, b.cols, pf);
-        put_rows(f, g + "/v", H5T_NATIVE_UINT16, b.v16, b.shard, b.cols, pf);
-        f.set_attr("encoding", std::string("bfloat16"), g + "/m");
-        f.set_attr("encoding", std::string("bfloat16"), g + "/v");
-      } else {
-        put_rows(f, g + "/m", H5T_NATIVE_FLOAT, b.m, b.shard, b.cols, pf);
-        put_rows(f, g + "/v", H5T_NATIVE_FLOAT, b.v, b.shard, b.cols, pf);
+      for (const optim::ConstBlockArray& a : optim::block_arrays(b)) {
+        put_rows(f, g + "/" + a.name, a, b.shard, pf);
+        if (a.type == optim::ElemType::Bfloat16) f.set_attr("encoding", std::string("bfloat16"), g + "/" + a.name);
       }
-      put_rows(f, g + "/last_step", H5T_NATIVE_UINT32, b.last_step, b.shard, 0, pf);
     }
     f.create_group("/lsh");
     for (const auto& t : tables.blocks()) {
@@ -315,10 +322,8 @@ TrainState load_checkpoint(const std::string& path, model::Network& network, Tab
     const auto floats = [&](const std::string& n, float* d, uint64_t c) { f.read_floats(n, d, c); };
     for (auto& b : network.blocks()) {
       const std::string g = "/params/" + b.name;
-      get_rows(f, version, g + "/w", H5T_NATIVE_FLOAT, b.w, b.shard, b.cols, io);
-      get_moments(f, version, g + "/m", b, b.m, b.m16, io);
-      get_moments(f, version, g + "/v", b, b.v, b.v16, io);
-      get_rows(f, version, g + "/last_step", H5T_NATIVE_UINT32, b.last_step, b.shard, 0, io);
+      for (const optim::BlockArray& a : optim::block_arrays(b))
+        get_array_rows(f, version, g + "/" + a.name, a, b.shard, io);
     }
     // Table sources: exactly the layers this network indexes.
     tables.capture(network);  // names and shapes; the weights are replaced below

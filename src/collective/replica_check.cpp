@@ -40,35 +40,39 @@ uint64_t hash_halves(const uint16_t* data, size_t n, uint64_t seed) {
   return n % 2 ? util::hash64(data[n - 1], h) : h;
 }
 
+// Hash of n elements of array `a` starting at p, as its type lays them out.
+uint64_t hash_elems(const optim::ConstBlockArray& a, const void* p, size_t n, uint64_t seed) {
+  return a.type == optim::ElemType::Bfloat16 ? hash_halves(static_cast<const uint16_t*>(p), n, seed)
+                                             : hash_words(p, n, seed);
+}
+
 }  // namespace
 
 uint64_t block_state_hash(const optim::ParamBlock& b) {
   static_assert(sizeof(float) == 4 && sizeof(uint32_t) == 4);
   uint64_t h = util::hash64(b.rows, b.cols);
-  h = hash_words(b.w.data(), b.w.size(), h);
-  h = hash_words(b.m.data(), b.m.size(), h);
-  h = hash_words(b.v.data(), b.v.size(), h);
-  h = hash_halves(b.m16.data(), b.m16.size(), h);
-  h = hash_halves(b.v16.data(), b.v16.size(), h);
-  return hash_words(b.last_step.data(), b.last_step.size(), h);
+  for (const optim::ConstBlockArray& a : optim::block_arrays(b)) h = hash_elems(a, a.data, a.size, h);
+  return h;
 }
 
 uint64_t rows_state_hash(const optim::ParamBlock& b) {
+  const auto arrays = optim::block_arrays(b);
   uint64_t sum = 0;
-  const size_t c = b.cols;
 #pragma omp parallel for schedule(static) reduction(+ : sum)
   for (long rl = 0; rl < static_cast<long>(b.rows); ++rl) {
     const size_t r = static_cast<size_t>(rl);
     uint64_t h = util::hash64(b.shard.global(r), 0x70775ULL);
-    h = hash_words(&b.w[r * c], c, h);
-    if (b.bf16_moments) {
-      h = hash_halves(&b.m16[r * c], c, h);
-      h = hash_halves(&b.v16[r * c], c, h);
-    } else {
-      h = hash_words(&b.m[r * c], c, h);
-      h = hash_words(&b.v[r * c], c, h);
+    for (const optim::ConstBlockArray& a : arrays) {
+      const auto* row = static_cast<const unsigned char*>(a.data) + r * a.row_bytes();
+      if (a.cols) {
+        h = hash_elems(a, row, a.cols, h);
+      } else {  // one value per row (last_step)
+        uint32_t x;
+        std::memcpy(&x, row, sizeof x);
+        h = util::hash64(x, h);
+      }
     }
-    sum += util::hash64(b.last_step[r], h);
+    sum += h;
   }
   return sum;
 }

@@ -96,12 +96,6 @@ void check_config(const std::string& saved_ini, const std::string& current_ini, 
   if (!changed.empty()) std::cerr << "note: resuming with changed settings:" << changed << "\n";
 }
 
-// --- moving arrays from rank 0 to the others --------------------------------------------
-template <typename T>
-void broadcast_array(collective::Comm& comm, T* data, size_t n) {
-  comm.broadcast_bytes(data, n * sizeof(T), 0);  // in place, sliced inside collective
-}
-
 uint64_t bits_of(double v) {
   uint64_t b;
   std::memcpy(&b, &v, sizeof b);
@@ -201,15 +195,10 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   comm_.broadcast(encoded, 0);
   if (!root) state = checkpoint::decode_state(encoded);
   if (!network_.table_sharded()) {
-    for (auto& b : network_.blocks()) {
-      broadcast_array(comm_, b.w.data(), b.w.size());
-      broadcast_array(comm_, b.m.data(), b.m.size());
-      broadcast_array(comm_, b.v.data(), b.v.size());
-      broadcast_array(comm_, b.m16.data(), b.m16.size());  // empty unless the block keeps bfloat16 moments
-      broadcast_array(comm_, b.v16.data(), b.v16.size());
-      broadcast_array(comm_, b.last_step.data(), b.last_step.size());
-    }
-    for (auto& t : tables_.blocks()) broadcast_array(comm_, t.w.data(), t.w.size());
+    // In place, sliced inside collective; a block's arrays as optim::block_arrays lists them.
+    for (auto& b : network_.blocks())
+      for (const optim::BlockArray& a : optim::block_arrays(b)) comm_.broadcast_bytes(a.data, a.bytes(), 0);
+    for (auto& t : tables_.blocks()) comm_.broadcast_bytes(t.w.data(), t.w.size() * sizeof(float), 0);
   }
   network_.set_rebuild_schedule(state.next_rebuild, state.rebuild_interval);
   tables_.restore_tables(network_);

@@ -48,8 +48,8 @@ std::string describe_parameters(const model::Network& net) {
        << (b.bf16_moments ? " (bfloat16 m, v)" : "");
     if (b.shard.sharded()) os << " (sharded: " << b.rows << " rows on this rank)";
     first = false;
-    // What the arrays hold: w (4 bytes) + m, v (4 or 2 bytes each) + last_step (4 per row).
-    bytes += static_cast<double>(b.size()) * (b.bf16_moments ? 8.0 : 12.0) + 4.0 * static_cast<double>(b.rows);
+    // What the arrays hold: w (4 bytes) + m, v (4 or 2 bytes each) per value + last_step (4 per row).
+    for (const optim::ConstBlockArray& a : optim::block_arrays(b)) bytes += static_cast<double>(a.bytes());
   }
   os << "); weights + Adam state on this rank " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
   return os.str();

@@ -16,7 +16,9 @@
 //       parameter_count, config (the resolved INI text: seeds, LSH and model settings)
 //       created                UTC time of writing
 //       complete = 1           written after every dataset: a file without it is rejected
-//   /params/<block>/w, m, v    float32 [rows x cols]: weights, Adam first/second moments;
+//   /params/<block>/w, m, v    (a block's arrays, named and written in the order of
+//                              optim::block_arrays, param_block.h)
+//                              float32 [rows x cols]: weights, Adam first/second moments;
 //                              m and v are uint16 [rows x cols] with attribute
 //                              encoding = "bfloat16" (the upper 16 bits of each float) for a
 //                              block with bfloat16 moments (optim.moments). A load converts

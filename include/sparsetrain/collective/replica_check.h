@@ -12,11 +12,11 @@
 
 namespace sparsetrain::collective {
 
-// Hash of a block's state bits (w, m, v, last_step), independent of the machine.
+// Hash of a block's state bits (its arrays: optim::block_arrays), independent of the machine.
 uint64_t block_state_hash(const optim::ParamBlock& block);
 
-// Sum over the rows this process holds of a hash of each row's state (w, m, v, last
-// step) keyed by its global row: summed over the owners of a sharded table it equals the
+// Sum over the rows this process holds of a hash of each row's state (its row of every
+// array in optim::block_arrays) keyed by its global row: summed over the owners of a sharded table it equals the
 // same sum over a replicated copy, so runs in the two modes can be compared.
 uint64_t rows_state_hash(const optim::ParamBlock& block);
 
