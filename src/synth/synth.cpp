@@ -21,13 +21,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "sparsetrain/synth/criteo_profile.h"
+#include "sparsetrain/util/auc.h"
 #include "sparsetrain/util/hash.h"
 #include "sparsetrain/util/random.h"
 #include "zipf.h"
@@ -507,26 +507,7 @@ void RowSampler::sample(uint64_t seed, uint64_t row, data::CriteoRow& out) const
 double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs) {
   if (labels.size() != probs.size())
     throw std::invalid_argument("best_reachable_auc: labels and probs differ in size");
-  const size_t n = labels.size();
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return probs[a] < probs[b]; });
-  // Mann-Whitney U: sum of the (tie-averaged, 1-based) ranks of the positives.
-  double pos_rank_sum = 0.0;
-  uint64_t n_pos = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    uint64_t group_pos = 0;
-    while (j < n && probs[order[j]] == probs[order[i]]) group_pos += labels[order[j++]] > 0.5f;
-    const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1..j
-    pos_rank_sum += avg_rank * static_cast<double>(group_pos);
-    n_pos += group_pos;
-    i = j;
-  }
-  const uint64_t n_neg = n - n_pos;
-  if (n_pos == 0 || n_neg == 0) return std::numeric_limits<double>::quiet_NaN();
-  const double np = static_cast<double>(n_pos);
-  return (pos_rank_sum - np * (np + 1.0) / 2.0) / (np * static_cast<double>(n_neg));
+  return util::exact_auc(probs, labels);
 }
 
 }  // namespace sparsetrain::synth

@@ -238,6 +238,7 @@ TEST(Synth, AucHelperIsExactWithTies) {
   // pos {0.3, 0.5}, neg {0.3, 0.1}: pairs (0.3,0.3)=1/2, (0.3,0.1)=1, (0.5,*)=2 -> 3.5/4
   EXPECT_DOUBLE_EQ(best_reachable_auc({1, 1, 0, 0}, {0.3f, 0.5f, 0.3f, 0.1f}), 0.875);
   EXPECT_TRUE(std::isnan(best_reachable_auc({1, 1}, {0.2f, 0.3f})));
+  EXPECT_TRUE(std::isnan(best_reachable_auc({1, 0, 1}, {0.2f, NAN, 0.3f})));  // util::exact_auc's guard
   EXPECT_THROW(best_reachable_auc({1, 0}, {0.2f}), std::invalid_argument);
 }
 

@@ -67,9 +67,9 @@ class RowSampler {
   std::unique_ptr<Impl> impl_;
 };
 
-// Exact ROC-AUC of `probs` as scores for binary `labels` (label > 0.5 is
-// positive), tied scores counted as half (average ranks). Returns NaN when
-// one class is absent; throws std::invalid_argument on a size mismatch.
+// Exact ROC-AUC of `probs` as scores for binary `labels` (util::exact_auc: label > 0.5
+// is positive, tied scores counted as half). Returns NaN when one class is absent or a
+// probability is NaN; throws std::invalid_argument on a size mismatch.
 double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs);
 
 }  // namespace sparsetrain::synth

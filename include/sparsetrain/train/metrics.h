@@ -9,10 +9,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "sparsetrain/util/auc.h"
+
 namespace sparsetrain::train {
 
-// Exact ROC-AUC; ties count one half. Returns NaN when only one class is present.
-double exact_auc(const std::vector<float>& scores, const std::vector<float>& labels);
+// Exact ROC-AUC (util/auc.h, shared with synth); ties count one half. Returns NaN when
+// only one class is present or a score is NaN.
+using util::exact_auc;
 
 class AucHistogram {
  public:

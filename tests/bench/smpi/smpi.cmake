@@ -10,7 +10,7 @@ find_library(SIMGRID_LIBRARY simgrid REQUIRED)
 find_path(SMPI_INCLUDE_DIR smpi/smpi.h REQUIRED)
 
 set(ST_SMPI_SOURCES
-    src/util/util.cpp
+    src/util/util.cpp src/util/auc.cpp
     src/kernels/denormals.cpp src/kernels/kernels.cpp src/kernels/scalar.cpp src/kernels/kernels_avx512.cpp
     src/optim/optimizer.cpp src/optim/param_block.cpp
     src/collective/comm.cpp src/collective/gradient_exchange.cpp src/collective/row_merge.cpp
