@@ -8,11 +8,11 @@
 #include <ctime>
 #include <sstream>
 
-#include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/kernels/bf16.h"
+#include "sparsetrain/util/checksum.h"
 
 namespace sparsetrain::checkpoint {
 namespace {
@@ -22,7 +22,7 @@ constexpr uint64_t kRemainderCols = 8;
 
 template <typename T, typename A>
 std::string sum_of(const std::vector<T, A>& v) {
-  return checksum_hex(checksum64(v.data(), v.size() * sizeof(T)));
+  return util::checksum_hex(util::checksum64(v.data(), v.size() * sizeof(T)));
 }
 
 // Each writer stores the data's checksum on the dataset; each reader verifies it.
@@ -58,12 +58,12 @@ hid_t h5_type(optim::ElemType t) {
 void put_rows(H5File& f, const std::string& name, const optim::ConstBlockArray& a, const optim::RowShard& shard,
               const ParallelFile& pf) {
   pf.write_rows(f, name, h5_type(a.type), a.data, a.elem_bytes, shard, a.cols);
-  f.set_attr("checksum", checksum_hex(rows_checksum(a.data, shard, a.row_bytes(), pf.io())), name);
+  f.set_attr("checksum", util::checksum_hex(rows_checksum(a.data, shard, a.row_bytes(), pf.io())), name);
 }
 
 void verify_bytes(const H5File& f, const std::string& name, const void* data, size_t bytes) {
   const std::string want = f.attr_string("checksum", name);
-  const std::string got = checksum_hex(checksum64(data, bytes));
+  const std::string got = util::checksum_hex(util::checksum64(data, bytes));
   if (want != got)
     throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
                           ", stored " + want + ")");
@@ -119,7 +119,7 @@ void get_rows(const H5File& f, int64_t version, const std::string& name, hid_t t
     return;
   }
   const std::string want = f.attr_string("checksum", name);
-  const std::string got = checksum_hex(rows_checksum(out, shard, row_bytes, io));
+  const std::string got = util::checksum_hex(rows_checksum(out, shard, row_bytes, io));
   if (want != got)
     throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
                           ", stored " + want + ")");

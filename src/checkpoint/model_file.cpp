@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/parallel_file.h"
+#include "sparsetrain/util/checksum.h"
 
 namespace sparsetrain::checkpoint {
 namespace {
@@ -43,7 +43,7 @@ void require_finite(const model::Network& network, collective::Comm* comm, const
 }
 
 std::string config_checksum(const std::string& config_ini) {
-  return checksum_hex(checksum64(config_ini.data(), config_ini.size()));
+  return util::checksum_hex(util::checksum64(config_ini.data(), config_ini.size()));
 }
 
 // The whole file under its temporary name (every rank, when the file is parallel). Each
@@ -61,7 +61,8 @@ void write_model(const std::string& tmp, const ParallelFile& pf, const model::Ne
     const std::string name = "/params/" + b.name + "/w";
     f.create_group("/params/" + b.name);
     pf.write_rows(f, name, H5T_NATIVE_FLOAT, b.w.data(), sizeof(float), b.shard, b.cols);
-    f.set_attr("checksum", checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, pf.io())), name);
+    const uint64_t sum = rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, pf.io());
+    f.set_attr("checksum", util::checksum_hex(sum), name);
   }
   if (tables && !tables->blocks().empty()) {
     f.create_group("/lsh");
@@ -69,7 +70,7 @@ void write_model(const std::string& tmp, const ParallelFile& pf, const model::Ne
       const std::string name = "/lsh/" + t.name + "/w";
       f.create_group("/lsh/" + t.name);
       f.write_floats(name, t.w.data(), t.rows, t.cols);
-      f.set_attr("checksum", checksum_hex(checksum64(t.w.data(), t.w.size() * sizeof(float))), name);
+      f.set_attr("checksum", util::checksum_hex(util::checksum64(t.w.data(), t.w.size() * sizeof(float))), name);
     }
   }
   f.flush();
@@ -145,7 +146,7 @@ void load_model_weights(const std::string& path, model::Network& network, collec
     if (d.size() != 2 || d[0] != b.global_rows() || d[1] != b.cols)
       throw H5Error("'" + path + "': " + name + " has the wrong shape for this config");
     f.read_rows(name, H5T_NATIVE_FLOAT, b.w.data(), sizeof(float), b.shard, b.cols);  // this rank's rows
-    if (checked) verify(f, name, checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, io)));
+    if (checked) verify(f, name, util::checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, io)));
   }
   require_finite(network, comm, "model file '" + path + "'");
   if (!f.exists("/lsh")) {
@@ -164,7 +165,7 @@ void load_model_weights(const std::string& path, model::Network& network, collec
     b.cols = d[1];
     b.w.resize(b.rows * b.cols);
     f.read_floats(ds, b.w.data(), b.w.size());
-    if (checked) verify(f, ds, checksum_hex(checksum64(b.w.data(), b.w.size() * sizeof(float))));
+    if (checked) verify(f, ds, util::checksum_hex(util::checksum64(b.w.data(), b.w.size() * sizeof(float))));
     if (!std::all_of(b.w.begin(), b.w.end(), [](float x) { return std::isfinite(x); }))
       throw H5Error("model file '" + path + "': " + ds + " holds non-finite values (NaN or Inf)");
     tables.blocks().push_back(std::move(b));

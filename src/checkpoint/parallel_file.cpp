@@ -6,19 +6,19 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/collective/h5_mpio.h"
+#include "sparsetrain/util/checksum.h"
 
 namespace sparsetrain::checkpoint {
 
 uint64_t rows_checksum(const void* data, const optim::RowShard& shard, size_t row_bytes, const RowIo& io) {
-  uint64_t sum = row_hash_sum(data, shard.local_rows(), row_bytes, shard.rank, shard.count);
+  uint64_t sum = util::row_hash_sum(data, shard.local_rows(), row_bytes, shard.rank, shard.count);
   if (shard.sharded()) {
     if (!io.comm) throw std::logic_error("a sharded array needs the communicator to sum its checksum");
     sum = io.comm->sum(sum);
   }
-  return finish_row_checksum(sum, shard.global_rows, row_bytes);
+  return util::finish_row_checksum(sum, shard.global_rows, row_bytes);
 }
 
 ParallelFile::ParallelFile(collective::Comm* comm, const model::Network& network) : comm_(comm) {

@@ -2,7 +2,6 @@
 // missing complete marker), shape checks, rotation that never loses the last good
 // checkpoint, and the LSH table source that makes a resume rebuild the same tables.
 #include <gtest/gtest.h>
-#include <omp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,11 +12,11 @@
 
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/checkpoint/checkpoint_dir.h"
-#include "sparsetrain/checkpoint/checksum.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/kernels/bf16.h"
+#include "sparsetrain/util/checksum.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain;
@@ -145,7 +144,7 @@ void make_whole_array_checksums(const std::string& path, int64_t version) {
         f.read_u32(name, words.data(), n);
       else
         f.read_floats(name, reinterpret_cast<float*>(words.data()), n);
-      sums.emplace_back(name, checksum_hex(checksum64(words.data(), n * 4)));
+      sums.emplace_back(name, util::checksum_hex(util::checksum64(words.data(), n * 4)));
     }
   }
   f.close();
@@ -460,7 +459,7 @@ TEST(ModelFile, NonFiniteWeightsAreRefusedAtSaveAndLoad) {
   std::copy(row.begin(), row.end(), nan_net.blocks()[0].w.begin() + 7 * 8);
   const auto& b = nan_net.blocks()[0];
   set_string_attr(path, "/params/embed/w", "checksum",
-                  checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, RowIo{})));
+                  util::checksum_hex(rows_checksum(b.w.data(), b.shard, sizeof(float) * b.cols, RowIo{})));
   model::Network back(small_spec());
   std::string e = error_of([&] { load_model_weights(path, back); });
   EXPECT_NE(e.find("non-finite"), std::string::npos) << e;
@@ -522,27 +521,6 @@ TEST(CheckpointDir, RotationKeepsTheNewestAndNeverTheOnlyGoodOne) {
   EXPECT_EQ(list[0].step, 50u);
   EXPECT_EQ(quarantine_checkpoint(checkpoint_path(d, 50)), checkpoint_path(d, 50) + ".bad");
   EXPECT_TRUE(list_checkpoints(d).empty());
-}
-
-TEST(Checksum, DependsOnBytesOnlyNotThreads) {
-  std::vector<unsigned char> data(9u << 20 | 13);  // several 4 MiB blocks plus an odd tail
-  std::mt19937 rng(5);
-  for (auto& c : data) c = static_cast<unsigned char>(rng());
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const uint64_t one = checksum64(data.data(), data.size());
-  omp_set_num_threads(3);
-  const uint64_t three = checksum64(data.data(), data.size());
-  omp_set_num_threads(threads);
-  EXPECT_EQ(one, three);
-  for (size_t pos : {size_t{0}, size_t{4u << 20}, data.size() - 1}) {
-    data[pos] ^= 1;
-    EXPECT_NE(checksum64(data.data(), data.size()), one) << pos;
-    data[pos] ^= 1;
-  }
-  EXPECT_NE(checksum64(data.data(), data.size() - 1), one);
-  EXPECT_NE(checksum64(nullptr, 0), checksum64(data.data(), 1));
-  EXPECT_EQ(checksum_hex(0xabcULL), "0000000000000abc");
 }
 
 TEST(TableSnapshot, RestoresTheTablesOfTheCapturedWeights) {

@@ -36,7 +36,7 @@
 //                              current epoch (data::PieceRemainder), in rank order
 //   /train/window_loss_sum     float64 [nranks]: each rank's loss sum since the last metrics line
 //   /train/window_samples      uint64 [nranks]: and its sample count
-// Every dataset has a `checksum` attribute (checksum.h, 16 hex digits) checked on load:
+// Every dataset has a `checksum` attribute (util/checksum.h, 16 hex digits) checked on load:
 // under /params the sum of per-row hashes keyed by global row (row_hash_sum; version 3),
 // so ranks holding different rows of a sharded table add up their parts; elsewhere, and
 // in older versions, checksum64 of the whole array. The tables are whole (global rows)

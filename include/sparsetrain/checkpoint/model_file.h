@@ -6,7 +6,7 @@
 //   /                     attrs: format = "sparsetrain-model", format_version = 2,
 //                                config (INI text), config_checksum, parameter_count
 //   /params/<block>/w     float32 [rows x cols] for each block of Network::blocks();
-//                         attr checksum (the row checksum of checkpoints, checksum.h)
+//                         attr checksum (the row checksum of checkpoints, util/checksum.h)
 //   /lsh/<block>/w        float32: for each LSH-indexed layer, the weights its hash
 //                         tables were last built from (tables are rebuilt from these on
 //                         load, so predictions match the end of training exactly);

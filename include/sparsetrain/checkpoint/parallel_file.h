@@ -21,7 +21,7 @@ struct RowIo {
   bool writer = true;  // writes the rows of unsharded blocks (rank 0 in a parallel file)
 };
 
-// The row checksum (checksum.h: row_hash_sum) of a [shard.global_rows x cols] array of which
+// The row checksum (util/checksum.h: row_hash_sum) of a [shard.global_rows x cols] array of which
 // `data` holds this process's rows, summed over ranks when the array is sharded (then
 // collective). Checkpoints (format 3) and model files (format 2) store it per dataset.
 uint64_t rows_checksum(const void* data, const optim::RowShard& shard, size_t row_bytes, const RowIo& io);

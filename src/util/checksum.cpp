@@ -1,10 +1,11 @@
-#include "sparsetrain/checkpoint/checksum.h"
+#include "sparsetrain/util/checksum.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-namespace sparsetrain::checkpoint {
+namespace sparsetrain::util {
 namespace {
 
 constexpr uint64_t kP1 = 0x9E3779B185EBCA87ULL;
@@ -22,9 +23,10 @@ inline uint64_t mix(uint64_t h) {
   return h;
 }
 
-// One block: four independent lanes over 32-byte stripes (so the multiplies of
-// different lanes overlap), then the tail word by word and byte by byte.
-uint64_t hash_block(const unsigned char* p, size_t n, uint64_t seed) {
+}  // namespace
+
+uint64_t hash_bytes(const void* data, size_t n, uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(data);
   uint64_t a = seed + kP1 + kP2, b = seed + kP2, c = seed, d = seed - kP1;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -45,8 +47,6 @@ uint64_t hash_block(const unsigned char* p, size_t n, uint64_t seed) {
   return mix(h);
 }
 
-}  // namespace
-
 uint64_t checksum64(const void* data, size_t bytes) {
   constexpr size_t kBlock = 4u << 20;
   const auto* p = static_cast<const unsigned char*>(data);
@@ -55,7 +55,7 @@ uint64_t checksum64(const void* data, size_t bytes) {
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < static_cast<long>(blocks); ++i) {
     const size_t off = static_cast<size_t>(i) * kBlock;
-    h[static_cast<size_t>(i)] = hash_block(p + off, std::min(kBlock, bytes - off), static_cast<uint64_t>(i));
+    h[static_cast<size_t>(i)] = hash_bytes(p + off, std::min(kBlock, bytes - off), static_cast<uint64_t>(i));
   }
   uint64_t out = mix(bytes ^ kP3);
   for (uint64_t x : h) out = round(out, x);
@@ -68,7 +68,7 @@ uint64_t row_hash_sum(const void* rows, uint64_t n, size_t row_bytes, uint64_t f
 #pragma omp parallel for schedule(static) reduction(+ : sum)
   for (long i = 0; i < static_cast<long>(n); ++i) {
     const uint64_t g = first_global + static_cast<uint64_t>(i) * global_stride;
-    sum += hash_block(p + static_cast<size_t>(i) * row_bytes, row_bytes, g * kP1);
+    sum += hash_bytes(p + static_cast<size_t>(i) * row_bytes, row_bytes, g * kP1);
   }
   return sum;
 }
@@ -83,4 +83,4 @@ std::string checksum_hex(uint64_t value) {
   return buf;
 }
 
-}  // namespace sparsetrain::checkpoint
+}  // namespace sparsetrain::util
