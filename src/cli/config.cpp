@@ -322,6 +322,19 @@ std::string to_ini(const Config& config) {
   return os.str();
 }
 
+std::map<std::string, std::string> ini_key_values(const std::string& ini) {
+  std::istringstream in(ini);
+  std::map<std::string, std::string> out;
+  try {
+    const po::options_description none;  // every key is unregistered: taken as it is
+    for (const auto& option : po::parse_config_file(in, none, /*allow_unregistered=*/true).options)
+      out[option.string_key] = option.value.empty() ? std::string() : option.value.back();
+  } catch (const po::error& e) {
+    throw ConfigError(std::string("INI text: ") + e.what());
+  }
+  return out;
+}
+
 std::vector<int> hidden_sizes(const Config& config) {
   std::vector<int> sizes;
   for (const auto& p : split_commas(config.model.hidden)) {

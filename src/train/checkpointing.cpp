@@ -48,28 +48,6 @@ void restore_stop_handlers() {
 const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "signal"; }
 
 // --- config compatibility -----------------------------------------------------------
-std::map<std::string, std::string> ini_values(const std::string& ini) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(ini);
-  std::string section;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    if (line[0] == '[') {
-      section = line.substr(1, line.find(']') - 1);
-      continue;
-    }
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    auto trim = [](std::string s) {
-      s.erase(0, s.find_first_not_of(" \t"));
-      s.erase(s.find_last_not_of(" \t") + 1);
-      return s;
-    };
-    out[section + "." + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
-
 // Keys that decide what the parameters mean: a checkpoint written with other values
 // belongs to another experiment, and resuming it would be wrong, not just different.
 bool identity_key(const std::string& key) {
@@ -82,7 +60,7 @@ bool identity_key(const std::string& key) {
 
 // Throws when an identity key differs; lists the other changed keys on stderr.
 void check_config(const std::string& saved_ini, const std::string& current_ini, const std::string& path) {
-  const auto saved = ini_values(saved_ini), now = ini_values(current_ini);
+  const auto saved = cli::ini_key_values(saved_ini), now = cli::ini_key_values(current_ini);
   std::string wrong, changed;
   for (const auto& [key, value] : now) {
     const auto it = saved.find(key);

@@ -201,3 +201,20 @@ TEST(Config, EnumKeysRoundTripThroughTheirNames) {
     EXPECT_THROW(parse_args({"--dist.embedding", bad}), ConfigError);
   }
 }
+
+TEST(Config, IniKeyValuesReadsAnyKeyAsParseArgsDoes) {
+  using sparsetrain::cli::ini_key_values;
+  const auto kv = ini_key_values("# a comment\n[train]\n  seed =  7 \nthreads=2\n\n[retired]\nold_key = x # note\n"
+                                 "[train]\nseed = 8\n");
+  EXPECT_EQ(kv.size(), 3u);
+  EXPECT_EQ(kv.at("train.seed"), "8");  // a repeated key: the last value
+  EXPECT_EQ(kv.at("train.threads"), "2");
+  EXPECT_EQ(kv.at("retired.old_key"), "x");  // keys this build does not know are kept
+  // The resolved config reads back to every key with its value.
+  const Config c = parse_args({"--train.seed", "5", "--data.train", "a.tsv"}).config;
+  const auto all = ini_key_values(sparsetrain::cli::to_ini(c));
+  EXPECT_EQ(all.at("train.seed"), "5");
+  EXPECT_EQ(all.at("data.train"), "a.tsv");
+  EXPECT_EQ(all.at("data.test"), "");
+  EXPECT_THROW(ini_key_values("[train]\nnot a key value line\n"), ConfigError);
+}

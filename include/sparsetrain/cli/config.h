@@ -3,6 +3,7 @@
 // (--section.key VALUE), parsed with Boost.Program_options. Keys, types, defaults,
 // allowed values and help live in config_keys.h only.
 #include <iosfwd>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,6 +89,13 @@ void print_help(std::ostream& os, const std::string& command, const std::vector<
 
 // Resolved config as an INI file that parse_args reads back to the same Config.
 std::string to_ini(const Config& config);
+
+// The keys of an INI text and their values, "section.key" -> value, read as parse_args
+// reads a config file (Boost.Program_options: '#' starts a comment, names and values are
+// trimmed; a repeated key keeps its last value) but without checking the keys against
+// this build's or their values: for comparing a stored config with another. Throws
+// ConfigError on a line that is neither blank, a comment, a [section] nor key = value.
+std::map<std::string, std::string> ini_key_values(const std::string& ini);
 
 // Validates every key against its rule; throws ConfigError naming the first bad key.
 void validate(const Config& config);
