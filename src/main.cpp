@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "sparsetrain/collective/comm.h"
-#include "sparsetrain/train/commands.h"
+#include "sparsetrain/app/commands.h"
 
 int main(int argc, char** argv) {
   using namespace sparsetrain;
@@ -12,12 +12,12 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   const std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
   const int rc = collective::run_guarded(comm, [&]() -> int {
-    if (command == "train") return train::command_train(args, comm);
-    if (command == "evaluate") return train::command_evaluate(args, comm);
-    if (command == "predict") return train::command_predict(args, comm);
-    if (command == "synth") return train::command_synth(args, comm);
+    if (command == "train") return app::command_train(args, comm);
+    if (command == "evaluate") return app::command_evaluate(args, comm);
+    if (command == "predict") return app::command_predict(args, comm);
+    if (command == "synth") return app::command_synth(args, comm);
     if (command == "--help" || command == "-h" || command == "help") {
-      if (comm.is_root()) train::print_usage(std::cout);
+      if (comm.is_root()) app::print_usage(std::cout);
       return 0;
     }
     if (comm.is_root())

@@ -1,4 +1,4 @@
-#include "sparsetrain/train/commands.h"
+#include "sparsetrain/app/commands.h"
 
 #include <unistd.h>
 
@@ -19,7 +19,7 @@
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
-namespace sparsetrain::train {
+namespace sparsetrain::app {
 namespace {
 
 // The value of --name VALUE / --name=VALUE in args, or "".
@@ -61,9 +61,9 @@ std::unique_ptr<model::Network> load_model(const std::string& path, const std::v
                                            collective::Comm& comm) {
   const std::string stored = checkpoint::read_model_config(path);
   config = cli::parse_args(args, std::move(extras), stored).config;
-  configure_runtime(config, &comm);
-  check_memory(config, comm);
-  auto net = std::make_unique<model::Network>(network_spec(config, comm.rank(), comm.size()));
+  train::configure_runtime(config, &comm);
+  train::check_memory(config, comm);
+  auto net = std::make_unique<model::Network>(train::network_spec(config, comm.rank(), comm.size()));
   checkpoint::load_model_weights(path, *net, &comm);
   return net;
 }
@@ -93,21 +93,21 @@ int command_train(const std::vector<std::string>& args, collective::Comm& comm) 
   // Missing or unreadable inputs stop the run here, before the model is allocated.
   data::expand_inputs(config.data.train);
   if (!config.data.test.empty()) data::expand_inputs(config.data.test);
-  const std::string runtime = configure_runtime(config, &comm);
-  claim_run_dir(config, comm);
-  const std::string memory = check_memory(config, comm);
+  const std::string runtime = train::configure_runtime(config, &comm);
+  train::claim_run_dir(config, comm);
+  const std::string memory = train::check_memory(config, comm);
   if (comm.is_root()) {
     std::cout << "# sparsetrain train: " << comm.size() << " rank(s), " << runtime << "\n# " << memory
               << "\n# resolved config:\n";
     std::istringstream ini(cli::to_ini(config));
     for (std::string line; std::getline(ini, line);) std::cout << "#   " << line << "\n";
   }
-  Trainer trainer(config, comm);
+  train::Trainer trainer(config, comm);
   if (comm.is_root()) std::cout << "# " << describe_parameters(trainer.network()) << std::endl;
-  const TrainSummary summary = trainer.run();
-  if (comm.is_root()) std::cout << to_json(summary) << std::endl;
+  const train::TrainSummary summary = trainer.run();
+  if (comm.is_root()) std::cout << train::to_json(summary) << std::endl;
   // Stopped by SIGTERM/SIGUSR1 after a checkpoint: a distinct status tells the batch script to requeue.
-  return summary.stop_signal ? kExitCheckpointedStop : 0;
+  return summary.stop_signal ? train::kExitCheckpointedStop : 0;
 }
 
 int command_evaluate(const std::vector<std::string>& args, collective::Comm& comm) {
@@ -123,7 +123,7 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
   if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
   cli::Config config;
   auto net = load_model(path, args, extras, config, comm);
-  const EvalResult r = evaluate(*net, config, data, comm);
+  const train::EvalResult r = train::evaluate(*net, config, data, comm);
   // Every line stays valid JSON: no rows is an error (a logloss of 0 would look perfect), and
   // an AUC that one label leaves undefined is null, with a warning.
   if (r.rows == 0)
@@ -183,7 +183,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
     }
   } cleanup{partial};
   if (root) {
-    data::ReaderOptions ro = reader_options(config, data, 0, 1, data::LabelMode::Optional);
+    data::ReaderOptions ro = train::reader_options(config, data, 0, 1, data::LabelMode::Optional);
     ro.emit_invalid = true;
     reader = std::make_unique<data::CriteoReader>(ro);
     refuse_output_over_inputs(output, path, reader->files());
@@ -195,7 +195,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
   }
   uint64_t rows = 0;
   char buf[32];
-  score_batches(
+  train::score_batches(
       *net, comm, [&](data::Batch& batch) { return root ? reader->next_batch(batch, 4096) : size_t{0}; },
       [&](const data::Batch& batch, const float* probs) {
         for (size_t i = 0; i < batch.rows; ++i) {
@@ -260,4 +260,4 @@ int command_synth(const std::vector<std::string>& args, collective::Comm& comm) 
   return 0;
 }
 
-}  // namespace sparsetrain::train
+}  // namespace sparsetrain::app
