@@ -148,14 +148,13 @@ fi
 say "build ($BUILD_DIR)"
 if [[ "${SKIP_BUILD:-0}" != "1" ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j"$NCPU" --target sparsetrain bench_train_bench >/dev/null
+  cmake --build "$BUILD_DIR" -j"$NCPU" --target sparsetrain bench_train_bench bench_featurize_dump >/dev/null
   cmake --build "$BUILD_DIR" -j"$NCPU" --target bench_parse_bench >/dev/null 2>&1 || note "bench_parse_bench not built"
 fi
 ST=$BUILD_DIR/sparsetrain
 TB=$BUILD_DIR/bench_train_bench
-[[ -x "$ST" && -x "$TB" ]] || { echo "missing $ST or $TB" >&2; exit 1; }
-g++ -std=c++20 -O2 -fopenmp -I "$ROOT/include" "$ROOT/scripts/bench/featurize_dump.cpp" \
-  "$BUILD_DIR/libst_data.a" "$BUILD_DIR/libst_util.a" -lz -o "$WORK/featurize_dump"  # the reader parses on OpenMP threads
+FD=$BUILD_DIR/bench_featurize_dump  # the C++ featurizer's ids, for pytorch_baseline.py --check-ids
+[[ -x "$ST" && -x "$TB" && -x "$FD" ]] || { echo "missing $ST, $TB or $FD" >&2; exit 1; }
 
 # ---------------------------------------------------------------- data
 say "data"
@@ -186,7 +185,7 @@ fi
 # ---------------------------------------------------------------- featurizer check
 say "featurizer: numpy port (pytorch_baseline.py) vs C++ on the first 20000 test rows"
 head -n 20000 "$TEST" > "$WORK/check.tsv"
-"$WORK/featurize_dump" "$WORK/check.tsv" "$INPUT_DIM" > "$WORK/check.dump"
+"$FD" "$WORK/check.tsv" "$INPUT_DIM" > "$WORK/check.dump"
 run check_ids "$PY" scripts/pytorch_baseline.py --train "$WORK/check.tsv" --input-dim "$INPUT_DIM" --check-ids "$WORK/check.dump"
 grep -q MATCH "$OUT/check_ids.stdout" && ! grep -q MISMATCH "$OUT/check_ids.stdout" \
   || { echo "featurizer mismatch: see $OUT/check_ids.stdout" >&2; exit 1; }

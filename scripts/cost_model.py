@@ -48,7 +48,7 @@ CONSTANTS = {
     "read_us_per_sample": (0.6, "read + parse + featurize per sample, 1 thread",
                            "MEASURED: same bench_scaling_bench run (0.56-0.60 us)"),
     "apply_ns_per_row": (113.0, "lazy Adam on one scattered 64-float row (w, m, v, step)",
-                         "MEASURED: scripts/bench/adam_probe.cpp (2^20-row table, 112.7-116.5 ns,"
+                         "MEASURED: tests/bench/adam_probe.cpp (2^20-row table, 112.7-116.5 ns,"
                          " commit bd60cdd) and Optimizer::apply (113 ns, README)"),
     "gather_ns_per_row": (40.0, "owner reads one scattered 256-B row to answer a request",
                           "MEASURED: bench_scaling_bench fetch phase, P = 8, G = 65,536: 40.7 ns per served "

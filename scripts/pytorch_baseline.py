@@ -6,7 +6,7 @@ with uint64 arithmetic: 39 hashed ids per row (13 log_squared-binned integers + 
 categoricals, one token per missing value per field), fmix64 of (field << 40 | value)
 mixed with the seed, reduced to [0, input_dim) by Lemire's multiply-shift; 13 dense
 values log(1 + max(v, 0)). `--check-ids DUMP` compares against the C++ featurizer's
-output (scripts/bench/featurize_dump.cpp) and exits.
+output (tests/bench/featurize_dump.cpp, build/bench_featurize_dump) and exits.
 
 Same architecture, trained DENSELY (every hidden neuron, every sample):
   h0 = relu(EmbeddingBag(ids, mode='sum') + bias + Linear(13, D, bias=False)(dense))

@@ -3,10 +3,8 @@
 // touched rows per step, picked either at random over the whole table (what
 // training does: ~8k distinct rows of 2^20 per batch of 1024) or as one
 // consecutive run (same arithmetic, streaming memory access).
-// Not part of the product build; compile against the build's static libraries:
-//   g++ -std=c++20 -O3 -fopenmp -I include scripts/bench/adam_probe.cpp \
-//       BUILD/libst_optim.a BUILD/libst_kernels.a BUILD/libst_util.a -o adam_probe
-//   OMP_NUM_THREADS=1 ./adam_probe [table_rows=1048576] [touched=8000] [steps=200] [moments=float32|bfloat16]
+// Built with the other benchmarks (SPARSETRAIN_BUILD_BENCH) as build/bench_adam_probe:
+//   OMP_NUM_THREADS=1 build/bench_adam_probe [table_rows=1048576] [touched=8000] [steps=200] [moments=float32|bfloat16]
 #include <time.h>
 
 #include <algorithm>

@@ -1,8 +1,9 @@
 // Reference output of the C++ featurizer, for checking scripts/pytorch_baseline.py's
-// numpy re-implementation (scripts/pytorch_baseline.py --check-ids). Not part of the
-// product build: scripts/bench_all.sh compiles it against the build's static libraries.
+// numpy re-implementation (scripts/pytorch_baseline.py --check-ids). Built with the other
+// benchmarks (SPARSETRAIN_BUILD_BENCH) as build/bench_featurize_dump, which
+// scripts/bench_all.sh runs:
 //
-//   featurize_dump FILE INPUT_DIM [HASH_SEED] > dump.txt
+//   bench_featurize_dump FILE INPUT_DIM [HASH_SEED] > dump.txt
 //
 // Output, one line per delivered row: label, the 39 ids, then the 13 dense values
 // printed with %.9g (exact for float32), all space separated. Then a line
