@@ -17,6 +17,7 @@
 #include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/util/checksum.h"
+#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain;
@@ -27,9 +28,7 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("st_ckpt_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(std::random_device{}()));
-    fs::create_directories(path);
+    path = sparsetrain::testing::make_temp_dir("st_ckpt_test_");
   }
   ~TempDir() { fs::remove_all(path); }
   std::string file(const std::string& name) const { return (path / name).string(); }

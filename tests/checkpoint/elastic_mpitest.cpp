@@ -6,7 +6,6 @@
 // Covers one plain file (byte ranges), plain + gzip (byte ranges + row strides) and
 // three files (whole files per rank).
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/util/hash.h"
+#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain;
@@ -32,8 +32,7 @@ const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_sample_tra
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("st_elastic_" + std::to_string(::getpid()));
-    fs::create_directories(path);
+    path = sparsetrain::testing::make_temp_dir("st_elastic_");  // one per rank: each writes its own copy
   }
   ~TempDir() { fs::remove_all(path); }
 };

@@ -23,6 +23,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 [ "$(id -u)" = 0 ] || fail "needs root (installs packages, runs slurmd)"
 
+# The daemons' ports (16817, 16818), their pid files under $STATE and munged are the
+# machine's: one run of this test at a time. CTest's RESOURCE_LOCK orders the runs of one
+# ctest; this lock also those of other build trees or CI jobs on the machine. The daemons
+# are started without the lock's descriptor (9>&-), so only this shell holds it.
+exec 9> "$STATE.lock"
+if ! flock -n 9; then
+  echo "   waiting for another run of this test (lock $STATE.lock)"
+  flock -w 300 9 || { rm -rf "$WORK"; fail "another run of slurm_e2e.sh held $STATE.lock for 5 minutes"; }
+fi
+
 # Daemons of an earlier run of this test that was killed before its cleanup: ours by
 # their pid files and command lines, so they are stopped by pid.
 stop_pidfile() {
@@ -84,7 +94,7 @@ if ! timeout 5 munge -n 2> /dev/null | timeout 5 unmunge > /dev/null 2>&1; then
   mkdir -p /run/munge
   chown munge:munge /run/munge /etc/munge/munge.key 2> /dev/null || true
   chmod 0400 /etc/munge/munge.key
-  su -s /bin/sh munge -c "munged" || fail "munged did not start"
+  su -s /bin/sh munge -c "munged" 9>&- || fail "munged did not start"
   MUNGE_STARTED=$(cat /run/munge/munged.pid)
   timeout 5 munge -n | timeout 5 unmunge > /dev/null || fail "munge does not work"
   echo "   started munged (pid $MUNGE_STARTED)"
@@ -122,8 +132,8 @@ SchedulerParameters=sched_interval=2
 NodeName=$HOST CPUs=$(getconf _NPROCESSORS_ONLN) RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
-slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
-slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
+slurmctld -f "$SLURM_CONF" 9>&- || fail "slurmctld did not start"
+slurmd -f "$SLURM_CONF" 9>&- || fail "slurmd did not start"
 for i in $(seq 1 60); do
   sinfo -h -o %t 2> /dev/null | grep -q idle && break
   [ "$i" = 60 ] && fail "node not idle after 30 s: $(sinfo 2>&1)"

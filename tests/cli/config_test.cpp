@@ -1,6 +1,7 @@
 // Config parsing: defaults, INI + command-line precedence, and every kind of bad
 // key or value stopping with a message that names the key, the value and what is allowed.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,10 +20,11 @@ using sparsetrain::cli::parse_args;
 namespace {
 
 std::string write_ini(const std::string& text) {
-  static int counter = 0;
   // CTest runs each test case as its own process, two at a time: names must not collide.
-  const std::string path = ::testing::TempDir() + "cfg_" + std::to_string(::getpid()) + "_" +
-                           std::to_string(counter++) + ".ini";
+  std::string path = ::testing::TempDir() + "cfg_XXXXXX.ini";
+  const int fd = ::mkstemps(path.data(), 4);  // a new file no other process holds
+  EXPECT_GE(fd, 0) << path;
+  if (fd >= 0) ::close(fd);
   std::ofstream(path) << text;
   return path;
 }

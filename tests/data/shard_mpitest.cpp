@@ -13,6 +13,7 @@
 #include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/util/hash.h"
+#include "../common/temp_dir.h"
 
 using namespace sparsetrain;
 
@@ -84,12 +85,11 @@ int main(int argc, char** argv) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
   }
-  // Rank 0 prepares the inputs in a directory every rank can see.
-  g_dir = "/tmp/st_shard_mpitest";
-  std::string dir = g_dir;
-  comm.broadcast(dir);
+  // Rank 0 prepares the inputs in a fresh directory every rank can see (the np2 and np3
+  // runs of this test may run at once).
+  if (comm.is_root()) g_dir = sparsetrain::testing::make_temp_dir("st_shard_mpitest_").string();
+  comm.broadcast(g_dir);
   if (comm.is_root()) {
-    std::system(("rm -rf " + g_dir + " && mkdir -p " + g_dir).c_str());
     gzip_copy(kSample, g_dir + "/sample.tsv.gz");
     // Five parts of uneven size (more files than ranks for np <= 5).
     std::ifstream in(kSample);

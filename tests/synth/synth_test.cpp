@@ -1,7 +1,6 @@
 // Tests of the synthetic Criteo-like generator: format, marginals against the
 // measured profile, click rate, planted AUC, determinism, gzip, throughput.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include "sparsetrain/data/criteo_row.h"
 #include "sparsetrain/synth/criteo_profile.h"
 #include "sparsetrain/synth/synth.h"
+#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain::synth;
@@ -27,9 +27,7 @@ namespace {
 
 fs::path temp_dir() {
   static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("sparsetrain_synth_test_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
+    return sparsetrain::testing::make_temp_dir("sparsetrain_synth_test_");
   }();
   return dir;
 }

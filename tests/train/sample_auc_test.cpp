@@ -12,6 +12,7 @@
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
+#include "../common/temp_dir.h"
 
 namespace sparsetrain::train {
 namespace {
@@ -37,10 +38,7 @@ cli::Config sample_config(const fs::path& run_dir, std::vector<std::string> extr
 class SampleAuc : public ::testing::Test {
  protected:
   void SetUp() override {
-    run_dir_ = fs::temp_directory_path() /
-               ("st_sample_auc_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-                std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::remove_all(run_dir_);
+    run_dir_ = sparsetrain::testing::make_temp_dir("st_sample_auc_");  // empty: train may use it
   }
   void TearDown() override { fs::remove_all(run_dir_); }
 

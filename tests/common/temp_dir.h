@@ -1,0 +1,19 @@
+#pragma once
+// A fresh directory for one test: mkdtemp picks a name that no other process holds, so
+// tests running at the same time (ctest -j, the np2 and np3 runs of one MPI test, two CI
+// jobs on one machine) never write into each other's files. Under $TMPDIR, else /tmp.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace sparsetrain::testing {
+
+inline std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string name = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+  if (!::mkdtemp(name.data())) throw std::runtime_error("cannot create a temporary directory " + name);
+  return name;
+}
+
+}  // namespace sparsetrain::testing
