@@ -57,10 +57,10 @@ std::string describe_parameters(const model::Network& net) {
 
 // Loads a model file's config (with command-line overrides) and weights.
 std::unique_ptr<model::Network> load_model(const std::string& path, const std::vector<std::string>& args,
-                                           std::vector<cli::ExtraOption> extras, cli::Config& config,
+                                           const std::vector<cli::ExtraOption>& extras, cli::Config& config,
                                            collective::Comm& comm) {
   const std::string stored = checkpoint::read_model_config(path);
-  config = cli::parse_args(args, std::move(extras), stored).config;
+  config = cli::parse_args(args, extras, stored).config;
   train::configure_runtime(config, &comm);
   train::check_memory(config, comm);
   auto net = std::make_unique<model::Network>(train::network_spec(config, comm.rank(), comm.size()));
