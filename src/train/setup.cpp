@@ -112,6 +112,9 @@ std::string configure_runtime(const cli::Config& c, collective::Comm* comm) {
   const kernels::Denormals denormals = kernels::parse_denormals(c.train.denormals.c_str());
 #pragma omp parallel
   kernels::set_denormals(denormals);
+  // Again on this thread, after the region: LLVM's OpenMP runtime (clang builds) restores
+  // the calling thread's MXCSR at the join and copies it to every worker at each fork.
+  kernels::set_denormals(denormals);
   return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
          " denormals=" + c.train.denormals + " (" + how + ")";
 }
