@@ -65,6 +65,11 @@ std::string format_value(const T& v) {
 
 // Checks one value against its rule; returns "" when fine, else what is wrong.
 std::string check(const Rule& rule, const std::string& v) {
+  // to_ini() must read back the same (the resolved config.ini, a model's stored config): an
+  // INI value ends at '#' or at the line's end, and loses blanks at either end.
+  if (v.find_first_of("#\n\r") != std::string::npos) return "an INI file cannot hold '#' or a line break";
+  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
+    return "blanks at either end would be lost in an INI file";
   switch (rule.kind) {
     case Rule::Kind::AnyText: return "";
     case Rule::Kind::NonEmptyText: return v.empty() ? "empty" : "";

@@ -77,6 +77,25 @@ TEST(Config, ResolvedIniReadsBackToTheSameConfig) {
   EXPECT_NE(sparsetrain::cli::to_ini(c).find("beta1 = 0.9\n"), std::string::npos);
 }
 
+// Text an INI file cannot hold is refused on the command line instead of being written to
+// config.ini (and model.h5) as something that reads back differently: the config fuzzer
+// (tests/fuzz/config_fuzz.cpp) found `--data.train "a.tsv "` reading back as "a.tsv", and
+// "data#2.tsv" would read back as "data".
+TEST(Config, TextThatAnIniFileCannotHoldIsRefused) {
+  for (const char* bad : {"a.tsv ", " a.tsv", "a.tsv\t", "data#2.tsv", "a.tsv\nb.tsv", "a\r"}) {
+    const std::string msg = error_of({"--data.train", bad});
+    EXPECT_NE(msg.find("data.train"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("INI file"), std::string::npos) << msg;
+  }
+  EXPECT_NE(error_of({"--train.run_dir", "runs/x "}).find("train.run_dir"), std::string::npos);
+  EXPECT_NE(error_of({"--model.hidden", "64,32 "}).find("model.hidden"), std::string::npos);
+  // Inner blanks are fine, and read back.
+  const Config c = parse_args({"--data.train", "a b.tsv , c.tsv", "--model.hidden", "64, 32"}).config;
+  const Config d = parse_args({}, {}, sparsetrain::cli::to_ini(c)).config;
+  EXPECT_EQ(d.data.train, "a b.tsv , c.tsv");
+  EXPECT_EQ(sparsetrain::cli::to_ini(c), sparsetrain::cli::to_ini(d));
+}
+
 TEST(Config, UnknownKeyOnCommandLine) {
   const std::string msg = error_of({"--train.bogus", "1"});
   EXPECT_NE(msg.find("train.bogus"), std::string::npos) << msg;
