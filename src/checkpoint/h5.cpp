@@ -189,6 +189,17 @@ H5File H5File::open_read(const std::string& path) {
   return f;
 }
 
+H5File H5File::open_image(const void* data, size_t size, const std::string& name) {
+  if (size == 0) throw H5Error("'" + name + "' is empty, not an HDF5 file");
+  H5File f;
+  f.path_ = name;
+  H5Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "file access list", name), H5Pclose);
+  check(H5Pset_fapl_core(fapl.get(), 1 << 16, /*backing_store=*/0), "core driver", name);
+  check(H5Pset_file_image(fapl.get(), const_cast<void*>(data), size), "file image", name);
+  f.file_ = H5Handle(check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()), "open file image", name), H5Fclose);
+  return f;
+}
+
 void H5File::flush() { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flush", path_); }
 
 void H5File::create_group(const std::string& name) {

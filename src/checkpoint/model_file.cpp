@@ -59,8 +59,10 @@ void save_model(const std::string& path, const model::Network& network, const st
   pf.commit(tmp, path);
 }
 
-std::string read_model_config(const std::string& path) {
-  H5File f = H5File::open_read(path);
+std::string read_model_config(const std::string& path) { return read_model_config(H5File::open_read(path)); }
+
+std::string read_model_config(const H5File& f) {
+  const std::string& path = f.path();
   if (!f.has_attr("format") || f.attr_string("format") != "sparsetrain-model")
     throw H5Error("'" + path + "' is not a sparsetrain model file (no format = sparsetrain-model attribute)");
   const int64_t version = f.attr_int("format_version");
@@ -71,7 +73,11 @@ std::string read_model_config(const std::string& path) {
 }
 
 void load_model_weights(const std::string& path, model::Network& network) {
-  H5File f = H5File::open_read(path);
+  load_model_weights(H5File::open_read(path), network);
+}
+
+void load_model_weights(const H5File& f, model::Network& network) {
+  const std::string& path = f.path();
   for (auto& b : network.blocks()) {
     const std::string name = "/params/" + b.name + "/w";
     if (!f.exists("/params/" + b.name) || !f.exists(name))

@@ -34,6 +34,11 @@ std::string read_model_config(const std::string& path);
 // its LSH tables from the stored table weights (or, for files without them, the weights).
 void load_model_weights(const std::string& path, model::Network& network);
 
+// The same two on a file already open (e.g. from memory: H5File::open_image).
+class H5File;
+std::string read_model_config(const H5File& file);
+void load_model_weights(const H5File& file, model::Network& network);
+
 // fsync a file and its directory, then rename tmp -> final (used by checkpoints too).
 void commit_file(const std::string& tmp_path, const std::string& final_path);
 

@@ -1,0 +1,118 @@
+// Model files and checkpoints opened from memory (H5File::open_image, the seam the
+// fuzzer in tests/fuzz/model_file_fuzz.cpp uses) load exactly as from their path.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "sparsetrain/checkpoint/checkpoint.h"
+#include "sparsetrain/checkpoint/h5.h"
+#include "sparsetrain/checkpoint/model_file.h"
+
+namespace fs = std::filesystem;
+using namespace sparsetrain;
+using namespace sparsetrain::checkpoint;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("st_image_test_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+model::NetworkSpec spec() {
+  model::NetworkSpec s;
+  s.input_dim = 512;
+  s.embed_dim = 4;
+  s.hidden = {16, 8};
+  s.sparsity = {0.5, 1.0};
+  s.lsh.bits_per_table = 2;
+  s.lsh.num_tables = 2;
+  s.lsh.bucket_capacity = 4;
+  s.seed = 5;
+  return s;
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(FileImage, ModelLoadsAsFromItsPath) {
+  TempDir dir;
+  model::Network net(spec());
+  net.blocks()[0].w[3] = 1.25f;
+  TableSnapshot tables;
+  tables.capture(net);
+  save_model(dir.file("model.h5"), net, "[train]\nseed = 5\n", &tables);
+  const std::string image = bytes_of(dir.file("model.h5"));
+
+  const H5File f = H5File::open_image(image.data(), image.size(), "image.h5");
+  EXPECT_EQ(f.path(), "image.h5");
+  EXPECT_EQ(read_model_config(f), "[train]\nseed = 5\n");
+  model::Network from_image(spec()), from_path(spec());
+  load_model_weights(f, from_image);
+  load_model_weights(dir.file("model.h5"), from_path);
+  for (size_t i = 0; i < net.blocks().size(); ++i) {
+    EXPECT_EQ(from_image.blocks()[i].w, net.blocks()[i].w);
+    EXPECT_EQ(from_image.blocks()[i].w, from_path.blocks()[i].w);
+  }
+}
+
+TEST(FileImage, CheckpointLoadsAsFromItsPath) {
+  TempDir dir;
+  model::Network net(spec());
+  TableSnapshot tables;
+  tables.capture(net);
+  TrainState state;
+  state.step = 7;
+  state.config_ini = "[train]\nseed = 5\n";
+  state.window_loss_sum = {0.5};
+  state.window_samples = {3};
+  save_checkpoint(dir.file("c.h5"), net, tables, state);
+  const std::string image = bytes_of(dir.file("c.h5"));
+
+  const H5File f = H5File::open_image(image.data(), image.size(), "c-image.h5");
+  EXPECT_EQ(read_checkpoint_state(f), state);
+  model::Network back(spec());
+  TableSnapshot back_tables;
+  EXPECT_EQ(load_checkpoint(f, back, back_tables), state);
+  EXPECT_EQ(back_tables.blocks(), tables.blocks());
+}
+
+TEST(FileImage, BadImagesAreErrorsNamingTheImage) {
+  EXPECT_NE(error_of([] { H5File::open_image("", 0, "empty.h5"); }).find("empty.h5"), std::string::npos);
+  const std::string junk(4096, 'x');
+  EXPECT_NE(error_of([&] { H5File::open_image(junk.data(), junk.size(), "junk.h5"); }).find("junk.h5"),
+            std::string::npos);
+  // A model file is not a checkpoint, with the same message as from a path.
+  TempDir dir;
+  model::Network net(spec());
+  save_model(dir.file("model.h5"), net, "");
+  const std::string image = bytes_of(dir.file("model.h5"));
+  const H5File f = H5File::open_image(image.data(), image.size(), "m.h5");
+  EXPECT_NE(error_of([&] { read_checkpoint_state(f); }).find("'m.h5' is not a sparsetrain checkpoint"),
+            std::string::npos);
+}
+
