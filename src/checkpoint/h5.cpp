@@ -56,6 +56,9 @@ void read_all(hid_t file, const std::string& path, const std::string& name, hid_
   H5Handle dset(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open dataset " + name, path), H5Dclose);
   H5Handle space(H5Dget_space(dset.get()), H5Sclose);
   const int nd = H5Sget_simple_extent_ndims(space.get());
+  if (nd < 1 || nd > 2)  // (dims below has room for two: HDF5 writes one per dimension)
+    throw H5Error("HDF5: dataset " + name + " in '" + path + "' has " + std::to_string(nd) +
+                  " dimensions, expected 1 or 2");
   hsize_t dims[2] = {0, 0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   const uint64_t rows = dims[0], cols = nd == 2 ? dims[1] : 0;

@@ -116,3 +116,27 @@ TEST(FileImage, BadImagesAreErrorsNamingTheImage) {
             std::string::npos);
 }
 
+// Arrays of other ranks than 1 or 2 are errors naming the dataset: read_u64 and read_f64
+// size their buffer from the dataset's dimensions, and the reader behind them held two, so
+// HDF5 wrote a third dimension past the end of a stack array (found writing the
+// model-file fuzzer, whose mutations reshape datasets).
+TEST(H5File, ThreeDimensionalArrayIsAnError) {
+  TempDir dir;
+  {
+    H5File f = H5File::create(dir.file("a.h5"));
+    hsize_t dims[3] = {2, 2, 2};
+    const hid_t space = H5Screate_simple(3, dims, nullptr);
+    const hid_t d = H5Dcreate2(f.id(), "/cube", H5T_NATIVE_UINT64, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const uint64_t values[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+    H5Dclose(d);
+    H5Sclose(space);
+  }
+  const H5File f = H5File::open_read(dir.file("a.h5"));
+  EXPECT_EQ(f.dims("/cube"), (std::vector<uint64_t>{2, 2, 2}));
+  for (const std::string& e : {error_of([&] { f.read_u64("/cube"); }), error_of([&] { f.read_f64("/cube"); })}) {
+    EXPECT_NE(e.find("/cube"), std::string::npos) << e;
+    EXPECT_NE(e.find("3 dimensions"), std::string::npos) << e;
+  }
+}
+
