@@ -262,15 +262,28 @@ uint64_t element_count(const std::vector<uint64_t>& d) {
   for (uint64_t x : d) n *= x;
   return n;
 }
+
+// The number of elements a dataset declares, once the file is seen to store them: a
+// damaged file can declare 2^40 elements (without storing them), and the readers below
+// would allocate that much before reading a byte.
+uint64_t stored_count(hid_t file, const std::string& path, const std::string& name, uint64_t count) {
+  H5Handle dset(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open dataset " + name, path), H5Dclose);
+  H5Handle type(check_id(H5Dget_type(dset.get()), "type of dataset " + name, path), H5Tclose);
+  const uint64_t elem = H5Tget_size(type.get()), stored = H5Dget_storage_size(dset.get());
+  if (elem == 0 || count > stored / elem)
+    throw H5Error("HDF5: dataset " + name + " in '" + path + "' declares " + std::to_string(count) +
+                  " elements but stores " + std::to_string(stored) + " bytes (damaged file?)");
+  return count;
+}
 }  // namespace
 
 std::vector<uint64_t> H5File::read_u64(const std::string& name) const {
-  std::vector<uint64_t> out(element_count(dims(name)));
+  std::vector<uint64_t> out(stored_count(id(), path_, name, element_count(dims(name))));
   read_all(id(), path_, name, H5T_NATIVE_UINT64, out.data(), out.size());
   return out;
 }
 std::vector<double> H5File::read_f64(const std::string& name) const {
-  std::vector<double> out(element_count(dims(name)));
+  std::vector<double> out(stored_count(id(), path_, name, element_count(dims(name))));
   read_all(id(), path_, name, H5T_NATIVE_DOUBLE, out.data(), out.size());
   return out;
 }

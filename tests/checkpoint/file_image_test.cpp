@@ -140,3 +140,43 @@ TEST(H5File, ThreeDimensionalArrayIsAnError) {
   }
 }
 
+// A checkpoint whose small arrays declare more elements than the file holds is a
+// CheckpointError (so a resume moves it aside and tries the previous checkpoint), not an
+// attempt to allocate them: the model-file fuzzer made /data/input_sizes declare 2^33
+// elements, and the reader asked for 64 GiB (std::bad_alloc, which a resume does not catch
+// as a damaged checkpoint).
+TEST(FileImage, HugeDeclaredArrayIsADamagedCheckpoint) {
+  TempDir dir;
+  model::Network net(spec());
+  TableSnapshot tables;
+  tables.capture(net);
+  TrainState state;
+  state.config_ini = "[train]\nseed = 5\n";
+  state.inputs = {"a.tsv"};
+  state.input_sizes = {10};
+  state.window_loss_sum = {0.5};
+  state.window_samples = {3};
+  for (const char* name : {"/data/input_sizes", "/train/window_loss_sum"}) {
+    save_checkpoint(dir.file("c.h5"), net, tables, state);
+    {  // the dataset replaced by one of 2^36 elements that were never written
+      const hid_t f = H5Fopen(dir.file("c.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      ASSERT_GE(f, 0);
+      H5Ldelete(f, name, H5P_DEFAULT);
+      hsize_t dims[1] = {hsize_t{1} << 36};
+      const hid_t space = H5Screate_simple(1, dims, nullptr);
+      const hid_t d = H5Dcreate2(f, name, H5T_NATIVE_UINT64, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      ASSERT_GE(d, 0);
+      H5Dclose(d);
+      H5Sclose(space);
+      H5Fclose(f);
+    }
+    std::string e;
+    try {
+      read_checkpoint_state(dir.file("c.h5"));
+    } catch (const CheckpointError& err) {
+      e = err.what();
+    }
+    EXPECT_NE(e.find(name), std::string::npos) << e;
+    EXPECT_NE(e.find("declares 68719476736 elements"), std::string::npos) << e;
+  }
+}
