@@ -97,6 +97,9 @@ void load_model_weights(const H5File& f, model::Network& network) {
     if (!f.exists("/lsh/" + name) || !f.exists(ds)) throw H5Error("'" + path + "' has no dataset " + ds);
     const auto d = f.dims(ds);
     if (d.size() != 2) throw H5Error("'" + path + "': " + ds + " is not a matrix");
+    for (const auto& nb : network.blocks())  // before allocating what the file's dimensions ask for
+      if (nb.name == name && (d[0] != nb.rows || d[1] != nb.cols))
+        throw H5Error("'" + path + "': " + ds + " has the wrong shape for this config");
     TableSnapshot::Block b;
     b.name = name;
     b.rows = d[0];

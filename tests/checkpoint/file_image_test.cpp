@@ -180,3 +180,34 @@ TEST(FileImage, HugeDeclaredArrayIsADamagedCheckpoint) {
     EXPECT_NE(e.find("declares 68719476736 elements"), std::string::npos) << e;
   }
 }
+
+// A model file's LSH table source of another shape than the network's is an error naming
+// it, found before allocating it: a /lsh/<block>/w declaring 2^40 rows made the loader
+// allocate 20 TiB (std::bad_alloc; the shape check came only after the read).
+TEST(FileImage, ModelTableSourceOfAnotherShapeIsAnError) {
+  TempDir dir;
+  model::Network net(spec());
+  TableSnapshot tables;
+  tables.capture(net);
+  save_model(dir.file("model.h5"), net, "", &tables);
+  {
+    const hid_t f = H5Fopen(dir.file("model.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    H5Ldelete(f, "/lsh/fc1/w", H5P_DEFAULT);
+    hsize_t dims[2] = {hsize_t{1} << 40, 5};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t d = H5Dcreate2(f, "/lsh/fc1/w", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  model::Network back(spec());
+  std::string e;
+  try {
+    load_model_weights(dir.file("model.h5"), back);
+  } catch (const H5Error& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("/lsh/fc1/w has the wrong shape"), std::string::npos) << e;
+}
