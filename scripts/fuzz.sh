@@ -5,7 +5,8 @@
 # (sanitizer error, failed property, timeout or out-of-memory), naming the reproducer.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      (default 30 s, every target)
 # Re-run a reproducer: build-fuzz/fuzz_<target> build-fuzz/crashes/<target>-crash-...
-# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (build jobs, default nproc).
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (build jobs, default nproc),
+# FUZZ_PARALLEL (targets run at a time, default 1).
 # The corpora grow in build-fuzz/corpus/<target> across runs; seeds are made afresh each
 # run in build-fuzz/seeds/<target> (the model-file seeds by the freshly built binary, so
 # they always have the current file format).
@@ -101,31 +102,46 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1}
 # -timeout: an input taking over 10 s is a hang (reported like a crash); -rss_limit_mb:
 # libFuzzer's default 2 GiB, also the largest single allocation allowed.
 declare -A MAX_LEN=([criteo_row]=4096 [line_source]=16384 [config]=4096 [model_file]=262144)
-failed=()
-summary=()
-for t in "${TARGETS[@]}"; do
-  bin=$BUILD/fuzz_$t
-  [[ -x $bin ]] || { echo "fuzz.sh: no target $t ($bin)" >&2; exit 2; }
+run_target() {  # run_target NAME: one fuzzer for SECS seconds; its summary line into fuzz-NAME.result
+  local t=$1 bin=$BUILD/fuzz_$1 log=$BUILD/fuzz-$1.log rc=0
   mkdir -p "$BUILD/corpus/$t"
-  log=$BUILD/fuzz-$t.log
-  echo "== fuzz_$t: ${SECS}s"
-  rc=0
   "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len="${MAX_LEN[$t]:-0}" \
     -print_final_stats=1 -artifact_prefix="$BUILD/crashes/$t-" \
     "$BUILD/corpus/$t" "$SEEDS/$t" >"$log" 2>&1 || rc=$?
+  local runs eps cov line repro
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$({ grep -oE 'cov: [0-9]+' "$log" || true; } | tail -1 | cut -d' ' -f2)
-  line=$(printf '%-12s %8s runs %7s execs/s  cov %6s  corpus %5s files' "$t" "${runs:-?}" "${eps:-?}" "${cov:-?}" \
+  line=$(printf '%-12s %9s runs %7s execs/s  cov %5s  corpus %5s files' "$t" "${runs:-?}" "${eps:-?}" "${cov:-?}" \
          "$(find "$BUILD/corpus/$t" -type f | wc -l)")
   if [[ $rc -ne 0 ]]; then
     repro=$({ grep -oE "(Test unit|artifact) written to [^ ]+" "$log" || true; } | tail -1 | awk '{print $NF}')
-    grep -E "ERROR: |FUZZ_CHECK|SUMMARY|runtime error|Test unit written" "$log" | head -20 || true
     echo "fuzz_$t: CRASH (exit $rc), reproducer: ${repro:-see $log}"
-    failed+=("$t")
-    line="$line  CRASH: ${repro:-$log}"
+    grep -E "ERROR: |FUZZ_CHECK|SUMMARY|runtime error" "$log" | head -20 || true
+    line="$line  CRASH (exit $rc): ${repro:-$log}"
   fi
+  echo "$line" >"$BUILD/fuzz-$t.result"
+}
+
+for t in "${TARGETS[@]}"; do
+  [[ -x $BUILD/fuzz_$t ]] || { echo "fuzz.sh: no target $t ($BUILD/fuzz_$t)" >&2; exit 2; }
+  rm -f "$BUILD/fuzz-$t.result"
+done
+# FUZZ_PARALLEL targets at a time (default 1); each gets SECS seconds of its own.
+PARALLEL=${FUZZ_PARALLEL:-1}
+for t in "${TARGETS[@]}"; do
+  while [[ $(jobs -rp | wc -l) -ge $PARALLEL ]]; do wait -n || true; done
+  echo "== fuzz_$t: ${SECS}s"
+  run_target "$t" &
+done
+wait
+
+failed=()
+summary=()
+for t in "${TARGETS[@]}"; do
+  line=$(cat "$BUILD/fuzz-$t.result" 2>/dev/null || echo "$t: no result (see $BUILD/fuzz-$t.log)  CRASH")
   summary+=("$line")
+  [[ $line == *CRASH* ]] && failed+=("$t")
 done
 
 echo "== fuzz summary (${SECS}s per target, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1))"
