@@ -15,6 +15,9 @@ PACKAGES=(
   libgtest-dev googletest               # unit tests
   libbenchmark-dev                      # micro-benchmarks
   python3                               # test helpers
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev  # ASan/UBSan test build and fuzz targets (scripts/test.sh, fuzz.sh)
+  libomp-14-dev                         # OpenMP for clang
+  llvm-14                               # llvm-symbolizer: sanitizer reports with file:line
 )
 
 if [[ "${SKIP_APT:-0}" != "1" ]]; then
@@ -26,6 +29,7 @@ if [[ "${SKIP_APT:-0}" != "1" ]]; then
 fi
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+# Warnings are errors: the build is warning-free with Debian 12's GCC 12 (and clang 14).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSPARSETRAIN_WERROR=ON
 cmake --build build -j"$JOBS"
 echo "setup: built $(pwd)/build/sparsetrain"

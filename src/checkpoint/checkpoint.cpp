@@ -173,14 +173,16 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
-H5File open_checked(const std::string& path) {
-  H5File f = [&] {
-    try {
-      return H5File::open_read(path);
-    } catch (const H5Error& e) {
-      throw CheckpointError(std::string(e.what()) + " (truncated or not a checkpoint?)");
-    }
-  }();
+H5File open_file(const std::string& path) {
+  try {
+    return H5File::open_read(path);
+  } catch (const H5Error& e) {
+    throw CheckpointError(std::string(e.what()) + " (truncated or not a checkpoint?)");
+  }
+}
+
+void check_header(const H5File& f) {
+  const std::string& path = f.path();
   if (!f.has_attr("format") || f.attr_string("format") != kFormat)
     throw CheckpointError("'" + path + "' is not a sparsetrain checkpoint (no format = " + kFormat + " attribute)");
   const int64_t version = f.attr_int("format_version");
@@ -190,7 +192,6 @@ H5File open_checked(const std::string& path) {
                           std::to_string(kCheckpointFormatVersion));
   if (!f.has_attr("complete") || f.attr_int("complete") != 1)
     throw CheckpointError("checkpoint '" + path + "' is incomplete (no complete = 1 marker)");
-  return f;
 }
 
 TrainState read_state(const H5File& f) {
@@ -297,9 +298,12 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
   }
 }
 
-TrainState read_checkpoint_state(const std::string& path) {
+TrainState read_checkpoint_state(const std::string& path) { return read_checkpoint_state(open_file(path)); }
+
+TrainState read_checkpoint_state(const H5File& f) {
+  const std::string& path = f.path();
   try {
-    const H5File f = open_checked(path);
+    check_header(f);
     return read_state(f);
   } catch (const H5Error& e) {
     throw CheckpointError(std::string("checkpoint '") + path + "' is unreadable: " + e.what());
@@ -308,8 +312,13 @@ TrainState read_checkpoint_state(const std::string& path) {
 
 TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables,
                            collective::Comm* comm) {
+  return load_checkpoint(open_file(path), network, tables, comm);
+}
+
+TrainState load_checkpoint(const H5File& f, model::Network& network, TableSnapshot& tables, collective::Comm* comm) {
+  const std::string& path = f.path();
   try {
-    const H5File f = open_checked(path);
+    check_header(f);
     TrainState s = read_state(f);
     const int64_t version = f.attr_int("format_version");
     RowIo io;

@@ -80,6 +80,9 @@ void read_all(hid_t file, const std::string& path, const std::string& name, hid_
   H5Handle dset(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open dataset " + name, path), H5Dclose);
   H5Handle space(H5Dget_space(dset.get()), H5Sclose);
   const int nd = H5Sget_simple_extent_ndims(space.get());
+  if (nd < 1 || nd > 2)  // (dims below has room for two: HDF5 writes one per dimension)
+    throw H5Error("HDF5: dataset " + name + " in '" + path + "' has " + std::to_string(nd) +
+                  " dimensions, expected 1 or 2");
   hsize_t dims[2] = {0, 0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   const uint64_t rows = dims[0], cols = nd == 2 ? dims[1] : 0;
@@ -213,6 +216,17 @@ H5File H5File::open_read(const std::string& path) {
   return f;
 }
 
+H5File H5File::open_image(const void* data, size_t size, const std::string& name) {
+  if (size == 0) throw H5Error("'" + name + "' is empty, not an HDF5 file");
+  H5File f;
+  f.path_ = name;
+  H5Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "file access list", name), H5Pclose);
+  check(H5Pset_fapl_core(fapl.get(), 1 << 16, /*backing_store=*/0), "core driver", name);
+  check(H5Pset_file_image(fapl.get(), const_cast<void*>(data), size), "file image", name);
+  f.file_ = H5Handle(check_id(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()), "open file image", name), H5Fclose);
+  return f;
+}
+
 void H5File::flush() { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flush", path_); }
 
 void H5File::create_group(const std::string& name) {
@@ -272,15 +286,28 @@ uint64_t element_count(const std::vector<uint64_t>& d) {
   for (uint64_t x : d) n *= x;
   return n;
 }
+
+// The number of elements a dataset declares, once the file is seen to store them: a
+// damaged file can declare 2^40 elements (without storing them), and the readers below
+// would allocate that much before reading a byte.
+uint64_t stored_count(hid_t file, const std::string& path, const std::string& name, uint64_t count) {
+  H5Handle dset(check_id(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "open dataset " + name, path), H5Dclose);
+  H5Handle type(check_id(H5Dget_type(dset.get()), "type of dataset " + name, path), H5Tclose);
+  const uint64_t elem = H5Tget_size(type.get()), stored = H5Dget_storage_size(dset.get());
+  if (elem == 0 || count > stored / elem)
+    throw H5Error("HDF5: dataset " + name + " in '" + path + "' declares " + std::to_string(count) +
+                  " elements but stores " + std::to_string(stored) + " bytes (damaged file?)");
+  return count;
+}
 }  // namespace
 
 std::vector<uint64_t> H5File::read_u64(const std::string& name) const {
-  std::vector<uint64_t> out(element_count(dims(name)));
+  std::vector<uint64_t> out(stored_count(id(), path_, name, element_count(dims(name))));
   read_all(id(), path_, name, H5T_NATIVE_UINT64, out.data(), out.size());
   return out;
 }
 std::vector<double> H5File::read_f64(const std::string& name) const {
-  std::vector<double> out(element_count(dims(name)));
+  std::vector<double> out(stored_count(id(), path_, name, element_count(dims(name))));
   read_all(id(), path_, name, H5T_NATIVE_DOUBLE, out.data(), out.size());
   return out;
 }

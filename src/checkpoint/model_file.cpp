@@ -112,8 +112,10 @@ void save_model(const std::string& path, const model::Network& network, const st
   }
 }
 
-std::string read_model_config(const std::string& path) {
-  H5File f = H5File::open_read(path);
+std::string read_model_config(const std::string& path) { return read_model_config(H5File::open_read(path)); }
+
+std::string read_model_config(const H5File& f) {
+  const std::string& path = f.path();
   if (!f.has_attr("format") || f.attr_string("format") != "sparsetrain-model")
     throw H5Error("'" + path + "' is not a sparsetrain model file (no format = sparsetrain-model attribute)");
   const int64_t version = f.attr_int("format_version");
@@ -134,7 +136,11 @@ std::string read_model_config(const std::string& path) {
 }
 
 void load_model_weights(const std::string& path, model::Network& network, collective::Comm* comm) {
-  H5File f = H5File::open_read(path);
+  load_model_weights(H5File::open_read(path), network, comm);
+}
+
+void load_model_weights(const H5File& f, model::Network& network, collective::Comm* comm) {
+  const std::string& path = f.path();
   const bool checked = has_checksums(f);
   RowIo io;
   io.comm = comm;
@@ -159,6 +165,9 @@ void load_model_weights(const std::string& path, model::Network& network, collec
     if (!f.exists("/lsh/" + name) || !f.exists(ds)) throw H5Error("'" + path + "' has no dataset " + ds);
     const auto d = f.dims(ds);
     if (d.size() != 2) throw H5Error("'" + path + "': " + ds + " is not a matrix");
+    for (const auto& nb : network.blocks())  // before allocating what the file's dimensions ask for
+      if (nb.name == name && (d[0] != nb.rows || d[1] != nb.cols))
+        throw H5Error("'" + path + "': " + ds + " has the wrong shape for this config");
     TableSnapshot::Block b;
     b.name = name;
     b.rows = d[0];

@@ -68,6 +68,11 @@ std::string format_value(const T& v) {
 
 // Checks one value against its rule; returns "" when fine, else what is wrong.
 std::string check(const Rule& rule, const std::string& v) {
+  // to_ini() must read back the same (the resolved config.ini, a model's stored config): an
+  // INI value ends at '#' or at the line's end, and loses blanks at either end.
+  if (v.find_first_of("#\n\r") != std::string::npos) return "an INI file cannot hold '#' or a line break";
+  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
+    return "blanks at either end would be lost in an INI file";
   switch (rule.kind) {
     case Rule::Kind::AnyText: return "";
     case Rule::Kind::NonEmptyText: return v.empty() ? "empty" : "";
@@ -159,9 +164,43 @@ po::options_description general_options(const std::vector<ExtraOption>& extras) 
   return desc;
 }
 
+// The text of a Boost error with an option name. Boost 1.74's what() replaces each %name%
+// placeholder of the template until none is left, so a value or option that itself holds
+// the placeholder (--train.batch_size %value%, --%canonical_option%, an INI line
+// %invalid_line%) never finishes (found by the config fuzzer); this fills the same
+// template in one pass.
+class OptionErrorText : public po::error_with_option_name {
+ public:
+  explicit OptionErrorText(const po::error_with_option_name& e) : po::error_with_option_name(e) {}
+  std::string text() const {
+    std::map<std::string, std::string> subs = m_substitutions;
+    subs["canonical_option"] = get_canonical_option_name();
+    subs["prefix"] = get_canonical_option_prefix();
+    std::string templ = m_error_template;
+    for (const auto& [name, from_to] : m_substitution_defaults) {  // Boost's own texts: no user data
+      if (!subs[name].empty()) continue;
+      for (size_t at = 0; (at = templ.find(from_to.first, at)) != std::string::npos; at += from_to.second.size())
+        templ.replace(at, from_to.first.size(), from_to.second);
+    }
+    std::string out;
+    for (size_t i = 0; i < templ.size();) {
+      const size_t end = templ[i] == '%' ? templ.find('%', i + 1) : std::string::npos;
+      const auto it = end == std::string::npos ? subs.end() : subs.find(templ.substr(i + 1, end - i - 1));
+      if (it == subs.end()) {
+        out += templ[i++];
+      } else {
+        out += it->second;
+        i = end + 1;
+      }
+    }
+    return out;
+  }
+};
+
 // Re-throws Boost's parse errors with the key, the value and what is allowed.
 [[noreturn]] void rethrow_boost(const po::error& e, const std::string& where) {
-  std::string msg = e.what();
+  const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+  std::string msg = named ? OptionErrorText(*named).text() : std::string(e.what());
   if (auto* ov = dynamic_cast<const po::validation_error*>(&e)) {
     std::string key = ov->get_option_name();
     while (!key.empty() && key[0] == '-') key.erase(0, 1);

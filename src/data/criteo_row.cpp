@@ -189,13 +189,13 @@ bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& 
       int64_t v = 0;
       int digits = 0;
       while (p < end && static_cast<unsigned>(*p - '0') < 10u) {
-        v = v * 10 + (*p - '0');
-        ++p;
-        if (++digits > kMaxIntDigits) {
+        if (++digits > kMaxIntDigits) {  // before the 19th digit's multiply, which could overflow
           const char* q = std::find(start, end, '\t');
           return fail(failure, RowError::BadInteger, column,
                       "integer too long: '" + shorten(start, q) + "'");
         }
+        v = v * 10 + (*p - '0');
+        ++p;
       }
       if (digits == 0 || (p < end && *p != '\t')) {
         const char* q = std::find(start, end, '\t');

@@ -91,7 +91,12 @@ std::vector<InputFile> expand_inputs(const std::string& patterns) {
       globfree(&g);
       throw DataError("cannot expand input pattern '" + item + "'");
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i) files.push_back(stat_input(g.gl_pathv[i]));
+    try {
+      for (size_t i = 0; i < g.gl_pathc; ++i) files.push_back(stat_input(g.gl_pathv[i]));
+    } catch (...) {  // e.g. a match that is a directory: the error, without leaking the list
+      globfree(&g);
+      throw;
+    }
     globfree(&g);
   }
   if (files.empty()) throw DataError("no input files given");

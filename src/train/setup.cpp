@@ -160,6 +160,9 @@ std::string configure_runtime(const cli::Config& c, collective::Comm* comm) {
       c.train.denormals == cli::Denormals::Keep ? kernels::Denormals::Keep : kernels::Denormals::Flush;
 #pragma omp parallel
   kernels::set_denormals(denormals);
+  // Again on this thread, after the region: LLVM's OpenMP runtime (clang builds) restores
+  // the calling thread's MXCSR at the join and copies it to every worker at each fork.
+  kernels::set_denormals(denormals);
   return std::string("kernels=") + kernels::active().name + " threads=" + std::to_string(omp_get_max_threads()) +
          " denormals=" + cli::name_of(c.train.denormals) + " (" + how + ")";
 }

@@ -17,3 +17,16 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// The other forms too: libstdc++'s defaults would forward them to the two above, but a
+// sanitizer runtime replaces them with its own, whose blocks must not reach std::free
+// (ASan: alloc-dealloc-mismatch, e.g. std::stable_sort's nothrow temporary buffer).
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  sparsetrain::lsh::testing::allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }

@@ -108,6 +108,12 @@ TrainState read_checkpoint_state(const std::string& path);
 TrainState load_checkpoint(const std::string& path, model::Network& network, TableSnapshot& tables,
                            collective::Comm* comm = nullptr);
 
+// The same two on a file already open (e.g. from memory: H5File::open_image).
+class H5File;
+TrainState read_checkpoint_state(const H5File& file);
+TrainState load_checkpoint(const H5File& file, model::Network& network, TableSnapshot& tables,
+                           collective::Comm* comm = nullptr);
+
 // The small state as bytes (to broadcast it from the rank that read the file).
 std::string encode_state(const TrainState& state);
 TrainState decode_state(const std::string& bytes);

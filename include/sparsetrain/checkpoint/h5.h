@@ -54,6 +54,9 @@ class H5File {
   // rank must make the same calls on the file, in the same order, with the same values).
   static H5File create(const std::string& path, hid_t fapl = H5P_DEFAULT);
   static H5File open_read(const std::string& path);
+  // Read-only, from a whole file's bytes in memory (HDF5's core driver; the bytes are
+  // copied). `name` stands for the path in messages. For tests and fuzzing.
+  static H5File open_image(const void* data, size_t size, const std::string& name);
   const std::string& path() const { return path_; }
   hid_t id() const { return file_.get(); }
   void flush();

@@ -41,6 +41,11 @@ std::string read_model_config(const std::string& path);
 // collective then) and must hold finite values; else H5Error naming the file and dataset.
 void load_model_weights(const std::string& path, model::Network& network, collective::Comm* comm = nullptr);
 
+// The same two on a file already open (e.g. from memory: H5File::open_image).
+class H5File;
+std::string read_model_config(const H5File& file);
+void load_model_weights(const H5File& file, model::Network& network, collective::Comm* comm = nullptr);
+
 // fsync a file and its directory, then rename tmp -> final (used by checkpoints too).
 void commit_file(const std::string& tmp_path, const std::string& final_path);
 
