@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/app/commands.h"
+#include "sparsetrain/collective/comm.h"
 
 int main(int argc, char** argv) {
   using namespace sparsetrain;

@@ -14,8 +14,8 @@
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
-#include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/run_dir.h"
+#include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
 
@@ -134,8 +134,9 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
       std::cerr << "warning: evaluate: all " << r.rows << " rows have the same label, so the AUC is undefined (null)\n";
     std::ostringstream auc;
     auc << std::setprecision(6) << r.auc;
-    std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"auc\":" << (std::isnan(r.auc) ? "null" : auc.str())
-              << ",\"logloss\":" << r.logloss << "}" << std::endl;
+    std::cout << std::setprecision(6) << "{\"rows\":" << r.rows
+              << ",\"auc\":" << (std::isnan(r.auc) ? "null" : auc.str()) << ",\"logloss\":" << r.logloss << "}"
+              << std::endl;
   }
   return 0;
 }
@@ -223,18 +224,17 @@ int command_synth(const std::vector<std::string>& args, collective::Comm& comm) 
   synth::SynthOptions o;
   std::string profile = "kaggle";
   po::options_description desc("sparsetrain synth: Criteo-like TSV with a planted label model");
-  desc.add_options()("help,h", "Show this help")(
-      "rows", po::value<uint64_t>(&o.rows)->default_value(o.rows), "Number of rows")(
+  desc.add_options()("help,h", "Show this help")("rows", po::value<uint64_t>(&o.rows)->default_value(o.rows),
+                                                 "Number of rows")(
       "seed", po::value<uint64_t>(&o.seed)->default_value(o.seed), "Seed (same seed, same bytes)")(
-      "profile", po::value<std::string>(&profile)->default_value(profile),
-      "kaggle (click rate ~25%) or 1tb (~3%)")(
+      "profile", po::value<std::string>(&profile)->default_value(profile), "kaggle (click rate ~25%) or 1tb (~3%)")(
       "output", po::value<std::string>(&o.output), "Output path; '.gz' writes gzip (required)")(
       "probabilities", po::value<std::string>(&o.probabilities_out),
       "Optional side file with each row's true click probability (for the best reachable AUC)")(
       "no-label", po::bool_switch(), "Write 39-column rows without the label (like Kaggle test.txt)")(
       "cardinality-scale", po::value<double>(&o.cardinality_scale)->default_value(1.0),
-      "Multiplies every categorical field's vocabulary size")(
-      "threads", po::value<int>(&o.threads)->default_value(0), "Generator threads (0 = all cores)");
+      "Multiplies every categorical field's vocabulary size")("threads", po::value<int>(&o.threads)->default_value(0),
+                                                              "Generator threads (0 = all cores)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -255,8 +255,7 @@ int command_synth(const std::vector<std::string>& args, collective::Comm& comm) 
   const synth::SynthReport r = synth::write_synthetic(o);
   std::cout << std::setprecision(6) << "{\"rows\":" << r.rows << ",\"bytes\":" << r.bytes
             << ",\"positive_rate\":" << r.positives_rate << ",\"seconds\":" << r.seconds
-            << ",\"mb_per_s\":" << (static_cast<double>(r.bytes) / 1e6 / std::max(r.seconds, 1e-9)) << "}"
-            << std::endl;
+            << ",\"mb_per_s\":" << (static_cast<double>(r.bytes) / 1e6 / std::max(r.seconds, 1e-9)) << "}" << std::endl;
   return 0;
 }
 

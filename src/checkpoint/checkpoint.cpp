@@ -8,9 +8,9 @@
 #include <ctime>
 #include <sstream>
 
-#include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
+#include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/util/checksum.h"
 

@@ -59,8 +59,8 @@ H5Handle create_dataset(hid_t file, const std::string& path, const std::string& 
 }
 
 template <typename T>
-void write_2d(hid_t file, const std::string& path, const std::string& name, hid_t type, const T* data,
-              uint64_t rows, uint64_t cols) {
+void write_2d(hid_t file, const std::string& path, const std::string& name, hid_t type, const T* data, uint64_t rows,
+              uint64_t cols) {
   H5Handle dset = create_dataset(file, path, name, type, rows, cols);
   const uint64_t width = cols ? cols : 1;
   const uint64_t step = slab_rows(rows, width * sizeof(T));
@@ -98,8 +98,8 @@ void read_all(hid_t file, const std::string& path, const std::string& name, hid_
     H5Handle fspace(H5Dget_space(dset.get()), H5Sclose);
     check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), "select " + name, path);
     H5Handle mspace(H5Screate_simple(nd, cnt, nullptr), H5Sclose);
-    check(H5Dread(dset.get(), type, mspace.get(), fspace.get(), H5P_DEFAULT, data + r * width),
-          "read dataset " + name, path);
+    check(H5Dread(dset.get(), type, mspace.get(), fspace.get(), H5P_DEFAULT, data + r * width), "read dataset " + name,
+          path);
   }
 }
 
@@ -123,8 +123,8 @@ void write_attr(hid_t file, const std::string& path, const std::string& object, 
 H5File H5File::create(const std::string& path, hid_t fapl) {
   H5File f;
   f.path_ = path;
-  f.file_ = H5Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "create file", path),
-                     H5Fclose);
+  f.file_ =
+      H5Handle(check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "create file", path), H5Fclose);
   return f;
 }
 
@@ -186,8 +186,8 @@ void H5File::write_row_ranges(const std::string& name, hid_t type, uint64_t glob
   }
 }
 
-void H5File::read_rows(const std::string& name, hid_t type, void* data, size_t elem_bytes,
-                       const optim::RowShard& shard, uint64_t cols) const {
+void H5File::read_rows(const std::string& name, hid_t type, void* data, size_t elem_bytes, const optim::RowShard& shard,
+                       uint64_t cols) const {
   H5Handle dset(check_id(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), "open dataset " + name, path_), H5Dclose);
   const auto d = dims(name);
   if (d.size() != (cols ? 2u : 1u) || d[0] != shard.global_rows || (cols && d[1] != cols))
@@ -210,8 +210,7 @@ void H5File::read_rows(const std::string& name, hid_t type, void* data, size_t e
 H5File H5File::open_read(const std::string& path) {
   H5File f;
   f.path_ = path;
-  if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw H5Error("'" + path + "' is missing or not an HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw H5Error("'" + path + "' is missing or not an HDF5 file");
   f.file_ = H5Handle(check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "open file", path), H5Fclose);
   return f;
 }
@@ -230,9 +229,9 @@ H5File H5File::open_image(const void* data, size_t size, const std::string& name
 void H5File::flush() { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flush", path_); }
 
 void H5File::create_group(const std::string& name) {
-  H5Handle g(check_id(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group " + name,
-                      path_),
-             H5Gclose);
+  H5Handle g(
+      check_id(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group " + name, path_),
+      H5Gclose);
 }
 
 bool H5File::exists(const std::string& name) const { return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0; }

@@ -146,8 +146,7 @@ void load_model_weights(const H5File& f, model::Network& network, collective::Co
   io.comm = comm;
   for (auto& b : network.blocks()) {
     const std::string name = "/params/" + b.name + "/w";
-    if (!f.exists("/params/" + b.name) || !f.exists(name))
-      throw H5Error("'" + path + "' has no dataset " + name);
+    if (!f.exists("/params/" + b.name) || !f.exists(name)) throw H5Error("'" + path + "' has no dataset " + name);
     const auto d = f.dims(name);
     if (d.size() != 2 || d[0] != b.global_rows() || d[1] != b.cols)
       throw H5Error("'" + path + "': " + name + " has the wrong shape for this config");

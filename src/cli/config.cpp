@@ -101,9 +101,7 @@ std::string check(const Rule& rule, const std::string& v) {
     default: return "";
   }
 }
-std::string check(const Rule& rule, int64_t v) {
-  return (v < rule.int_lo || v > rule.int_hi) ? "out of range" : "";
-}
+std::string check(const Rule& rule, int64_t v) { return (v < rule.int_lo || v > rule.int_hi) ? "out of range" : ""; }
 std::string check(const Rule& rule, int v) { return check(rule, static_cast<int64_t>(v)); }
 std::string check(const Rule& rule, double v) {
   return (!std::isfinite(v) || v < rule.real_lo || v > rule.real_hi) ? "out of range" : "";
@@ -116,8 +114,7 @@ std::string check(const Rule&, E) {  // operator>> accepted only its names
 
 [[noreturn]] void fail_value(const std::string& key, const std::string& value, const Rule& rule,
                              const std::string& why) {
-  throw ConfigError("invalid value '" + value + "' for " + key + " (" + why + "); allowed: " +
-                    rule.allowed());
+  throw ConfigError("invalid value '" + value + "' for " + key + " (" + why + "); allowed: " + rule.allowed());
 }
 
 // Rule of every key by its dotted name, for error messages from Boost's type parsing.
@@ -137,8 +134,8 @@ const std::map<std::string, Rule>& rules_by_key() {
 po::options_description key_options() {
   po::options_description desc("Configuration keys (INI section.key; override any with --section.key VALUE)");
   auto add = desc.add_options();
-#define ST_OPTION_ENTRY(sec, name, type, def, rule, help)                                            \
-  add(#sec "." #name, po::value<type>()->default_value(type(def), format_value(type(def))),          \
+#define ST_OPTION_ENTRY(sec, name, type, def, rule, help)                                   \
+  add(#sec "." #name, po::value<type>()->default_value(type(def), format_value(type(def))), \
       (std::string(help) + "; allowed: " + (rule).allowed()).c_str());
 #define ST_OPTION_SECTION(sec) ST_KEYS_##sec(ST_OPTION_ENTRY)
   ST_CONFIG_SECTIONS(ST_OPTION_SECTION)
@@ -150,15 +147,14 @@ po::options_description key_options() {
 po::options_description general_options(const std::vector<ExtraOption>& extras) {
   po::options_description desc("Options");
   desc.add_options()("help,h", "Show this help")("config", po::value<std::string>(),
-                                                  "INI config file; command-line keys override it");
+                                                 "INI config file; command-line keys override it");
   for (const auto& e : extras) {
     std::string help = e.help;
     if (e.required) help += " (required)";
     if (e.default_value.empty()) {
       desc.add_options()(e.name.c_str(), po::value<std::string>(), help.c_str());
     } else {
-      desc.add_options()(e.name.c_str(), po::value<std::string>()->default_value(e.default_value),
-                         help.c_str());
+      desc.add_options()(e.name.c_str(), po::value<std::string>()->default_value(e.default_value), help.c_str());
     }
   }
   return desc;
@@ -233,8 +229,16 @@ std::string Rule::allowed() const {
 }
 
 Rule any_text() { return Rule{}; }
-Rule nonempty_text() { Rule r; r.kind = Rule::Kind::NonEmptyText; return r; }
-Rule any_bool() { Rule r; r.kind = Rule::Kind::AnyBool; return r; }
+Rule nonempty_text() {
+  Rule r;
+  r.kind = Rule::Kind::NonEmptyText;
+  return r;
+}
+Rule any_bool() {
+  Rule r;
+  r.kind = Rule::Kind::AnyBool;
+  return r;
+}
 Rule one_of(std::vector<std::string> choices) {
   Rule r;
   r.kind = Rule::Kind::OneOf;
@@ -260,11 +264,15 @@ Rule int_list(long long lo, long long hi) {
   r.kind = Rule::Kind::IntList;
   return r;
 }
-Rule fraction_list() { Rule r; r.kind = Rule::Kind::FractionList; return r; }
+Rule fraction_list() {
+  Rule r;
+  r.kind = Rule::Kind::FractionList;
+  return r;
+}
 
 void validate(const Config& config) {
-#define ST_VALIDATE_ENTRY(sec, name, type, def, rule, help)                                 \
-  if (auto why = check(rule, config.sec.name); !why.empty())                               \
+#define ST_VALIDATE_ENTRY(sec, name, type, def, rule, help)  \
+  if (auto why = check(rule, config.sec.name); !why.empty()) \
     fail_value(#sec "." #name, format_value(config.sec.name), rule, why);
 #define ST_VALIDATE_SECTION(sec) ST_KEYS_##sec(ST_VALIDATE_ENTRY)
   ST_CONFIG_SECTIONS(ST_VALIDATE_SECTION)
@@ -274,9 +282,8 @@ void validate(const Config& config) {
   const auto hidden = hidden_sizes(config);
   const auto sparsity = split_commas(config.model.sparsity);
   if (sparsity.size() != 1 && sparsity.size() != hidden.size()) {
-    throw ConfigError("model.sparsity has " + std::to_string(sparsity.size()) +
-                      " values but model.hidden has " + std::to_string(hidden.size()) +
-                      " layers; allowed: one value for all layers or one per layer");
+    throw ConfigError("model.sparsity has " + std::to_string(sparsity.size()) + " values but model.hidden has " +
+                      std::to_string(hidden.size()) + " layers; allowed: one value for all layers or one per layer");
   }
 }
 
@@ -348,11 +355,11 @@ void print_help(std::ostream& os, const std::string& command, const std::vector<
 std::string to_ini(const Config& config) {
   std::ostringstream os;
   std::string current;
-#define ST_INI_ENTRY(sec, name, type, def, rule, help)                 \
-  if (current != #sec) {                                               \
-    os << (current.empty() ? "" : "\n") << "[" #sec "]\n";            \
-    current = #sec;                                                    \
-  }                                                                    \
+#define ST_INI_ENTRY(sec, name, type, def, rule, help)     \
+  if (current != #sec) {                                   \
+    os << (current.empty() ? "" : "\n") << "[" #sec "]\n"; \
+    current = #sec;                                        \
+  }                                                        \
   os << #name " = " << format_value(config.sec.name) << "\n";
 #define ST_INI_SECTION(sec) ST_KEYS_##sec(ST_INI_ENTRY)
   ST_CONFIG_SECTIONS(ST_INI_SECTION)

@@ -34,11 +34,26 @@ std::string error_text(int rc) {
 
 template <typename T>
 MPI_Datatype type_of();
-template <> MPI_Datatype type_of<float>() { return MPI_FLOAT; }
-template <> MPI_Datatype type_of<double>() { return MPI_DOUBLE; }
-template <> MPI_Datatype type_of<uint32_t>() { return MPI_UINT32_T; }
-template <> MPI_Datatype type_of<uint64_t>() { return MPI_UINT64_T; }
-template <> MPI_Datatype type_of<unsigned char>() { return MPI_BYTE; }
+template <>
+MPI_Datatype type_of<float>() {
+  return MPI_FLOAT;
+}
+template <>
+MPI_Datatype type_of<double>() {
+  return MPI_DOUBLE;
+}
+template <>
+MPI_Datatype type_of<uint32_t>() {
+  return MPI_UINT32_T;
+}
+template <>
+MPI_Datatype type_of<uint64_t>() {
+  return MPI_UINT64_T;
+}
+template <>
+MPI_Datatype type_of<unsigned char>() {
+  return MPI_BYTE;
+}
 
 MPI_Op op_of(int op) { return op == kSum ? MPI_SUM : op == kMax ? MPI_MAX : MPI_MIN; }
 
@@ -239,8 +254,8 @@ int run_allgatherv(const T* mine, const std::vector<uint64_t>& counts, T* out, i
     }
     MPI_Request h;
     call = "MPI_Iallgatherv";
-    const int e = MPI_Iallgatherv(mine, me, type_of<T>(), out, cnt.data(), displ.data(), type_of<T>(),
-                                  MPI_COMM_WORLD, &h);
+    const int e =
+        MPI_Iallgatherv(mine, me, type_of<T>(), out, cnt.data(), displ.data(), type_of<T>(), MPI_COMM_WORLD, &h);
     if (e == MPI_SUCCESS) handles->push_back(h);
     return e;
   }
@@ -279,8 +294,7 @@ Request Comm::iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& cou
   }
   req.impl_ = std::make_unique<Request::Impl>();
   req.impl_->comm = this;
-  if (int e = run_allgatherv(mine, counts, out, rank_, max_count_, collectives_, &req.impl_->handles,
-                             req.impl_->call);
+  if (int e = run_allgatherv(mine, counts, out, rank_, max_count_, collectives_, &req.impl_->handles, req.impl_->call);
       e != MPI_SUCCESS)
     fail(req.impl_->call, e);
   uint64_t total = 0;
@@ -330,8 +344,8 @@ std::vector<uint64_t> Comm::allgather(const uint64_t* mine, size_t k) {
     return out;
   }
   ++collectives_;
-  const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
-                              MPI_UINT64_T, MPI_COMM_WORLD);
+  const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k), MPI_UINT64_T,
+                              MPI_COMM_WORLD);
   if (e != MPI_SUCCESS) fail("MPI_Allgather", e);
   bytes_sent_ += (size_ - 1) * k * sizeof(uint64_t);  // ring: every block but the next rank's
   return out;
@@ -341,8 +355,7 @@ std::vector<uint64_t> Comm::node_allgather(const uint64_t* mine, size_t k, size_
   my_index = 0;
   if (!mpi_) return std::vector<uint64_t>(mine, mine + k);
   MPI_Comm node = MPI_COMM_NULL;
-  if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
-      e != MPI_SUCCESS)
+  if (int e = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node); e != MPI_SUCCESS)
     fail("MPI_Comm_split_type", e);
   int node_size = 1, node_rank = 0;
   if (int e = MPI_Comm_size(node, &node_size); e != MPI_SUCCESS) fail("MPI_Comm_size (node)", e);
@@ -350,8 +363,8 @@ std::vector<uint64_t> Comm::node_allgather(const uint64_t* mine, size_t k, size_
   my_index = static_cast<size_t>(node_rank);
   std::vector<uint64_t> out(k * static_cast<size_t>(node_size));
   ++collectives_;
-  const int e = MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
-                              MPI_UINT64_T, node);
+  const int e =
+      MPI_Allgather(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k), MPI_UINT64_T, node);
   MPI_Comm_free(&node);
   if (e != MPI_SUCCESS) fail("MPI_Allgather (node)", e);
   return out;
@@ -368,8 +381,8 @@ std::vector<uint64_t> Comm::alltoall(const uint64_t* mine, size_t k) {
                                 " values per rank does not fit one MPI call");
   std::vector<uint64_t> out(k * static_cast<size_t>(size_));
   ++collectives_;
-  const int e = MPI_Alltoall(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k),
-                             MPI_UINT64_T, MPI_COMM_WORLD);
+  const int e = MPI_Alltoall(mine, static_cast<int>(k), MPI_UINT64_T, out.data(), static_cast<int>(k), MPI_UINT64_T,
+                             MPI_COMM_WORLD);
   if (e != MPI_SUCCESS) fail("MPI_Alltoall", e);
   bytes_sent_ += (size_ - 1) * k * sizeof(uint64_t);
   return out;

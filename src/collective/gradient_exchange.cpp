@@ -23,8 +23,8 @@ uint64_t ring_allreduce_bytes(uint64_t n, int P) { return (2 * (P - 1) * n + P -
 uint64_t layout_signature(const std::vector<GradSlot>& slots) {
   uint64_t h = util::hash64(slots.size(), 0x5107);
   for (const GradSlot& s : slots) {
-    const uint64_t shape = s.sparse ? (static_cast<uint64_t>(s.total_rows) << 20) ^ s.sparse->cols
-                                    : (s.dense->values.size() << 1) | 1;
+    const uint64_t shape =
+        s.sparse ? (static_cast<uint64_t>(s.total_rows) << 20) ^ s.sparse->cols : (s.dense->values.size() << 1) | 1;
     h = util::hash64(shape, h);
   }
   return h;
@@ -154,7 +154,8 @@ GradientExchange::Plan GradientExchange::choose_paths(size_t K) {
     const uint64_t cols = s.sparse->cols;
     if (m == ExchangeMode::Sparse) {
       ++stats_.sparse_exchanges;
-      for (int r = 0; r < P; ++r) words_per_rank_[static_cast<size_t>(r)] += header_[static_cast<size_t>(r) * K + k] * (1 + cols);
+      for (int r = 0; r < P; ++r)
+        words_per_rank_[static_cast<size_t>(r)] += header_[static_cast<size_t>(r) * K + k] * (1 + cols);
       plan.payload_bytes += s.sparse->rows.size() * (1 + cols) * kWord;
       plan.sparse_equiv_bytes += s.total_rows * (cols + 1) * kWord;
     } else {

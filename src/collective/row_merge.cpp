@@ -70,8 +70,8 @@ void merge_rows(const std::vector<RankRows>& parts, size_t cols, optim::SparseGr
       std::vector<size_t> at(P, 0);
       if (lo < hi)
         for (size_t r = 0; r < P; ++r)
-          at[r] = static_cast<size_t>(std::lower_bound(parts[r].ids, parts[r].ids + parts[r].n, g.rows[lo]) -
-                                      parts[r].ids);
+          at[r] =
+              static_cast<size_t>(std::lower_bound(parts[r].ids, parts[r].ids + parts[r].n, g.rows[lo]) - parts[r].ids);
       for (size_t o = lo; o < hi; ++o) sum_row(o, g.rows[o], at);
     }
   }

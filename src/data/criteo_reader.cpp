@@ -178,8 +178,9 @@ void CriteoReader::gather_lines(size_t want) {
     p.line_index = source_->line_index();
     const auto at = [&] { return source_->path() + ":" + std::to_string(source_->file_line_number()); };
     if (status == LineSource::Status::Truncated) {
-      p.message = at() + ": input ends in the middle of a compressed stream (truncated gzip member); the partial "
-                       "last line is dropped";
+      p.message = at() +
+                  ": input ends in the middle of a compressed stream (truncated gzip member); the partial "
+                  "last line is dropped";
     } else if (status == LineSource::Status::TooLong) {
       p.message = at() + ": line longer than 1 MiB";
     } else {
@@ -237,8 +238,7 @@ size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
       const PendingLine& p = pending_[i];
       const ParsedLine& r = parsed_[i];
       if (p.status != LineSource::Status::Line) {
-        report(p.status == LineSource::Status::Truncated ? RowError::TruncatedInput : RowError::LineTooLong,
-               p.message);
+        report(p.status == LineSource::Status::Truncated ? RowError::TruncatedInput : RowError::LineTooLong, p.message);
         n = emit_placeholder(batch, n);
         continue;
       }
@@ -328,7 +328,8 @@ std::string describe(const ReaderStats& stats) {
   std::ostringstream os;
   os << "rows=" << stats.rows << " skipped=" << stats.skipped;
   for (int k = 1; k < kNumRowErrorKinds; ++k) {
-    if (stats.skipped_by_kind[k]) os << " " << row_error_name(static_cast<RowError>(k)) << "=" << stats.skipped_by_kind[k];
+    if (stats.skipped_by_kind[k])
+      os << " " << row_error_name(static_cast<RowError>(k)) << "=" << stats.skipped_by_kind[k];
   }
   os << " crlf_rows=" << stats.crlf_rows;
   return os.str();

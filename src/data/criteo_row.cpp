@@ -59,7 +59,8 @@ inline bool swar_uint(const char* p, int64_t& value, int& len) {
   uint64_t d = (x & 0x0F0F0F0F0F0F0F0FULL) << (8 * (8 - len));
   d = d * 10 + (d >> 8);
   d = (((d & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-       (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+       (((d >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+      32;
   value = static_cast<int64_t>(static_cast<uint32_t>(d));
   return true;
 }
@@ -129,8 +130,7 @@ std::string column_name(int column, bool labeled) {
   return "column " + std::to_string(column + 1);
 }
 
-bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& row,
-                       ParseFailure& failure) {
+bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& row, ParseFailure& failure) {
   row.had_crlf = false;
   if (len > 0 && line[len - 1] == '\r') {
     --len;
@@ -191,8 +191,7 @@ bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& 
       while (p < end && static_cast<unsigned>(*p - '0') < 10u) {
         if (++digits > kMaxIntDigits) {  // before the 19th digit's multiply, which could overflow
           const char* q = std::find(start, end, '\t');
-          return fail(failure, RowError::BadInteger, column,
-                      "integer too long: '" + shorten(start, q) + "'");
+          return fail(failure, RowError::BadInteger, column, "integer too long: '" + shorten(start, q) + "'");
         }
         v = v * 10 + (*p - '0');
         ++p;

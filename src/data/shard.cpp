@@ -112,8 +112,7 @@ std::vector<ShardPiece> plan_shard(const std::vector<InputFile>& files, int rank
     // every rank computes the same plan independently.
     std::vector<size_t> order(files.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return files[a].size > files[b].size; });
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return files[a].size > files[b].size; });
     std::vector<uint64_t> load(n, 0);
     std::vector<int> owner(files.size(), 0);
     for (size_t f : order) {

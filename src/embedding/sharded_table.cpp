@@ -21,7 +21,8 @@ std::vector<uint64_t> offsets(const std::vector<uint64_t>& counts) {
 
 ShardedTable::ShardedTable(collective::Comm& comm, optim::ParamBlock& local)
     : comm_(comm), block_(local), cols_(local.cols), served_(static_cast<size_t>(comm.size())) {
-  if (block_.shard.count != static_cast<uint32_t>(comm.size()) || block_.shard.rank != static_cast<uint32_t>(comm.rank()))
+  if (block_.shard.count != static_cast<uint32_t>(comm.size()) ||
+      block_.shard.rank != static_cast<uint32_t>(comm.rank()))
     throw std::logic_error("ShardedTable: the block is split for rank " + std::to_string(block_.shard.rank) + " of " +
                            std::to_string(block_.shard.count) + ", this is rank " + std::to_string(comm.rank()) +
                            " of " + std::to_string(comm.size()));

@@ -34,18 +34,12 @@ bool cpu_supports_avx512() {
 #endif
 }
 
-const KernelTable* avx512_table() {
-  return cpu_supports_avx512() ? detail::avx512_table_unchecked() : nullptr;
-}
+const KernelTable* avx512_table() { return cpu_supports_avx512() ? detail::avx512_table_unchecked() : nullptr; }
 
 void select(KernelChoice choice) {
   switch (choice) {
-    case KernelChoice::Auto:
-      g_active.store(&auto_table(), std::memory_order_release);
-      return;
-    case KernelChoice::Scalar:
-      g_active.store(&scalar_table(), std::memory_order_release);
-      return;
+    case KernelChoice::Auto: g_active.store(&auto_table(), std::memory_order_release); return;
+    case KernelChoice::Scalar: g_active.store(&scalar_table(), std::memory_order_release); return;
     case KernelChoice::Avx512: {
       const KernelTable* t = avx512_table();
       if (!t) {

@@ -103,8 +103,8 @@ void scale(float alpha, float* x, size_t n) {
 // uses last_mask (all-ones when it is full). Rows are added in order, exactly like
 // the scalar reference, so the results are bit-identical.
 template <int B>
-inline void gather_rows_blocks(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows,
-                               float* out, __mmask16 last_mask) {
+inline void gather_rows_blocks(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out,
+                               __mmask16 last_mask) {
   auto mask_of = [last_mask](int b) { return b == B - 1 ? last_mask : static_cast<__mmask16>(0xFFFF); };
   __m512 acc[B];
   for (int b = 0; b < B; ++b) acc[b] = _mm512_maskz_loadu_ps(mask_of(b), out + b * kW);
@@ -139,8 +139,7 @@ inline void column_passes(size_t n, Pass pass) {
   }
 }
 
-void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out,
-                     size_t n) {
+void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out, size_t n) {
   column_passes(n, [&]<int B>(size_t j, __mmask16 last) {
     gather_rows_blocks<B>(table + j, row_stride, rows, nrows, out + j, last);
   });
@@ -164,8 +163,8 @@ inline void weighted_rows_blocks(const float* table, size_t row_stride, const ui
   for (int b = 0; b < B; ++b) _mm512_mask_storeu_ps(out + b * kW, mask_of(b), acc[b]);
 }
 
-void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
-                       size_t nrows, float* out, size_t n) {
+void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs, size_t nrows,
+                       float* out, size_t n) {
   column_passes(n, [&]<int B>(size_t j, __mmask16 last) {
     weighted_rows_blocks<B>(table + j, row_stride, rows, coeffs, nrows, out + j, last);
   });
@@ -235,8 +234,12 @@ void relu_backward(const float* act, float* delta, size_t n) {
 struct AdamVec {
   __m512 b1, b2, c1, c2, lr, eps, wd;
   explicit AdamVec(const AdamRowParams& p)
-      : b1(_mm512_set1_ps(p.beta1)), b2(_mm512_set1_ps(p.beta2)), c1(_mm512_set1_ps(1.0f - p.beta1)),
-        c2(_mm512_set1_ps(1.0f - p.beta2)), lr(_mm512_set1_ps(p.lr_t)), eps(_mm512_set1_ps(p.eps_hat)),
+      : b1(_mm512_set1_ps(p.beta1)),
+        b2(_mm512_set1_ps(p.beta2)),
+        c1(_mm512_set1_ps(1.0f - p.beta1)),
+        c2(_mm512_set1_ps(1.0f - p.beta2)),
+        lr(_mm512_set1_ps(p.lr_t)),
+        eps(_mm512_set1_ps(p.eps_hat)),
         wd(_mm512_set1_ps(p.decoupled_wd)) {}
   struct Out {
     __m512 m, v, w;
@@ -362,8 +365,7 @@ void sgd_row(float* w, const float* g, size_t n, float lr, float decoupled_wd) {
 // register and stored with a mask of exactly that many lanes (a compress straight to
 // memory is slow on Intel cores). The block that would pass `limit` keeps only its first
 // matches, so the output never grows past limit.
-size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit,
-                    uint32_t* out) {
+size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit, uint32_t* out) {
   const __m512i vkey = _mm512_set1_epi32(static_cast<int>(key));
   size_t written = 0;
   for (size_t k = 0; k < n && written < limit; k += kW) {

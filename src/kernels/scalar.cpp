@@ -29,16 +29,15 @@ void scale(float alpha, float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] *= alpha;
 }
 
-void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows,
-                     float* out, size_t n) {
+void gather_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, size_t nrows, float* out, size_t n) {
   for (size_t k = 0; k < nrows; ++k) {
     const float* row = table + static_cast<size_t>(rows[k]) * row_stride;
     for (size_t j = 0; j < n; ++j) out[j] += row[j];
   }
 }
 
-void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs,
-                       size_t nrows, float* out, size_t n) {
+void weighted_rows_sum(const float* table, size_t row_stride, const uint32_t* rows, const float* coeffs, size_t nrows,
+                       float* out, size_t n) {
   for (size_t k = 0; k < nrows; ++k)
     if (coeffs[k] != 0.0f) axpy(coeffs[k], table + static_cast<size_t>(rows[k]) * row_stride, out, n);
 }
@@ -124,8 +123,7 @@ void adam_rows_bf16(float* w, uint16_t* m, uint16_t* v, size_t row_stride, const
   }
 }
 
-size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit,
-                    uint32_t* out) {
+size_t select_equal(const uint32_t* keys, const uint32_t* vals, size_t n, uint32_t key, size_t limit, uint32_t* out) {
   size_t written = 0;
   for (size_t k = 0; k < n && written < limit; ++k)
     if (keys[k] == key) out[written++] = vals[k];

@@ -22,8 +22,7 @@ void validate(const LshConfig& c) {
   if (c.bits_per_table < 1 || c.bits_per_table > 24)
     fail("bits_per_table must be in [1, 24], got " + std::to_string(c.bits_per_table));
   if (c.num_tables < 1) fail("num_tables must be >= 1, got " + std::to_string(c.num_tables));
-  if (c.bucket_capacity < 1)
-    fail("bucket_capacity must be >= 1, got " + std::to_string(c.bucket_capacity));
+  if (c.bucket_capacity < 1) fail("bucket_capacity must be >= 1, got " + std::to_string(c.bucket_capacity));
   if (c.input_dim < 1 || c.input_dim > std::numeric_limits<uint32_t>::max())
     fail("input_dim must be in [1, 2^32), got " + std::to_string(c.input_dim));
   if (c.family == Family::Dwta && c.dwta_bin_size < 1)

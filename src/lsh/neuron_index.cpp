@@ -12,8 +12,7 @@
 
 namespace sparsetrain::lsh {
 
-NeuronIndex::NeuronIndex(const LshConfig& config, size_t num_neurons)
-    : config_(config), num_neurons_(num_neurons) {
+NeuronIndex::NeuronIndex(const LshConfig& config, size_t num_neurons) : config_(config), num_neurons_(num_neurons) {
   validate(config_);
   if (num_neurons >= std::numeric_limits<uint32_t>::max())
     throw std::invalid_argument("NeuronIndex: num_neurons must fit in uint32");
@@ -144,8 +143,7 @@ void NeuronIndex::query(const float* x, size_t target, util::Rng& rng, QueryScra
   if (take < want) top_up(want - take, rng, scratch, out);
 }
 
-void NeuronIndex::top_up(size_t need, util::Rng& rng, QueryScratch& scratch,
-                         std::vector<uint32_t>& out) const {
+void NeuronIndex::top_up(size_t need, util::Rng& rng, QueryScratch& scratch, std::vector<uint32_t>& out) const {
   const uint32_t epoch = scratch.epoch;
   QueryScratch::Mark* marks = scratch.marks.data();
   const size_t picked = scratch.found;

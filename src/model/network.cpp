@@ -62,22 +62,22 @@ void prefetch_rows(const float* table, size_t D, const uint32_t* ids) {
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
 struct Network::Workspace {
-  std::vector<float> h0;                       // B x D: sparse-input layer output (post-ReLU)
-  std::vector<float> d0;                       // B x D: its delta
-  std::vector<std::vector<uint32_t>> idx;      // per layer: B x active, neuron ids
-  std::vector<std::vector<float>> act;         // per layer: B x active, post-ReLU outputs
-  std::vector<std::vector<float>> delta;       // per layer: B x active
-  std::vector<float> logit, dlogit;            // B
+  std::vector<float> h0;                   // B x D: sparse-input layer output (post-ReLU)
+  std::vector<float> d0;                   // B x D: its delta
+  std::vector<std::vector<uint32_t>> idx;  // per layer: B x active, neuron ids
+  std::vector<std::vector<float>> act;     // per layer: B x active, post-ReLU outputs
+  std::vector<std::vector<float>> delta;   // per layer: B x active
+  std::vector<float> logit, dlogit;        // B
   // Inverted index per layer: for neuron n, entries [start[n], start[n+1]) of `entry`
   // hold s*active + k for every sample s that computed n (at position k), in sample order.
   std::vector<std::vector<uint32_t>> inv_start, inv_entry;
-  std::vector<uint64_t> id_pairs;              // (feature id << 24 | sample) sorted
-  std::vector<uint64_t> id_pairs_tmp;          // radix sort buffer
-  std::vector<uint32_t> scatter_counts;        // stable_counting_scatter's per-thread counts
-  std::vector<uint32_t> pair_sample;           // sample of each sorted id pair (row list for the kernel)
-  std::vector<uint32_t> row_start;             // per embed gradient row: its first pair
-  std::vector<uint32_t> iota;                  // 0, 1, 2, ...: "every row in order" for the row kernels
-  std::vector<float> dense_col;                // one dense feature across the batch (contiguous coefficients)
+  std::vector<uint64_t> id_pairs;        // (feature id << 24 | sample) sorted
+  std::vector<uint64_t> id_pairs_tmp;    // radix sort buffer
+  std::vector<uint32_t> scatter_counts;  // stable_counting_scatter's per-thread counts
+  std::vector<uint32_t> pair_sample;     // sample of each sorted id pair (row list for the kernel)
+  std::vector<uint32_t> row_start;       // per embed gradient row: its first pair
+  std::vector<uint32_t> iota;            // 0, 1, 2, ...: "every row in order" for the row kernels
+  std::vector<float> dense_col;          // one dense feature across the batch (contiguous coefficients)
   // Per-thread scratch.
   std::vector<lsh::QueryScratch> lsh_scratch;  // per thread x per layer (layer-major inside)
   std::vector<std::vector<uint32_t>> picked;   // per thread
@@ -110,9 +110,9 @@ double state_bytes(const NetworkSpec& spec) {
     if (l < spec.sparsity.size() && spec.sparsity[l] < 1.0) {
       const double L = spec.lsh.num_tables, slots = L * std::ldexp(1.0, spec.lsh.bits_per_table);
       bytes += slots * (4.0 * spec.lsh.bucket_capacity + 8.0)  // buckets, sizes, offered
-               + 4.0 * L * out                                  // each neuron's codes
-               + 4.0 * L * spec.lsh.bits_per_table * in         // projections (dense SimHash: the most)
-               + 4.0 * out * (in + 1);                          // the weights the tables came from
+               + 4.0 * L * out                                 // each neuron's codes
+               + 4.0 * L * spec.lsh.bits_per_table * in        // projections (dense SimHash: the most)
+               + 4.0 * out * (in + 1);                         // the weights the tables came from
     }
     in = out;
   }
@@ -122,7 +122,8 @@ double state_bytes(const NetworkSpec& spec) {
 Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Workspace>()) {
   if (spec_.sparsity.size() != spec_.hidden.size())
     throw std::invalid_argument("sparsity needs one value per hidden layer");
-  if (spec_.input_dim == 0 || spec_.input_dim > (1ULL << 32)) throw std::invalid_argument("input_dim must be in [1, 2^32]");
+  if (spec_.input_dim == 0 || spec_.input_dim > (1ULL << 32))
+    throw std::invalid_argument("input_dim must be in [1, 2^32]");
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   auto add_block = [&](const std::string& name, size_t rows, size_t cols, bool lazy, bool bf16 = false) {
     blocks_.emplace_back();
@@ -180,8 +181,10 @@ void Network::init_weights() {
 #pragma omp parallel for schedule(static)
     for (long rl = 0; rl < static_cast<long>(b.rows); ++rl) {
       const size_t r = static_cast<size_t>(rl);
-      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | b.shard.global(r)));
-      for (size_t j = 0; j < cols_to_fill; ++j) b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+      util::Rng rng(
+          util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | b.shard.global(r)));
+      for (size_t j = 0; j < cols_to_fill; ++j)
+        b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
     }
   };
   // The sparse-input layer sums kIds rows: scale so the sum has unit variance.
@@ -598,8 +601,7 @@ void Network::group_input_rows(const data::Batch& batch, const EmbedRows* rows, 
   pairs.resize(B * kIds);
 #pragma omp parallel for schedule(static)
   for (size_t s = 0; s < B; ++s)
-    for (int j = 0; j < kIds; ++j)
-      pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
+    for (int j = 0; j < kIds; ++j) pairs[s * kIds + j] = (static_cast<uint64_t>(row_of[s * kIds + j]) << 24) | s;
   radix_sort_by_id(pairs, ws.id_pairs_tmp, ws.scatter_counts);
   ws.row_start.clear();
   for (size_t e = 0; e < pairs.size(); ++e) {

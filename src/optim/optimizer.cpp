@@ -74,8 +74,8 @@ void Optimizer::update_row(ParamBlock& block, size_t row, const float* g) const 
     p.key_offset = block.shard.rank;
     if (block.bf16_moments) {
       const uint32_t r = static_cast<uint32_t>(row);
-      k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols,
-                       &p.m_decay, &p.v_decay, p, round_seed());
+      k.adam_rows_bf16(block.w.data(), block.m16.data(), block.v16.data(), block.cols, &r, 1, g, block.cols, &p.m_decay,
+                       &p.v_decay, p, round_seed());
     } else {
       k.adam_row(w, block.m.data() + row * block.cols, block.v.data() + row * block.cols, g, block.cols, p);
     }
@@ -123,7 +123,7 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
     last = t;
   }
   kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
-  p.key_stride = block.shard.count;             // bfloat16 rounding keyed by global row
+  p.key_stride = block.shard.count;           // bfloat16 rounding keyed by global row
   p.key_offset = block.shard.rank;
   const auto& k = kernels::active();
   const uint32_t seed = round_seed();

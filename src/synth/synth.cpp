@@ -42,8 +42,8 @@ Profile parse_profile(const std::string& name) {
 
 namespace {
 
-using util::Rng;
 using util::hash64;
+using util::Rng;
 
 // The "world" seed: fixes the planted model and the value -> hex mapping, so
 // that files written with different seeds share vocabulary and click model.
@@ -64,9 +64,8 @@ constexpr uint64_t kChunkRows = 16384;
 // Gaussian-ish N(0,1) from a hash: Irwin-Hall sum of four 16-bit uniforms
 // (mean 2, variance 1/3), centred and scaled. Cheap and deterministic.
 inline double hash_gauss(uint64_t h) {
-  const double s = static_cast<double>((h & 0xffff) + ((h >> 16) & 0xffff) + ((h >> 32) & 0xffff) +
-                                       (h >> 48)) *
-                   (1.0 / 65536.0);
+  const double s =
+      static_cast<double>((h & 0xffff) + ((h >> 16) & 0xffff) + ((h >> 32) & 0xffff) + (h >> 48)) * (1.0 / 65536.0);
   return (s - 2.0) * 1.7320508075688772;
 }
 
@@ -77,18 +76,17 @@ inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 // --- planted model parameters (before the global scale `alpha`) ------------
 // Per categorical field: scale of the per-value effects.
-constexpr std::array<double, kNumCatFields> kCatSigma = {
-    0.30, 0.40, 0.25, 0.25, 0.30, 0.30, 0.30, 0.30, 0.20, 0.30, 0.35, 0.25, 0.35,
-    0.50, 0.30, 0.25, 0.40, 0.30, 0.30, 0.30, 0.25, 0.20, 0.50, 0.30, 0.30, 0.30};
+constexpr std::array<double, kNumCatFields> kCatSigma = {0.30, 0.40, 0.25, 0.25, 0.30, 0.30, 0.30, 0.30, 0.20,
+                                                         0.30, 0.35, 0.25, 0.35, 0.50, 0.30, 0.25, 0.40, 0.30,
+                                                         0.30, 0.30, 0.25, 0.20, 0.50, 0.30, 0.30, 0.30};
 // Per integer field: slope of the smooth (log-scale) effect, and scale of the
 // per-log-bin wiggle on top of it.
-constexpr std::array<double, kNumIntFields> kIntSlope = {
-    0.30, 0.05, -0.10, 0.10, -0.12, 0.05, 0.15, 0.00, 0.05, 0.30, 0.25, 0.10, -0.10};
+constexpr std::array<double, kNumIntFields> kIntSlope = {0.30, 0.05, -0.10, 0.10, -0.12, 0.05, 0.15,
+                                                         0.00, 0.05, 0.30,  0.25, 0.10,  -0.10};
 constexpr double kIntBinSigma = 0.20;
 // Pairwise interactions between categorical fields (0-based C indices). Ranks
 // are clamped to kPairRanks so that the crosses are learnable from data.
-constexpr std::array<std::pair<int, int>, 6> kPairs = {
-    {{0, 7}, {1, 13}, {4, 22}, {5, 16}, {9, 18}, {12, 25}}};
+constexpr std::array<std::pair<int, int>, 6> kPairs = {{{0, 7}, {1, 13}, {4, 22}, {5, 16}, {9, 18}, {12, 25}}};
 constexpr uint64_t kPairRanks = 64;
 constexpr double kPairSigma = 0.35;
 
@@ -167,8 +165,7 @@ class World {
       r.ints[f] = v;
       const double sv = slog(static_cast<double>(v));
       const uint64_t bin = static_cast<uint64_t>(static_cast<int64_t>(std::floor(2.0 * sv)) + 16);
-      raw += kIntSlope[f] * (sv - F.centre) +
-             kIntBinSigma * hash_gauss(hash64(bin, kWorld + kIntEffectSalt * 64 + f));
+      raw += kIntSlope[f] * (sv - F.centre) + kIntBinSigma * hash_gauss(hash64(bin, kWorld + kIntEffectSalt * 64 + f));
     }
     for (int f = 0; f < kNumCatFields; ++f) {
       const CatField& F = cats_[f];
@@ -330,8 +327,7 @@ struct Chunk {
 // 39 separators and the newline.
 constexpr size_t kMaxRowBytes = 2 + 13 * 20 + 26 * 8 + 40;
 
-Chunk make_chunk(const World& world, uint64_t seed, uint64_t begin, uint64_t end, bool with_label,
-                 bool with_probs) {
+Chunk make_chunk(const World& world, uint64_t seed, uint64_t begin, uint64_t end, bool with_label, bool with_probs) {
   Chunk c;
   c.text.resize((end - begin) * kMaxRowBytes);
   if (with_probs) c.probs.resize((end - begin) * 16);
@@ -418,9 +414,7 @@ class Sink {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("synth: " + what + ": " + path_);
-  }
+  [[noreturn]] void fail(const std::string& what) const { throw std::runtime_error("synth: " + what + ": " + path_); }
   std::string path_;
   bool gz_;
   gzFile gzf_ = nullptr;
@@ -453,8 +447,8 @@ SynthReport write_synthetic(const SynthOptions& opts) {
     positives += c.positives;
   };
   auto chunk_at = [&](uint64_t begin) {
-    return make_chunk(*world, opts.seed, begin, std::min(opts.rows, begin + kChunkRows),
-                      opts.with_label, probs_out != nullptr);
+    return make_chunk(*world, opts.seed, begin, std::min(opts.rows, begin + kChunkRows), opts.with_label,
+                      probs_out != nullptr);
   };
 
   if (threads == 1) {
@@ -505,8 +499,7 @@ void RowSampler::sample(uint64_t seed, uint64_t row, data::CriteoRow& out) const
 }
 
 double best_reachable_auc(const std::vector<float>& labels, const std::vector<float>& probs) {
-  if (labels.size() != probs.size())
-    throw std::invalid_argument("best_reachable_auc: labels and probs differ in size");
+  if (labels.size() != probs.size()) throw std::invalid_argument("best_reachable_auc: labels and probs differ in size");
   return util::exact_auc(probs, labels);
 }
 

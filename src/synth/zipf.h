@@ -18,7 +18,11 @@ class ZipfSampler {
   ZipfSampler() = default;
   // Ranks lo..n (1 <= lo <= n), exponent s > 0, offset q >= 0.
   ZipfSampler(uint64_t lo, uint64_t n, double s, double q = 0.0)
-      : lo_(static_cast<double>(lo)), n_(static_cast<double>(n)), s_(s), q_(q), c_(lo_ + q_),
+      : lo_(static_cast<double>(lo)),
+        n_(static_cast<double>(n)),
+        s_(s),
+        q_(q),
+        c_(lo_ + q_),
         // The lowest rank's whole interval is always accepted, so u starts there.
         h_integral_lo_(h_integral(lo_ + 0.5) - h(lo_)),
         h_integral_n_(h_integral(n_ + 0.5)),
@@ -33,8 +37,10 @@ class ZipfSampler {
       const double u = h_integral_n_ + rng.uniform() * (h_integral_lo_ - h_integral_n_);
       const double x = h_integral_inverse(u);
       double k = std::floor(x + 0.5);
-      if (k < lo_) k = lo_;
-      else if (k > n_) k = n_;
+      if (k < lo_)
+        k = lo_;
+      else if (k > n_)
+        k = n_;
       // Cheap squeeze test first; the exact test needs one more log/exp.
       if (k - x <= squeeze_ || u >= h_integral(k + 0.5) - h(k)) return static_cast<uint64_t>(k);
     }
@@ -62,8 +68,7 @@ class ZipfSampler {
     return std::abs(x) > 1e-8 ? std::log1p(x) / x : 1.0 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x));
   }
   static double helper2(double x) {
-    return std::abs(x) > 1e-8 ? std::expm1(x) / x
-                              : 1.0 + x * 0.5 * (1.0 + x * (1.0 / 3.0) * (1.0 + 0.25 * x));
+    return std::abs(x) > 1e-8 ? std::expm1(x) / x : 1.0 + x * 0.5 * (1.0 + x * (1.0 / 3.0) * (1.0 + 0.25 * x));
   }
 
   double lo_ = 1.0, n_ = 1.0, s_ = 1.0, q_ = 0.0, c_ = 1.0;

@@ -30,7 +30,8 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 // The handler only records the signal; the loop acts on it between steps.
 volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
-struct sigaction g_old_term {}, g_old_usr1 {};
+struct sigaction g_old_term {
+}, g_old_usr1{};
 
 void install_stop_handlers() {
   g_stop_signal = 0;
@@ -69,8 +70,9 @@ void check_config(const std::string& saved_ini, const std::string& current_ini, 
     (identity_key(key) ? wrong : changed) += "\n  " + key + ": checkpoint '" + old + "', now '" + value + "'";
   }
   if (!wrong.empty())
-    throw std::runtime_error("checkpoint '" + path + "' was written by a run with another config:" + wrong +
-                             "\nuse another train.run_dir, or --checkpoint.resume never --train.overwrite true to start over here");
+    throw std::runtime_error(
+        "checkpoint '" + path + "' was written by a run with another config:" + wrong +
+        "\nuse another train.run_dir, or --checkpoint.resume never --train.overwrite true to start over here");
   if (!changed.empty()) std::cerr << "note: resuming with changed settings:" << changed << "\n";
 }
 
@@ -150,8 +152,8 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
           break;
         } catch (const checkpoint::CheckpointError& e) {
           last_error = e.what();
-          std::cerr << "warning: " << e.what() << "\nwarning: moved it to "
-                    << checkpoint::quarantine_checkpoint(c.path) << "; trying the previous checkpoint\n";
+          std::cerr << "warning: " << e.what() << "\nwarning: moved it to " << checkpoint::quarantine_checkpoint(c.path)
+                    << "; trying the previous checkpoint\n";
         }
       }
       if (status.empty() && !found.empty())
@@ -310,8 +312,8 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
     mine.insert(mine.end(), {rank, r.piece.file, r.piece.begin, r.piece.end, r.piece.stride, r.piece.phase, r.offset,
                              r.line_index});
   const std::vector<uint64_t> cursors = comm_.allgatherv(mine);
-  const std::vector<uint64_t> window = comm_.allgatherv(std::vector<uint64_t>{bits_of(loop.window.loss_sum),
-                                                                              loop.window.samples});
+  const std::vector<uint64_t> window =
+      comm_.allgatherv(std::vector<uint64_t>{bits_of(loop.window.loss_sum), loop.window.samples});
   last_saved_ = loop.step;
   last_time_ = Clock::now();
   const bool sharded = network_.table_sharded();
@@ -332,8 +334,8 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
     s.input_sizes.push_back(f.size);
   }
   for (size_t i = 0; i + 8 <= cursors.size(); i += 8)
-    s.remainders.push_back({cursors[i], cursors[i + 1], cursors[i + 2], cursors[i + 3], cursors[i + 4],
-                            cursors[i + 5], cursors[i + 6], cursors[i + 7]});
+    s.remainders.push_back({cursors[i], cursors[i + 1], cursors[i + 2], cursors[i + 3], cursors[i + 4], cursors[i + 5],
+                            cursors[i + 6], cursors[i + 7]});
   for (size_t r = 0; r + 2 <= window.size(); r += 2) {
     s.window_loss_sum.push_back(double_of(window[r]));
     s.window_samples.push_back(window[r + 1]);

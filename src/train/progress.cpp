@@ -56,14 +56,15 @@ std::string progress_line(const Progress& p, double samples_per_s, double loss) 
   char head[96], tail[64];
   std::snprintf(head, sizeof head, "epoch %d/%d | %.1f%% | ", p.epoch + 1, p.epochs, 100.0 * p.shard_fraction);
   std::snprintf(tail, sizeof tail, " samples/s | loss %.4f", loss);
-  return head + duration_text(p.elapsed_s) + " elapsed | ETA " + (p.eta_s < 0 ? "?" : duration_text(p.eta_s)) +
-         " | " + rate_text(samples_per_s) + tail;
+  return head + duration_text(p.elapsed_s) + " elapsed | ETA " + (p.eta_s < 0 ? "?" : duration_text(p.eta_s)) + " | " +
+         rate_text(samples_per_s) + tail;
 }
 
 std::string progress_json_fields(const Progress& p) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, ",\"epoch\":%d,\"epochs\":%d,\"shard_read\":%.4f,\"elapsed_s\":%.1f,\"eta_s\":", p.epoch + 1,
-                p.epochs, p.shard_fraction, p.elapsed_s);
+  std::snprintf(buf, sizeof buf,
+                ",\"epoch\":%d,\"epochs\":%d,\"shard_read\":%.4f,\"elapsed_s\":%.1f,\"eta_s\":", p.epoch + 1, p.epochs,
+                p.shard_fraction, p.elapsed_s);
   std::string out = buf;
   if (p.eta_s < 0) return out + "null";
   std::snprintf(buf, sizeof buf, "%.1f", p.eta_s);

@@ -25,7 +25,7 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
   for (;;) {
     const size_t n = done ? 0 : next(batch);
     done = n == 0;
-    if (done) batch.ids.clear();  // a rank that is done still serves its rows: it asks for none
+    if (done) batch.ids.clear();                          // a rank that is done still serves its rows: it asks for none
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
     rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
     table.fetch(rows);

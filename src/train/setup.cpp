@@ -55,7 +55,7 @@ std::string check_memory(const cli::Config& config, collective::Comm& comm) {
   const int node_ranks = static_cast<int>(comm.node_allgather(&one, 1, me).size());
   const util::MemoryLimit have = util::available_memory(node_ranks);
   std::string line = "memory: the model needs at least " + gib(need) + " per rank; " + gib(have.bytes) +
-                           " available (" + have.source + ")";
+                     " available (" + have.source + ")";
   if (need <= have.bytes) return line;
   std::string hidden;
   for (int h : cli::hidden_sizes(config)) {
@@ -83,7 +83,7 @@ collective::ExchangeMode exchange_mode(const cli::Config& c) {
 optim::OptimizerOptions optimizer_options(const cli::Config& c) {
   optim::OptimizerOptions o;
   o.algorithm = c.optim.name == cli::OptimizerName::Sgd ? optim::OptimizerOptions::Algorithm::Sgd
-                                                       : optim::OptimizerOptions::Algorithm::Adam;
+                                                        : optim::OptimizerOptions::Algorithm::Adam;
   o.lr = c.optim.lr;
   o.beta1 = c.optim.beta1;
   o.beta2 = c.optim.beta2;
@@ -146,7 +146,8 @@ std::string configure_runtime(const cli::Config& c, collective::Comm* comm) {
     const std::vector<uint64_t> all = comm ? comm->node_allgather(mine.data(), kWords, me) : mine;
     std::vector<std::vector<uint64_t>> masks;
     for (size_t r = 0; r * kWords < all.size(); ++r)
-      masks.emplace_back(all.begin() + static_cast<long>(r * kWords), all.begin() + static_cast<long>((r + 1) * kWords));
+      masks.emplace_back(all.begin() + static_cast<long>(r * kWords),
+                         all.begin() + static_cast<long>((r + 1) * kWords));
     omp_set_num_threads(fair_thread_share(masks, me));
     how = "auto: " + std::to_string(CPU_COUNT(&set)) + " CPUs allowed, shared with " +
           std::to_string(masks.size() - 1) + " other rank(s) on this node";

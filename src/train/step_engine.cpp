@@ -1,6 +1,5 @@
 #include "sparsetrain/train/step_engine.h"
 
-
 #include "sparsetrain/util/cpu_time.h"
 
 namespace sparsetrain::train {
@@ -20,8 +19,7 @@ uint64_t StepEngine::bytes_sent() const {
 void StepEngine::start(GlobalBatch& first) {
   if (!table_) return;
   const double c0 = util::thread_cpu_seconds();
-  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard(),
-                        data::Featurizer::kIdsPerRow);
+  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard(), data::Featurizer::kIdsPerRow);
   times_.plan += util::thread_cpu_seconds() - c0;
   table_->fetch(first.table_rows);
 }
@@ -31,8 +29,7 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   optimizer_.begin_step(step);
   double c0 = util::thread_cpu_seconds();
   const embedding::BatchRows& tr = cur.table_rows;
-  const model::EmbedRows view{tr.rows.data(), tr.slots.data(), tr.size(), tr.slot_start.data(),
-                              tr.slot_samples.data()};
+  const model::EmbedRows view{tr.rows.data(), tr.slots.data(), tr.size(), tr.slot_start.data(), tr.slot_samples.data()};
   net_.forward_backward(cur.batch, 1.0f / static_cast<float>(cur.total), step, sample_base + cur.before_me, grads_,
                         window, table_ ? &view : nullptr);
   times_.compute += util::thread_cpu_seconds() - c0;
@@ -76,8 +73,8 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   }
 }
 
-bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_t local_batch, int epochs,
-                       int& epoch, GlobalBatch& out, double& read_seconds) {
+bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_t local_batch, int epochs, int& epoch,
+                       GlobalBatch& out, double& read_seconds) {
   const int P = comm.size(), rank = comm.rank();
   std::vector<uint64_t> rank_rows(static_cast<size_t>(P));
   for (;;) {

@@ -197,7 +197,8 @@ class TrainingRun {
       samples_ += cur->total;
       std::swap(cur, next);
       have = more;
-      if (net_.rebuild_count() != rebuilds) checkpoints_.after_rebuild();  // the tables' source weights, for an exact resume
+      if (net_.rebuild_count() != rebuilds)
+        checkpoints_.after_rebuild();  // the tables' source weights, for an exact resume
       if (after_step()) break;
     }
     // The end of training is checkpointed too when checkpoints are on (a later run with more

@@ -2,10 +2,10 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <algorithm>
 #include <string>
 
 namespace sparsetrain::util {

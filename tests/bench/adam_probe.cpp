@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
         std::sort(pick.begin(), pick.end());
         pick.erase(std::unique(pick.begin(), pick.end()), pick.end());
         grad.rows = pick;
-      } else {          // one consecutive run of rows, at a random place
+      } else {  // one consecutive run of rows, at a random place
         const size_t start = rng() % (rows - touched);
         grad.rows.resize(touched);
         std::iota(grad.rows.begin(), grad.rows.end(), static_cast<uint32_t>(start));

@@ -37,9 +37,7 @@ using namespace sparsetrain::data;
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // CPU time of the process, all threads: what "per core" means on a machine shared with
 // other work (wall time there includes the time a thread waited for a core), and still
@@ -88,8 +86,10 @@ void perturb(const std::string& line, uint64_t k, uint64_t row, std::string& out
       out.append(f, len);
     } else if (column <= kNumIntFields) {
       long long v = std::strtoll(std::string(f, len).c_str(), nullptr, 10);
-      if (h % 4 == 0) v += static_cast<long long>((h >> 8) % 7);
-      else if (h % 4 == 1 && v > 3) v = v * (2 + static_cast<long long>((h >> 8) % 3)) / 2;
+      if (h % 4 == 0)
+        v += static_cast<long long>((h >> 8) % 7);
+      else if (h % 4 == 1 && v > 3)
+        v = v * (2 + static_cast<long long>((h >> 8) % 3)) / 2;
       out += std::to_string(v);
     } else {
       std::string s(f, len);
@@ -256,11 +256,16 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--file") file = value();
-    else if (a == "--mb") mb = std::stod(value());
-    else if (a == "--gz-mb") gz_mb = std::stod(value());
-    else if (a == "--runs") runs = std::max(1, std::stoi(value()));
-    else if (a == "--sample") sample = value();
+    if (a == "--file")
+      file = value();
+    else if (a == "--mb")
+      mb = std::stod(value());
+    else if (a == "--gz-mb")
+      gz_mb = std::stod(value());
+    else if (a == "--runs")
+      runs = std::max(1, std::stoi(value()));
+    else if (a == "--sample")
+      sample = value();
     else if (a == "-h" || a == "--help") {
       std::printf("usage: %s [--file PATH] [--mb N] [--gz-mb N] [--runs N] [--sample PATH]\n", argv[0]);
       return 0;
@@ -309,9 +314,8 @@ int main(int argc, char** argv) {
               "MB/s/core", "rows/s/core", "ns/row", "wall MB/s");
   for (const Result& r : results) {
     std::printf("%-34s %9.1f %9.1f %9.3f %9.3f %10.1f %12.0f %8.1f %9.1f\n", r.what.c_str(), r.bytes / 1e6,
-                r.disk_bytes / 1e6, r.cpu_seconds, r.seconds, r.bytes / 1e6 / r.cpu_seconds,
-                r.rows / r.cpu_seconds, r.cpu_seconds * 1e9 / std::max<uint64_t>(r.rows, 1),
-                r.bytes / 1e6 / r.seconds);
+                r.disk_bytes / 1e6, r.cpu_seconds, r.seconds, r.bytes / 1e6 / r.cpu_seconds, r.rows / r.cpu_seconds,
+                r.cpu_seconds * 1e9 / std::max<uint64_t>(r.rows, 1), r.bytes / 1e6 / r.seconds);
   }
   uint64_t sum = 0;
   for (const Result& r : results) sum += r.checksum;

@@ -41,9 +41,9 @@
 #include <vector>
 
 #include "sparsetrain/cli/config.h"
-#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/collective/gradient_exchange.h"
+#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 #include "sparsetrain/train/setup.h"
@@ -195,14 +195,15 @@ int probe_overlap(collective::Comm& comm) {
     }
     if (comm.is_root()) {
       const double b = median(block), w = median(work), tt = median(total), rb = median(rblock), rt = median(rtotal);
-      std::printf("%s{\"words_per_rank\":%llu,\"median_ms\":{\"allgatherv\":%.3f,\"compute\":%.3f,"
-                  "\"iallgatherv_plus_compute\":%.3f,\"wait_after_compute\":%.3f,\"saved\":%.3f,"
-                  "\"allreduce\":%.3f,\"iallreduce_plus_compute\":%.3f,\"iallreduce_wait_after_compute\":%.3f,"
-                  "\"iallreduce_saved\":%.3f},\"done_during_50ms_without_mpi_calls\":"
-                  "{\"iallgatherv\":%.3f,\"iallreduce\":%.3f}}",
-                  first ? "" : ",", static_cast<unsigned long long>(words), b * 1e3, w * 1e3, tt * 1e3,
-                  median(wait) * 1e3, (b + w - tt) * 1e3, rb * 1e3, rt * 1e3, median(rwait) * 1e3,
-                  (rb + w - rt) * 1e3, background[0], background[1]);
+      std::printf(
+          "%s{\"words_per_rank\":%llu,\"median_ms\":{\"allgatherv\":%.3f,\"compute\":%.3f,"
+          "\"iallgatherv_plus_compute\":%.3f,\"wait_after_compute\":%.3f,\"saved\":%.3f,"
+          "\"allreduce\":%.3f,\"iallreduce_plus_compute\":%.3f,\"iallreduce_wait_after_compute\":%.3f,"
+          "\"iallreduce_saved\":%.3f},\"done_during_50ms_without_mpi_calls\":"
+          "{\"iallgatherv\":%.3f,\"iallreduce\":%.3f}}",
+          first ? "" : ",", static_cast<unsigned long long>(words), b * 1e3, w * 1e3, tt * 1e3, median(wait) * 1e3,
+          (b + w - tt) * 1e3, rb * 1e3, rt * 1e3, median(rwait) * 1e3, (rb + w - rt) * 1e3, background[0],
+          background[1]);
       first = false;
     }
   }
@@ -227,8 +228,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   const int P = comm.size(), rank = comm.rank();
   data::CriteoReader reader(train::reader_options(cfg, cfg.data.train, rank, P, data::LabelMode::Required));
   model::Network net(train::network_spec(cfg, rank, P));
-  train::StepEngine engine(comm, net, train::optimizer_options(cfg),
-                           train::exchange_mode(cfg));
+  train::StepEngine engine(comm, net, train::optimizer_options(cfg), train::exchange_mode(cfg));
   const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size);
   const size_t local_batch = static_cast<size_t>(G / P + (static_cast<uint64_t>(rank) < G % P ? 1 : 0));
   const int kEpochs = 1 << 30;  // the bench wraps around its data
@@ -258,8 +258,8 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
       samples0 = samples;
     }
     ++step;
-    const bool more = step < total_steps &&
-                      train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *next, read_wall);
+    const bool more =
+        step < total_steps && train::read_global_batch(reader, comm, local_batch, kEpochs, epoch, *next, read_wall);
     engine.step(step, samples, *cur, more ? next : nullptr, stats);
     samples += cur->total;
     std::swap(cur, next);
@@ -291,7 +291,22 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
     sh.rows_requested -= sh0.rows_requested;
   }
   // Per rank: CPU phases, then wall in collectives, bytes, messages, rows.
-  enum { kCompute, kPlan, kPack, kMerge, kApply, kFetch, kRebuild, kWork, kWire, kBytes, kMsgs, kApplied, kRequested, kN };
+  enum {
+    kCompute,
+    kPlan,
+    kPack,
+    kMerge,
+    kApply,
+    kFetch,
+    kRebuild,
+    kWork,
+    kWire,
+    kBytes,
+    kMsgs,
+    kApplied,
+    kRequested,
+    kN
+  };
   double v[kN] = {};
   v[kCompute] = t.compute;
   v[kPlan] = t.plan;
@@ -313,20 +328,23 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   const double S = static_cast<double>(std::max<uint64_t>(step, 1));
   auto ms = [&](double x_) { return x_ * 1e3 / S; };
   const char* names[] = {"compute", "plan", "pack", "merge", "apply", "fetch", "rebuild", "work"};
-  std::printf("{\"ranks\":%d,\"runtime\":\"%s\",\"embedding\":\"%s\",\"exchange\":\"%s\",\"global_batch\":%llu,"
-              "\"steps\":%llu,\"samples\":%llu,\"seconds\":%.3f,\"cpu_ms_per_step_summed_over_ranks\":{",
-              P, runtime.c_str(), engine.sharded() ? "sharded" : "replicated", cli::name_of(cfg.dist.exchange),
-              static_cast<unsigned long long>(G), static_cast<unsigned long long>(step),
-              static_cast<unsigned long long>(samples), seconds);
+  std::printf(
+      "{\"ranks\":%d,\"runtime\":\"%s\",\"embedding\":\"%s\",\"exchange\":\"%s\",\"global_batch\":%llu,"
+      "\"steps\":%llu,\"samples\":%llu,\"seconds\":%.3f,\"cpu_ms_per_step_summed_over_ranks\":{",
+      P, runtime.c_str(), engine.sharded() ? "sharded" : "replicated", cli::name_of(cfg.dist.exchange),
+      static_cast<unsigned long long>(G), static_cast<unsigned long long>(step),
+      static_cast<unsigned long long>(samples), seconds);
   for (int i = kCompute; i <= kWork; ++i) std::printf("%s\"%s\":%.3f", i ? "," : "", names[i], ms(sum[i]));
   std::printf("},\"cpu_ms_per_step_slowest_rank\":{");
   for (int i = kCompute; i <= kWork; ++i) std::printf("%s\"%s\":%.3f", i ? "," : "", names[i], ms(worst[i]));
-  std::printf("},\"work_cpu_us_per_sample\":%.4f,\"wire_ms_per_step_mean\":%.3f,\"bytes_sent_per_step_per_rank\":%.0f,"
-              "\"messages_per_step_per_rank\":%.1f,\"rows_applied_per_step_per_rank\":%.1f,\"rows_requested_per_step_per_rank\":%.1f,"
-              "\"owner_rows_max_over_mean\":%.4f}\n",
-              sum[kWork] * 1e6 / static_cast<double>(std::max<uint64_t>(samples, 1)), ms(sum[kWire] / P),
-              sum[kBytes] / P / S, sum[kMsgs] / P / S, sum[kApplied] / P / S, sum[kRequested] / P / S,
-              sum[kApplied] > 0 ? worst[kApplied] / (sum[kApplied] / P) : 0.0);
+  std::printf(
+      "},\"work_cpu_us_per_sample\":%.4f,\"wire_ms_per_step_mean\":%.3f,\"bytes_sent_per_step_per_rank\":%.0f,"
+      "\"messages_per_step_per_rank\":%.1f,\"rows_applied_per_step_per_rank\":%.1f,\"rows_requested_per_step_per_"
+      "rank\":%.1f,"
+      "\"owner_rows_max_over_mean\":%.4f}\n",
+      sum[kWork] * 1e6 / static_cast<double>(std::max<uint64_t>(samples, 1)), ms(sum[kWire] / P), sum[kBytes] / P / S,
+      sum[kMsgs] / P / S, sum[kApplied] / P / S, sum[kRequested] / P / S,
+      sum[kApplied] > 0 ? worst[kApplied] / (sum[kApplied] / P) : 0.0);
   return 0;
 }
 

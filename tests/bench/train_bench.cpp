@@ -87,8 +87,8 @@ int main(int argc, char** argv) {
     std::string curve_path, evals_s = "0", probe_s = "0";
     std::vector<cli::ExtraOption> extras = {
         {"curve", "write one JSON line per evaluation here", "", false, &curve_path},
-        {"evals", "evaluations on data.test at evenly spaced steps (needs train.max_steps or a known row count)",
-         "0", false, &evals_s},
+        {"evals", "evaluations on data.test at evenly spaced steps (needs train.max_steps or a known row count)", "0",
+         false, &evals_s},
         {"forward-probe", "1: also time a forward-only pass per batch (outside the training clock)", "0", false,
          &probe_s},
     };
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
         const double cpu_s = cpu_seconds() - cpu0 - cpu_eval - cpu_probe;
         if (curve)
           curve << "{\"samples\":" << samples << ",\"train_s\":" << num(train_s) << ",\"cpu_s\":" << num(cpu_s)
-                << ",\"read_s\":" << num(t_read) << ",\"auc\":" << num(e.auc) << ",\"logloss\":" << num(e.logloss) << "}" << std::endl;
+                << ",\"read_s\":" << num(t_read) << ",\"auc\":" << num(e.auc) << ",\"logloss\":" << num(e.logloss)
+                << "}" << std::endl;
         std::cerr << "eval step " << step << ": " << samples << " samples, " << num(train_s)
                   << " s training, auc=" << num(e.auc) << "\n";
       }
@@ -215,10 +216,10 @@ int main(int argc, char** argv) {
     std::cout << "{\"steps\":" << step << ",\"samples\":" << samples << ",\"train_s\":" << num(wall)
               << ",\"cpu_s\":" << num(cpu) << ",\"samples_per_s\":" << num(samples / std::max(wall, 1e-9))
               << ",\"samples_per_cpu_s\":" << num(samples / std::max(cpu, 1e-9)) << ",\"read_s\":" << num(t_read)
-              << ",\"fwd_bwd_s\":" << num(t_fb) << ",\"optim_s\":" << num(t_opt) << ",\"rebuild_s\":"
-              << num(t_rebuild) << ",\"rebuilds\":" << net.rebuild_count()
-              << (probe ? ",\"forward_probe_s\":" + num(t_probe) : std::string()) << ",\"optim_by_block\":{"
-              << by_block << "}"
+              << ",\"fwd_bwd_s\":" << num(t_fb) << ",\"optim_s\":" << num(t_opt) << ",\"rebuild_s\":" << num(t_rebuild)
+              << ",\"rebuilds\":" << net.rebuild_count()
+              << (probe ? ",\"forward_probe_s\":" + num(t_probe) : std::string()) << ",\"optim_by_block\":{" << by_block
+              << "}"
               << ",\"parameters\":" << net.num_parameters() << ",\"max_rss_kb\":" << ru.ru_maxrss
               << ",\"auc\":" << num(fin.auc) << ",\"logloss\":" << num(fin.logloss) << ",\"test_rows\":" << fin.rows
               << "}" << std::endl;

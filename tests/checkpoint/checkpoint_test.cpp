@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/checkpoint/checkpoint_dir.h"
 #include "sparsetrain/checkpoint/h5.h"
@@ -17,7 +18,6 @@
 #include "sparsetrain/checkpoint/parallel_file.h"
 #include "sparsetrain/kernels/bf16.h"
 #include "sparsetrain/util/checksum.h"
-#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain;
@@ -27,9 +27,7 @@ namespace {
 
 struct TempDir {
   fs::path path;
-  TempDir() {
-    path = sparsetrain::testing::make_temp_dir("st_ckpt_test_");
-  }
+  TempDir() { path = sparsetrain::testing::make_temp_dir("st_ckpt_test_"); }
   ~TempDir() { fs::remove_all(path); }
   std::string file(const std::string& name) const { return (path / name).string(); }
 };

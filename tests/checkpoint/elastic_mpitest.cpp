@@ -14,12 +14,12 @@
 #include <iostream>
 #include <sstream>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/checkpoint/checkpoint.h"
-#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
+#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/util/hash.h"
-#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain;
@@ -70,7 +70,8 @@ data::ReaderOptions options(const std::string& inputs, int rank, int nranks) {
 // A row's identity: hash of its features and label.
 uint64_t row_hash(const data::Batch& b, size_t i) {
   uint64_t h = util::hash64(static_cast<uint64_t>(b.labels[i] * 2), 1);
-  for (int k = 0; k < data::Featurizer::kIdsPerRow; ++k) h = util::hash64(b.ids[i * data::Featurizer::kIdsPerRow + k], h);
+  for (int k = 0; k < data::Featurizer::kIdsPerRow; ++k)
+    h = util::hash64(b.ids[i * data::Featurizer::kIdsPerRow + k], h);
   return h;
 }
 

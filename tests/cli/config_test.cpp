@@ -13,10 +13,10 @@
 #include "sparsetrain/cli/config.h"
 
 using sparsetrain::cli::Config;
-using sparsetrain::cli::OnError;
-using sparsetrain::cli::Resume;
 using sparsetrain::cli::ConfigError;
+using sparsetrain::cli::OnError;
 using sparsetrain::cli::parse_args;
+using sparsetrain::cli::Resume;
 
 namespace {
 
@@ -54,7 +54,8 @@ TEST(Config, DefaultsComeFromTheKeyTable) {
 }
 
 TEST(Config, IniFileAndCommandLineOverride) {
-  const std::string ini = write_ini("[train]\nbatch_size = 2048\nseed = 7\n[model]\nhidden = 512,128\nsparsity = 0.1,1\n");
+  const std::string ini =
+      write_ini("[train]\nbatch_size = 2048\nseed = 7\n[model]\nhidden = 512,128\nsparsity = 0.1,1\n");
   const Config c = parse_args({"--config", ini, "--train.batch_size", "4096"}).config;
   EXPECT_EQ(c.train.batch_size, 4096);  // command line wins
   EXPECT_EQ(c.train.seed, 7);           // from the file
@@ -211,8 +212,8 @@ TEST(Config, HelpListsEveryKeyWithDefault) {
   std::ostringstream os;
   sparsetrain::cli::print_help(os, "train");
   const std::string help = os.str();
-  for (const char* key : {"data.train", "data.on_error", "model.sparsity", "lsh.family", "optim.lr",
-                          "train.batch_size", "dist.exchange", "checkpoint.every_steps"}) {
+  for (const char* key : {"data.train", "data.on_error", "model.sparsity", "lsh.family", "optim.lr", "train.batch_size",
+                          "dist.exchange", "checkpoint.every_steps"}) {
     EXPECT_NE(help.find(key), std::string::npos) << key;
   }
   EXPECT_NE(help.find("(=1024)"), std::string::npos);  // defaults are shown
@@ -233,7 +234,8 @@ TEST(Config, EnumKeysRoundTripThroughTheirNames) {
     EXPECT_STREQ(sparsetrain::cli::name_of(c.dist.exchange), name);
     EXPECT_NE(sparsetrain::cli::to_ini(c).find(std::string("exchange = ") + name), std::string::npos);
   }
-  const Config c = parse_args({"--optim.moments", "bfloat16", "--lsh.family", "dwta", "--data.int_encoding", "identity"}).config;
+  const Config c =
+      parse_args({"--optim.moments", "bfloat16", "--lsh.family", "dwta", "--data.int_encoding", "identity"}).config;
   EXPECT_EQ(c.optim.moments, sparsetrain::cli::Moments::Bfloat16);
   EXPECT_EQ(c.lsh.family, sparsetrain::cli::LshFamily::Dwta);
   EXPECT_EQ(c.data.int_encoding, sparsetrain::cli::IntEncoding::Identity);
@@ -246,8 +248,9 @@ TEST(Config, EnumKeysRoundTripThroughTheirNames) {
 
 TEST(Config, IniKeyValuesReadsAnyKeyAsParseArgsDoes) {
   using sparsetrain::cli::ini_key_values;
-  const auto kv = ini_key_values("# a comment\n[train]\n  seed =  7 \nthreads=2\n\n[retired]\nold_key = x # note\n"
-                                 "[train]\nseed = 8\n");
+  const auto kv = ini_key_values(
+      "# a comment\n[train]\n  seed =  7 \nthreads=2\n\n[retired]\nold_key = x # note\n"
+      "[train]\nseed = 8\n");
   EXPECT_EQ(kv.size(), 3u);
   EXPECT_EQ(kv.at("train.seed"), "8");  // a repeated key: the last value
   EXPECT_EQ(kv.at("train.threads"), "2");

@@ -11,8 +11,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "sparsetrain/collective/comm.h"
 #include "../common/mpi_test_main.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/collective/gradient_exchange.h"
 #include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/util/hash.h"
@@ -154,8 +154,8 @@ TEST(Exchange, AutoPicksByTouchedRowsAndAgreesOnEveryRank) {
     double density;
     const char* what;
   };
-  for (Case c : {Case{1.0, "every rank touches every row"}, Case{0.05, "5% per rank"},
-                 Case{0.9, "90% per rank"}, Case{0.7, "70% per rank"}}) {
+  for (Case c : {Case{1.0, "every rank touches every row"}, Case{0.05, "5% per rank"}, Case{0.9, "90% per rank"},
+                 Case{0.7, "70% per rank"}}) {
     const optim::SparseGrad g = random_grad(seed_for(4), rows, cols, c.density, true);
     uint64_t touched_all = g.rows.size();
     world().allreduce_sum(&touched_all, 1);
@@ -183,8 +183,8 @@ TEST(Exchange, AutoPicksByTouchedRowsAndAgreesOnEveryRank) {
 
 TEST(Exchange, RanksWithNothingTouched) {
   const size_t rows = 300, cols = 5;
-  optim::SparseGrad g = world().rank() == 0 ? optim::SparseGrad{{}, {}, cols}
-                                            : random_grad(seed_for(5), rows, cols, 0.2, true);
+  optim::SparseGrad g =
+      world().rank() == 0 ? optim::SparseGrad{{}, {}, cols} : random_grad(seed_for(5), rows, cols, 0.2, true);
   const optim::SparseGrad ref = dense_reference(g, rows);
   GradientExchange ex(world(), ExchangeMode::Sparse);
   ex.combine(g, rows);
@@ -198,8 +198,8 @@ TEST(Exchange, RanksWithNothingTouched) {
 TEST(Exchange, MixedBlocksInOneStepUseThreeCollectives) {
   const int P = world().size();
   const size_t rows = 400;
-  optim::SparseGrad a = random_grad(seed_for(6), rows, 6, 0.05, true);     // auto -> sparse
-  optim::SparseGrad b = random_grad(seed_for(7), 50, 4, 1.0, true);        // auto -> dense
+  optim::SparseGrad a = random_grad(seed_for(6), rows, 6, 0.05, true);  // auto -> sparse
+  optim::SparseGrad b = random_grad(seed_for(7), 50, 4, 1.0, true);     // auto -> dense
   optim::DenseGrad d1, d2;
   for (int i = 0; i < 37; ++i) d1.values.push_back(static_cast<float>(world().rank() + i));
   d2.values.assign(5, 0.25f);
@@ -257,7 +257,8 @@ TEST(Comm, SlicedCollectivesGiveTheSameBits) {
   for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<float>(world().rank() * 1000 + i);
   std::vector<float> f_whole = f, f_sliced = f;
   world().allreduce_sum(f_whole.data(), f_whole.size());
-  const std::vector<float> v_whole = world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
+  const std::vector<float> v_whole =
+      world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
   std::string text = world().is_root() ? std::string(100, 'x') + "end" : "";
   std::vector<double> raw(37, world().is_root() ? 0.0 : -1.0);
   if (world().is_root())
@@ -269,7 +270,8 @@ TEST(Comm, SlicedCollectivesGiveTheSameBits) {
   EXPECT_GT(world().collectives() - before, 3u) << "the sliced path must have been taken";
   exd.combine(sliced_dense, rows);
   world().allreduce_sum(f_sliced.data(), f_sliced.size());
-  const std::vector<float> v_sliced = world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
+  const std::vector<float> v_sliced =
+      world().allgatherv(std::vector<float>(f.begin(), f.begin() + 13 * (world().rank() + 1)));
   world().broadcast(text);
   const uint64_t before_raw = world().collectives();
   world().broadcast_bytes(raw.data(), raw.size() * sizeof(double));  // 296 bytes in slices of 7
@@ -349,7 +351,9 @@ TEST(Comm, AlltoallvDeliversEveryBlockInRankOrder) {
   Comm& c = world();
   const size_t P = static_cast<size_t>(c.size()), me = static_cast<size_t>(c.rank());
   const auto words = [&](size_t from, size_t to) { return static_cast<uint64_t>((from + 2 * to) % 5); };
-  const auto word = [&](size_t from, size_t to, size_t k) { return static_cast<uint32_t>(from * 10000 + to * 100 + k); };
+  const auto word = [&](size_t from, size_t to, size_t k) {
+    return static_cast<uint32_t>(from * 10000 + to * 100 + k);
+  };
   std::vector<uint64_t> send_counts(P), recv_counts(P);
   std::vector<uint32_t> send;
   for (size_t to = 0; to < P; ++to) {
@@ -369,7 +373,6 @@ TEST(Comm, AlltoallvDeliversEveryBlockInRankOrder) {
         EXPECT_EQ(recv[at], word(from, me, k)) << "round " << round << ", from rank " << from << ", word " << k;
   }
 }
-
 
 }  // namespace
 }  // namespace sparsetrain::collective

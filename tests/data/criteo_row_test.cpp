@@ -56,9 +56,12 @@ TEST(CriteoRow, ShippedSampleParsesCompletely) {
     ASSERT_TRUE(parse(lines[i], LabelMode::Required, row, f))
         << "line " << i + 1 << ": " << row_error_name(f.error) << " " << f.detail;
     EXPECT_FALSE(row.had_crlf);
-    if (row.label == 1) ++pos;
-    else if (row.label == 0) ++neg;
-    else ADD_FAILURE() << "label " << row.label;
+    if (row.label == 1)
+      ++pos;
+    else if (row.label == 0)
+      ++neg;
+    else
+      ADD_FAILURE() << "label " << row.label;
   }
   EXPECT_EQ(pos, 1747);
   EXPECT_EQ(neg, 6340);
@@ -94,10 +97,9 @@ TEST(CriteoRow, HandCheckedRow1) {
     EXPECT_EQ(row.int_value[i], ints[i]) << "I" << i + 1;
   }
   const uint32_t cats[kNumCatFields] = {
-      0x68fd1e64, 0x80e26c9b, 0xfb936136, 0x7b4723c4, 0x25c83c98, 0x7e0ccccf, 0xde7995b8,
-      0x1f89b562, 0xa73ee510, 0xa8cd5504, 0xb2cb9c98, 0x37c9c164, 0x2824a5f6, 0x1adce6ef,
-      0x8ba8b39a, 0x891b62e7, 0xe5ba7672, 0xf54016b9, 0x21ddcdc9, 0xb1252a9d, 0x07b5194c,
-      0 /* C22 empty */, 0x3a171ecb, 0xc5c50484, 0xe8b83407, 0x9727dd16};
+      0x68fd1e64, 0x80e26c9b, 0xfb936136, 0x7b4723c4,        0x25c83c98, 0x7e0ccccf, 0xde7995b8, 0x1f89b562, 0xa73ee510,
+      0xa8cd5504, 0xb2cb9c98, 0x37c9c164, 0x2824a5f6,        0x1adce6ef, 0x8ba8b39a, 0x891b62e7, 0xe5ba7672, 0xf54016b9,
+      0x21ddcdc9, 0xb1252a9d, 0x07b5194c, 0 /* C22 empty */, 0x3a171ecb, 0xc5c50484, 0xe8b83407, 0x9727dd16};
   for (int i = 0; i < kNumCatFields; ++i) {
     if (i == 21) {
       EXPECT_FALSE(row.cat_present[i]) << "C22 is empty in row 1";
@@ -117,7 +119,9 @@ TEST(CriteoRow, HandCheckedRow2) {
   const int64_t ints[kNumIntFields] = {2, 0, 44, 1, 102, 8, 2, 2, 4, 1, 1, -999, 4};
   for (int i = 0; i < kNumIntFields; ++i) {
     EXPECT_EQ(row.int_present[i], i != 11) << "I" << i + 1;
-    if (i != 11) { EXPECT_EQ(row.int_value[i], ints[i]) << "I" << i + 1; }
+    if (i != 11) {
+      EXPECT_EQ(row.int_value[i], ints[i]) << "I" << i + 1;
+    }
   }
   EXPECT_EQ(row.cat_value[0], 0x68fd1e64u);
   EXPECT_EQ(row.cat_value[1], 0xf0cf0024u);
@@ -139,11 +143,15 @@ TEST(CriteoRow, UnlabeledRowsFollowLabelMode) {
     EXPECT_EQ(b.label, -1);
     for (int i = 0; i < kNumIntFields; ++i) {
       EXPECT_EQ(a.int_present[i], b.int_present[i]);
-      if (a.int_present[i]) { EXPECT_EQ(a.int_value[i], b.int_value[i]); }
+      if (a.int_present[i]) {
+        EXPECT_EQ(a.int_value[i], b.int_value[i]);
+      }
     }
     for (int i = 0; i < kNumCatFields; ++i) {
       EXPECT_EQ(a.cat_present[i], b.cat_present[i]);
-      if (a.cat_present[i]) { EXPECT_EQ(a.cat_value[i], b.cat_value[i]); }
+      if (a.cat_present[i]) {
+        EXPECT_EQ(a.cat_value[i], b.cat_value[i]);
+      }
     }
   }
   // Optional also takes labeled rows; Forbidden does not; Required refuses unlabeled.
@@ -196,8 +204,8 @@ TEST(CriteoRow, BadIntegers) {
     int col;
     const char* text;
   };
-  for (const Case& c : {Case{1, "x"}, Case{3, "1x"}, Case{3, "1.5"}, Case{5, "-"}, Case{7, "+3"},
-                        Case{13, " 2"}, Case{13, "2 "}, Case{2, "0x10"}, Case{4, "--1"}}) {
+  for (const Case& c : {Case{1, "x"}, Case{3, "1x"}, Case{3, "1.5"}, Case{5, "-"}, Case{7, "+3"}, Case{13, " 2"},
+                        Case{13, "2 "}, Case{2, "0x10"}, Case{4, "--1"}}) {
     const ParseFailure f = parse_fail(row1_with(c.col, c.text));
     EXPECT_EQ(f.error, RowError::BadInteger) << c.text;
     EXPECT_EQ(f.column, c.col) << c.text;
@@ -329,7 +337,6 @@ TEST(CriteoRow, UnlabeledFieldErrorsNameUnlabeledColumns) {
   EXPECT_EQ(column_name(f.column, false), "I3");
 }
 
-
 // Differential test against a plain reference parser: random fields of every shape
 // (valid, empty, too long, junk next to valid characters, bytes >= 0x80, all lengths),
 // so the parser's fast paths and its byte-by-byte path must agree everywhere.
@@ -442,11 +449,15 @@ TEST(CriteoRow, RandomFieldsMatchReferenceParser) {
     ASSERT_EQ(row.label, labeled ? ref.row.label : -1);
     for (int i = 0; i < kNumIntFields; ++i) {
       ASSERT_EQ(row.int_present[i], ref.row.int_present[i]) << line;
-      if (row.int_present[i]) { ASSERT_EQ(row.int_value[i], ref.row.int_value[i]) << "I" << i + 1 << " " << line; }
+      if (row.int_present[i]) {
+        ASSERT_EQ(row.int_value[i], ref.row.int_value[i]) << "I" << i + 1 << " " << line;
+      }
     }
     for (int i = 0; i < kNumCatFields; ++i) {
       ASSERT_EQ(row.cat_present[i], ref.row.cat_present[i]) << line;
-      if (row.cat_present[i]) { ASSERT_EQ(row.cat_value[i], ref.row.cat_value[i]) << "C" << i + 1 << " " << line; }
+      if (row.cat_present[i]) {
+        ASSERT_EQ(row.cat_value[i], ref.row.cat_value[i]) << "C" << i + 1 << " " << line;
+      }
     }
   }
   EXPECT_GT(ok, 10000u);

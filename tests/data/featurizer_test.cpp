@@ -43,8 +43,8 @@ FeaturizerOptions opts(uint64_t dim, uint64_t seed = 0, IntEncoding enc = IntEnc
 TEST(Featurizer, IdsInRangeForManyInputDims) {
   const std::vector<CriteoRow> rows = fixture_rows();
   ASSERT_EQ(rows.size(), 8087u);
-  for (uint64_t dim : {1ull, 2ull, 7ull, 1000ull, 1ull << 20, 1000003ull, (1ull << 31) + 11,
-                       (1ull << 32) - 1, 1ull << 32}) {
+  for (uint64_t dim :
+       {1ull, 2ull, 7ull, 1000ull, 1ull << 20, 1000003ull, (1ull << 31) + 11, (1ull << 32) - 1, 1ull << 32}) {
     Featurizer fz(opts(dim));
     uint32_t ids[Featurizer::kIdsPerRow];
     float dense[Featurizer::kDensePerRow];
@@ -80,9 +80,13 @@ TEST(Featurizer, MissingIsItsOwnPerFieldToken) {
     // Different from the token of any present value in this field (values 0..100000 and the fixture's).
     for (int64_t v = -100; v <= 100000; ++v) ASSERT_NE(missing, fz.int_id(f, true, v)) << f << " " << v;
     for (const CriteoRow& r : rows)
-      if (r.int_present[f]) { ASSERT_NE(missing, fz.int_id(f, true, r.int_value[f])); }
+      if (r.int_present[f]) {
+        ASSERT_NE(missing, fz.int_id(f, true, r.int_value[f]));
+      }
     for (int g = 0; g < kNumIntFields; ++g)
-      if (g != f) { EXPECT_NE(missing, fz.int_id(g, false, 0)); }
+      if (g != f) {
+        EXPECT_NE(missing, fz.int_id(g, false, 0));
+      }
   }
   std::set<uint32_t> cat_missing;
   for (int f = 0; f < kNumCatFields; ++f) {
@@ -91,7 +95,9 @@ TEST(Featurizer, MissingIsItsOwnPerFieldToken) {
     EXPECT_NE(missing, fz.cat_id(f, true, 0));  // "00000000" is a value, not missing
     EXPECT_NE(missing, fz.cat_id(f, true, 0xffffffffu));
     for (const CriteoRow& r : rows)
-      if (r.cat_present[f]) { ASSERT_NE(missing, fz.cat_id(f, true, r.cat_value[f])); }
+      if (r.cat_present[f]) {
+        ASSERT_NE(missing, fz.cat_id(f, true, r.cat_value[f]));
+      }
     cat_missing.insert(missing);
     for (int g = 0; g < kNumIntFields; ++g) EXPECT_NE(missing, fz.int_id(g, false, 0));
   }
@@ -101,7 +107,7 @@ TEST(Featurizer, MissingIsItsOwnPerFieldToken) {
   const CriteoRow& r0 = rows[0];
   uint32_t ids[Featurizer::kIdsPerRow];
   fz.featurize(r0, ids, nullptr);
-  EXPECT_EQ(ids[11], fz.int_id(11, false, 0));  // I12 missing in row 1
+  EXPECT_EQ(ids[11], fz.int_id(11, false, 0));                  // I12 missing in row 1
   EXPECT_EQ(ids[kNumIntFields + 21], fz.cat_id(21, false, 0));  // C22 missing in row 1
   for (int f = 0; f < kNumIntFields; ++f) EXPECT_EQ(ids[f], fz.int_id(f, r0.int_present[f], r0.int_value[f]));
   for (int f = 0; f < kNumCatFields; ++f)
@@ -148,8 +154,8 @@ TEST(Featurizer, LogSquaredBinning) {
   EXPECT_EQ(fz.int_id(0, true, 4), fz.int_id(0, true, 1));
   EXPECT_EQ(fz.int_id(0, true, 5), fz.int_id(0, true, 2));
   EXPECT_NE(fz.int_id(0, true, 2), fz.int_id(0, true, 1));
-  for (int64_t v : {3LL, 4LL, 5LL, 6LL, 7LL, 8LL, 15LL, 16LL, 100LL, 1382LL, 65535LL, 65536LL, 65537LL,
-                    1000000LL, 123456789LL, 999999999999999999LL}) {
+  for (int64_t v : {3LL, 4LL, 5LL, 6LL, 7LL, 8LL, 15LL, 16LL, 100LL, 1382LL, 65535LL, 65536LL, 65537LL, 1000000LL,
+                    123456789LL, 999999999999999999LL}) {
     const double l = std::log(static_cast<double>(v));
     expect_token(v, static_cast<int64_t>(std::floor(l * l)));
   }

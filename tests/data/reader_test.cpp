@@ -46,7 +46,6 @@ std::string row_with(size_t i, int col, const std::string& value) {
   return s;
 }
 
-
 struct Captured {
   std::vector<std::string> warnings;
 };
@@ -145,8 +144,8 @@ TEST(Reader, ShippedSampleEndToEnd) {
 }
 
 TEST(Reader, TrainTestSplitAndDenseOff) {
-  ReaderOptions o = opts(std::string(ST_TEST_DATA_DIR) + "/criteo_sample_train.tsv," + ST_TEST_DATA_DIR +
-                         "/criteo_sample_test.tsv");
+  ReaderOptions o =
+      opts(std::string(ST_TEST_DATA_DIR) + "/criteo_sample_train.tsv," + ST_TEST_DATA_DIR + "/criteo_sample_test.tsv");
   const auto both = read_all(o);
   const auto all = read_all(opts(kFixture));
   EXPECT_EQ(both, all) << "train + test = the whole sample";
@@ -278,8 +277,8 @@ TEST(Reader, FailPolicyThrowsOnFirstBadRowWithSameDetails) {
       EXPECT_TRUE(contains(msg, "on_error = fail")) << msg;
       // Same file/line/field/detail as the skip-mode warning.
       const std::string w = cap.warnings[0];
-      const std::string core = w.substr(std::strlen("warning: "), w.size() - std::strlen("warning: ") -
-                                                                    std::strlen(" (row skipped)"));
+      const std::string core =
+          w.substr(std::strlen("warning: "), w.size() - std::strlen("warning: ") - std::strlen(" (row skipped)"));
       EXPECT_TRUE(contains(msg, core)) << msg << "\nvs\n" << core;
     }
     EXPECT_EQ(reader.stats().skipped, 0u);
@@ -321,7 +320,8 @@ TEST(Reader, WarningsStopAfterMaxWarningsWithSummaryLine) {
     const bool summary = max > 0 && max <= 20;
     ASSERT_EQ(cap.warnings.size(), printed + (summary ? 1 : 0)) << max;
     for (size_t i = 0; i < printed; ++i) {
-      EXPECT_TRUE(contains(cap.warnings[i], path + ":" + std::to_string(2 * i + 2) + ": field I2: ")) << cap.warnings[i];
+      EXPECT_TRUE(contains(cap.warnings[i], path + ":" + std::to_string(2 * i + 2) + ": field I2: "))
+          << cap.warnings[i];
     }
     if (summary) {
       EXPECT_TRUE(contains(cap.warnings.back(), "further malformed rows are only counted")) << cap.warnings.back();
@@ -452,8 +452,8 @@ TEST(Reader, ParallelParsingGivesTheSameBatchesWarningsAndCursorsAsOneThread) {
           << skips[i];
     EXPECT_TRUE(contains(one.summary, "crlf_rows=" + std::to_string(crlf_rows))) << one.summary;
     // rows + skipped = lines, with or without placeholders.
-    EXPECT_TRUE(contains(one.summary, "rows=" + std::to_string(good.size()) + " skipped=" +
-                                          std::to_string(bad_at.size())))
+    EXPECT_TRUE(
+        contains(one.summary, "rows=" + std::to_string(good.size()) + " skipped=" + std::to_string(bad_at.size())))
         << one.summary;
   }
 }
@@ -488,8 +488,10 @@ TEST(Reader, LineLongerThanOneMiBIsSkipped) {
     for (size_t block : {size_t{4096}, size_t{1} << 20}) {
       const std::string path = dir.file(gz ? "long.tsv.gz" : "long.tsv");
       const std::string content = join_lines(lines) + huge + "\n" + fixture_lines()[4] + "\n" + huge;  // last: no \n
-      if (gz) write_gzip(path, content, 1);
-      else write_file(path, content);
+      if (gz)
+        write_gzip(path, content, 1);
+      else
+        write_file(path, content);
       Captured cap;
       ReaderOptions o = opts(path, &cap);
       o.block_bytes = block;
@@ -544,8 +546,12 @@ TEST(Reader, TruncatedGzipDeliversCompleteRowsAndReports) {
     CriteoReader reader(opts(path, &cap));
     const std::vector<Rec> got = drain(reader, 333);
     ASSERT_EQ(got.size(), complete) << "cut " << cut;
-    if (cut <= gz.size() / 2) { EXPECT_GT(got.size(), 1000u) << "cut " << cut; }  // else: 30 bytes left, no row
-    if (cut <= 8) { EXPECT_EQ(got.size(), 8087u) << "only the trailer is missing: every row is there"; }
+    if (cut <= gz.size() / 2) {
+      EXPECT_GT(got.size(), 1000u) << "cut " << cut;
+    }  // else: 30 bytes left, no row
+    if (cut <= 8) {
+      EXPECT_EQ(got.size(), 8087u) << "only the trailer is missing: every row is there";
+    }
     EXPECT_TRUE(std::equal(got.begin(), got.end(), all.begin())) << "a prefix of the real rows";
     EXPECT_EQ(reader.stats().skipped_by_kind[static_cast<int>(RowError::TruncatedInput)], 1u) << cut;
     ASSERT_EQ(cap.warnings.size(), 1u);
@@ -768,7 +774,7 @@ TEST(Reader, LineNumbersInLaterShardPieces) {
   TempDir dir;
   std::vector<std::string> lines(fixture_lines().begin(), fixture_lines().begin() + 2000);
   lines[1700] = row_with(1700, 17, "bad!");  // line 1701, C4
-  lines[300] = "";                            // an empty line in rank 0's part: counted as a line
+  lines[300] = "";                           // an empty line in rank 0's part: counted as a line
   const std::string path = dir.file("ranked.tsv");
   write_file(path, join_lines(lines));
   const std::string gz = dir.file("ranked.tsv.gz");
@@ -863,8 +869,10 @@ TEST(ReaderCursor, ResumeManyFilesAndBadRows) {
     lines[100] = row_with(static_cast<size_t>(f * 2000 + 100), 2, "x");
     lines[777] = "";
     const std::string path = dir.file("part" + std::to_string(f) + (f == 1 ? ".tsv.gz" : ".tsv"));
-    if (f == 1) write_gzip(path, join_lines(lines));
-    else write_file(path, join_lines(lines));
+    if (f == 1)
+      write_gzip(path, join_lines(lines));
+    else
+      write_file(path, join_lines(lines));
     inputs += (f ? "," : "") + path;
   }
   check_resume(inputs, 1, 512);

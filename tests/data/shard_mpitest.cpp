@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/data/criteo_reader.h"
-#include "sparsetrain/collective/comm.h"
-#include "sparsetrain/util/hash.h"
 #include "../common/temp_dir.h"
+#include "sparsetrain/collective/comm.h"
+#include "sparsetrain/data/criteo_reader.h"
+#include "sparsetrain/util/hash.h"
 
 using namespace sparsetrain;
 

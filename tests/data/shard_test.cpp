@@ -34,7 +34,6 @@ namespace {
 
 using namespace sparsetrain::data::testing;
 
-
 ReaderOptions options_for(const std::string& inputs, int rank = 0, int nranks = 1) {
   ReaderOptions o;
   o.inputs = inputs;
@@ -77,7 +76,9 @@ std::vector<std::pair<Key, Rec>> read_keyed(const ReaderOptions& o) {
 // the union of the ranks' rows is exactly the single-rank read.
 void expect_exact_cover(const std::string& inputs, int max_ranks = 5, size_t expected_rows = 0) {
   const std::vector<Rec> whole = read_all(options_for(inputs));
-  if (expected_rows) { EXPECT_EQ(whole.size(), expected_rows); }
+  if (expected_rows) {
+    EXPECT_EQ(whole.size(), expected_rows);
+  }
   for (int n = 1; n <= max_ranks; ++n) {
     std::vector<std::pair<Key, Rec>> all;
     std::vector<size_t> per_rank;
@@ -120,7 +121,9 @@ TEST(PlanShard, WholeFilesWhenAtLeastAsManyFilesAsRanks) {
       size_t last = 0;
       for (size_t k = 0; k < pieces.size(); ++k) {
         const ShardPiece& p = pieces[k];
-        if (k) { EXPECT_GT(p.file, last) << "pieces in file order"; }
+        if (k) {
+          EXPECT_GT(p.file, last) << "pieces in file order";
+        }
         last = p.file;
         EXPECT_EQ(p.begin, 0u);
         EXPECT_EQ(p.end, files[p.file].size);
@@ -336,8 +339,10 @@ std::string split_fixture(const TempDir& dir, size_t k, bool with_gzip, const st
     const std::string part = content.substr(starts[i], starts[i + 1] - starts[i]);
     const bool gz = with_gzip && i % 3 == 1;
     const std::string path = dir.file(stem + "_" + std::to_string(i) + (gz ? ".tsv.gz" : ".tsv"));
-    if (gz) write_gzip(path, part);
-    else write_file(path, part);
+    if (gz)
+      write_gzip(path, part);
+    else
+      write_file(path, part);
     if (i) inputs += ",";
     inputs += path;
   }

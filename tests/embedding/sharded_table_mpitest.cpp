@@ -4,12 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <set>
 #include <iostream>
 #include <random>
+#include <set>
 
-#include "sparsetrain/collective/comm.h"
 #include "../common/mpi_test_main.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/embedding/sharded_table.h"
 
 namespace sparsetrain::embedding {
@@ -63,7 +63,8 @@ TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
     float want_delta = 0;
     for (uint32_t r = 0; r < P; ++r) {
       const auto theirs = batch_ids(static_cast<int>(r), 0);
-      if (std::find(theirs.begin(), theirs.end(), ids1[i]) != theirs.end()) want_delta += static_cast<float>(r + 1) / 4.0f;
+      if (std::find(theirs.begin(), theirs.end(), ids1[i]) != theirs.end())
+        want_delta += static_cast<float>(r + 1) / 4.0f;
     }
     for (size_t j = 0; j < kCols; ++j)
       EXPECT_EQ(next.rows[next.slots[i] * kCols + j], initial(ids1[i], j) - want_delta) << "id " << ids1[i];

@@ -27,7 +27,8 @@ bool names_config(const std::string& arg) {
   size_t i = 0;
   while (i < arg.size() && arg[i] == '-') ++i;
   if (i == 0) return false;
-  const std::string name = arg.substr(i, arg.find('=', i) == std::string::npos ? std::string::npos : arg.find('=', i) - i);
+  const std::string name =
+      arg.substr(i, arg.find('=', i) == std::string::npos ? std::string::npos : arg.find('=', i) - i);
   return !name.empty() && std::string("config").compare(0, name.size(), name) == 0;
 }
 

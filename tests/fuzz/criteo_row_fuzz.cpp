@@ -92,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Featurizer log_squared(FeaturizerOptions{});
   static const Featurizer identity(FeaturizerOptions{
       .input_dim = 1ULL << 32, .hash_seed = 7, .int_encoding = IntEncoding::Identity, .dense_features = false});
-  static const Featurizer tiny(FeaturizerOptions{.input_dim = 1, .hash_seed = 0, .int_encoding = IntEncoding::LogSquared,
-                                                 .dense_features = true});
+  static const Featurizer tiny(FeaturizerOptions{
+      .input_dim = 1, .hash_seed = 0, .int_encoding = IntEncoding::LogSquared, .dense_features = true});
 
   // An exact-size copy: ASan then flags any read past the line's end.
   const std::string line(reinterpret_cast<const char*>(data), size);

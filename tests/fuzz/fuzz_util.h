@@ -13,12 +13,12 @@ namespace sparsetrain::fuzz {
 
 // A property the code under test must keep; a violation is a crash libFuzzer reports
 // (with the input that caused it), like a sanitizer error.
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
 
 // An anonymous in-memory file (memfd) reachable through a path, /proc/self/fd/N, so code

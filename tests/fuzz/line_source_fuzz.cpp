@@ -33,15 +33,16 @@ namespace {
 
 struct Record {
   LineSource::Status status;
-  std::string text;        // the line (Line only)
-  uint64_t index = 0;      // line_index()
+  std::string text;    // the line (Line only)
+  uint64_t index = 0;  // line_index()
   uint64_t next_offset = 0;
   bool operator==(const Record&) const = default;
 };
 
 constexpr size_t kMaxRecords = 1 << 16;
 
-std::vector<Record> read_all(LineSource& src, bool with_line_numbers = false, std::vector<uint64_t>* numbers = nullptr) {
+std::vector<Record> read_all(LineSource& src, bool with_line_numbers = false,
+                             std::vector<uint64_t>* numbers = nullptr) {
   std::vector<Record> out;
   for (;;) {
     const char* line = nullptr;

@@ -34,11 +34,11 @@
 
 #include "fuzz_util.h"
 #include "sparsetrain/checkpoint/checkpoint.h"
-#include "sparsetrain/util/checksum.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/train/setup.h"
+#include "sparsetrain/util/checksum.h"
 
 using namespace sparsetrain;
 
@@ -144,13 +144,34 @@ struct Id {
 };
 
 int64_t interesting_int(std::mt19937_64& rng) {
-  static constexpr int64_t kValues[] = {0, 1, 2, 3, 4, -1, 7, 8, 16, 255, 256, 65536, 1LL << 31, 1LL << 32,
-                                        std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+  static constexpr int64_t kValues[] = {0,
+                                        1,
+                                        2,
+                                        3,
+                                        4,
+                                        -1,
+                                        7,
+                                        8,
+                                        16,
+                                        255,
+                                        256,
+                                        65536,
+                                        1LL << 31,
+                                        1LL << 32,
+                                        std::numeric_limits<int64_t>::max(),
+                                        std::numeric_limits<int64_t>::min()};
   return rng() % 4 == 0 ? static_cast<int64_t>(rng()) : kValues[rng() % std::size(kValues)];
 }
 
 double interesting_double(std::mt19937_64& rng) {
-  static constexpr double kValues[] = {0.0, -0.0, 1.0, -1.0, 0.5, 1e300, -1e300, 5e-324,
+  static constexpr double kValues[] = {0.0,
+                                       -0.0,
+                                       1.0,
+                                       -1.0,
+                                       0.5,
+                                       1e300,
+                                       -1e300,
+                                       5e-324,
                                        std::numeric_limits<double>::infinity(),
                                        std::numeric_limits<double>::quiet_NaN()};
   return rng() % 4 == 0 ? std::ldexp(static_cast<double>(rng() % 2000) - 1000.0, static_cast<int>(rng() % 80) - 40)
@@ -200,8 +221,9 @@ void refresh_checksum(hid_t dset, const std::string& path, const std::vector<cha
 }
 
 hid_t pick_type(std::mt19937_64& rng) {
-  static const hid_t* kTypes[] = {&H5T_NATIVE_FLOAT_g, &H5T_NATIVE_DOUBLE_g, &H5T_NATIVE_UINT16_g, &H5T_NATIVE_UINT32_g,
-                                  &H5T_NATIVE_UINT64_g, &H5T_NATIVE_INT64_g, &H5T_NATIVE_INT8_g};
+  static const hid_t* kTypes[] = {&H5T_NATIVE_FLOAT_g,  &H5T_NATIVE_DOUBLE_g, &H5T_NATIVE_UINT16_g,
+                                  &H5T_NATIVE_UINT32_g, &H5T_NATIVE_UINT64_g, &H5T_NATIVE_INT64_g,
+                                  &H5T_NATIVE_INT8_g};
   return *kTypes[rng() % std::size(kTypes)];
 }
 
@@ -222,10 +244,10 @@ void mutate_file(hid_t f, std::mt19937_64& rng) {
     if (obj.id < 0) return;
     std::vector<std::string> attrs;
     H5Aiterate2(obj.id, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_attr, &attrs);
-    static const char* kNames[] = {"format", "format_version", "config", "complete", "nranks", "step", "checksum",
-                                   "parameter_count", "inputs", "encoding"};
-    const std::string name = !attrs.empty() && rng() % 4 != 0 ? attrs[rng() % attrs.size()]
-                                                                : kNames[rng() % std::size(kNames)];
+    static const char* kNames[] = {"format", "format_version", "config",          "complete", "nranks",
+                                   "step",   "checksum",       "parameter_count", "inputs",   "encoding"};
+    const std::string name =
+        !attrs.empty() && rng() % 4 != 0 ? attrs[rng() % attrs.size()] : kNames[rng() % std::size(kNames)];
     if (kind == 0) {
       const int64_t v = interesting_int(rng);
       write_attr(obj.id, name, H5T_NATIVE_INT64, &v);
@@ -342,8 +364,10 @@ void mutate_file(hid_t f, std::mt19937_64& rng) {
     std::vector<char> bytes(count * elem);
     for (auto& b : bytes) b = static_cast<char>(rng() % 4 == 0 ? rng() : 0);
     H5Dwrite(created.id, new_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data());
-    if (rng() % 2) refresh_checksum(created.id, ds_name, bytes, new_dims[0]);
-    else if (!checksum.empty()) write_string_attr(created.id, "checksum", checksum);
+    if (rng() % 2)
+      refresh_checksum(created.id, ds_name, bytes, new_dims[0]);
+    else if (!checksum.empty())
+      write_string_attr(created.id, "checksum", checksum);
   } else if (!checksum.empty()) {
     write_string_attr(created.id, "checksum", checksum);
   }

@@ -86,9 +86,9 @@ T* shifted_down(T* p, uint64_t offset_floats) {
 
 const k::KernelTable* avx() { return k::avx512_table(); }
 
-#define REQUIRE_AVX512()                                              \
-  do {                                                                \
-    if (!avx()) GTEST_SKIP() << "CPU lacks AVX-512F/DQ/BW/VL";        \
+#define REQUIRE_AVX512()                                       \
+  do {                                                         \
+    if (!avx()) GTEST_SKIP() << "CPU lacks AVX-512F/DQ/BW/VL"; \
   } while (0)
 
 bool bits_equal(float a, float b) { return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b); }
@@ -415,8 +415,7 @@ TEST(KernelsAvx512, SparseDotAndAxpyMatchScalar) {
     Buf ys = w, ya = w;
     k::scalar_table().sparse_axpy(alpha, idx.data(), vals.data(), nnz, ys.data());
     avx()->sparse_axpy(alpha, idx.data(), vals.data(), nnz, ya.data());
-    for (size_t i = 0; i < dim; ++i)
-      EXPECT_NEAR(ya[i], ys[i], 1e-6 * (std::abs(w[i]) + std::abs(alpha)) + 1e-30) << i;
+    for (size_t i = 0; i < dim; ++i) EXPECT_NEAR(ya[i], ys[i], 1e-6 * (std::abs(w[i]) + std::abs(alpha)) + 1e-30) << i;
     EXPECT_TRUE(ya.guards_intact());
   }
 }
@@ -461,9 +460,13 @@ TEST(KernelsAvx512, SparseHighIndices) {
 // Random values with special cases sprinkled in (NaN, +-0, +-inf, denormals).
 Buf relu_input(size_t n, Rng& rng) {
   Buf x(n, rng, -1, 1);
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -0.0f, 0.0f,
-                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-                            std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min()};
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            -0.0f,
+                            0.0f,
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::denorm_min(),
+                            -std::numeric_limits<float>::denorm_min()};
   for (size_t i = 0; i < n; i += 5) x[i] = specials[(i / 5) % std::size(specials)];
   return x;
 }
@@ -612,7 +615,8 @@ void check_adam_rows_equals_adam_row(const k::KernelTable& t) {
   for (size_t n : {size_t{1}, size_t{17}, size_t{64}, size_t{100}}) {
     SCOPED_TRACE(testing::Message() << t.name << " n=" << n);
     const size_t stride = n + 3, table_rows = 40;
-    Buf w(table_rows * stride, rng, -1, 1), m(table_rows * stride, rng, -0.1, 0.1), v(table_rows * stride, rng, 0, 1e-2);
+    Buf w(table_rows * stride, rng, -1, 1), m(table_rows * stride, rng, -0.1, 0.1),
+        v(table_rows * stride, rng, 0, 1e-2);
     const std::vector<uint32_t> rows = {0, 3, 4, 17, 39};
     Buf g(rows.size() * n, rng, -0.1, 0.1), md(rows.size(), rng, 0.5, 1), vd(rows.size(), rng, 0.9, 1);
     std::vector<float> w2 = w.values(), m2 = m.values(), v2 = v.values();
@@ -655,8 +659,8 @@ TEST(KernelsAdam, SkippedStepDecayEqualsZeroGradientSteps) {
       std::fill(zero.data(), zero.data() + n, 0.0f);
       for (int s = 0; s < skipped; ++s)
         t->adam_row(explicit_steps.w.data(), explicit_steps.m.data(), explicit_steps.v.data(), zero.data(), n, p);
-      t->adam_row(explicit_steps.w.data(), explicit_steps.m.data(), explicit_steps.v.data(), explicit_steps.g.data(),
-                  n, p);
+      t->adam_row(explicit_steps.w.data(), explicit_steps.m.data(), explicit_steps.v.data(), explicit_steps.g.data(), n,
+                  p);
 
       p.m_decay = std::pow(p.beta1, static_cast<float>(skipped));
       p.v_decay = std::pow(p.beta2, static_cast<float>(skipped));

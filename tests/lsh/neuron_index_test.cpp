@@ -41,8 +41,7 @@ std::vector<float> gaussian_rows(size_t n, size_t d, uint64_t seed) {
   return w;
 }
 
-std::vector<uint32_t> run_query(const NeuronIndex& index, const float* x, size_t target,
-                                uint64_t rng_seed) {
+std::vector<uint32_t> run_query(const NeuronIndex& index, const float* x, size_t target, uint64_t rng_seed) {
   util::Rng rng(rng_seed);
   auto scratch = index.make_scratch();
   std::vector<uint32_t> out;
@@ -92,7 +91,7 @@ TEST_P(IndexFamilyTest, FindsPlantedNeuron) {
   EXPECT_EQ(out[0], 123u);
 
   const double exact = planted_recall(GetParam(), 0.0);
-  const double noisy = planted_recall(GetParam(), 0.1);  // ~10% relative perturbation
+  const double noisy = planted_recall(GetParam(), 0.1);    // ~10% relative perturbation
   const double noisier = planted_recall(GetParam(), 0.3);  // reported only
   std::printf("[ recall   ] %s K=6 L=16 target=50/1000: exact %.3f, noise 0.1 %.3f, noise 0.3 %.3f\n",
               to_string(GetParam()), exact, noisy, noisier);
@@ -214,7 +213,7 @@ TEST(NeuronIndexTest, TopUpFromEmptyTablesIsUniform) {
   NeuronIndex index(make_config(Family::Dwta, 4, 4, 8, 16, 1), N);
   std::vector<float> x(16, 1.f);
   util::Rng rng(17);
-  QueryScratch scratch;  // default-constructed scratch is sized on first use
+  QueryScratch scratch;                 // default-constructed scratch is sized on first use
   for (size_t target : {10ul, 80ul}) {  // rejection path, then the dense pool path
     std::vector<int> hits(N, 0);
     const int queries = 4000;
@@ -361,8 +360,7 @@ TEST(NeuronIndexTest, MicrobenchmarkRebuildAndQuery) {
     const int reps = 10;
     auto t0 = clock::now();
     for (int r = 0; r < reps; ++r) index.rebuild(w.data(), d);
-    const double rebuild_ms =
-        std::chrono::duration<double, std::milli>(clock::now() - t0).count() / reps;
+    const double rebuild_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count() / reps;
 
     util::Rng rng(2);
     auto scratch = index.make_scratch();
@@ -375,18 +373,16 @@ TEST(NeuronIndexTest, MicrobenchmarkRebuildAndQuery) {
         out.clear();
         index.query(queries.data() + i * d, 128, rng, scratch, out);
       }
-    const double query_us =
-        std::chrono::duration<double, std::micro>(clock::now() - t0).count() / (qreps * 256);
+    const double query_us = std::chrono::duration<double, std::micro>(clock::now() - t0).count() / (qreps * 256);
     std::vector<uint32_t> codes(16);
     t0 = clock::now();
     for (int r = 0; r < qreps; ++r)
       for (size_t i = 0; i < 256; ++i) index.family().hash(queries.data() + i * d, codes.data());
-    const double hash_us =
-        std::chrono::duration<double, std::micro>(clock::now() - t0).count() / (qreps * 256);
-    std::printf("[ bench    ] %s N=%zu d=%zu K=6 L=16 cap=128 (%d threads): rebuild %.2f ms, "
-                "query(target 128) %.2f us (hash alone %.2f us), tables %.1f KiB\n",
-                to_string(f), N, d, omp_get_max_threads(), rebuild_ms, query_us, hash_us,
-                index.memory_bytes() / 1024.0);
+    const double hash_us = std::chrono::duration<double, std::micro>(clock::now() - t0).count() / (qreps * 256);
+    std::printf(
+        "[ bench    ] %s N=%zu d=%zu K=6 L=16 cap=128 (%d threads): rebuild %.2f ms, "
+        "query(target 128) %.2f us (hash alone %.2f us), tables %.1f KiB\n",
+        to_string(f), N, d, omp_get_max_threads(), rebuild_ms, query_us, hash_us, index.memory_bytes() / 1024.0);
   }
 }
 

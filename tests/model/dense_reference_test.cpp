@@ -182,14 +182,13 @@ TEST_P(DenseReference, ProbabilitiesAndGradientsMatch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Nets, DenseReference,
-    ::testing::Values(DenseCase{"h16", small_spec({16}, {1.0}, true), 6},
-                      DenseCase{"h16_no_dense_features", small_spec({16}, {1.0}, false), 6},
-                      DenseCase{"h16_12", small_spec({16, 12}, {1.0, 1.0}, true), 6},
-                      DenseCase{"no_hidden", small_spec({}, {}, true), 6},
-                      DenseCase{"wider_h48_24_10", wider_spec(), 40}),
-    [](const ::testing::TestParamInfo<DenseCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Nets, DenseReference,
+                         ::testing::Values(DenseCase{"h16", small_spec({16}, {1.0}, true), 6},
+                                           DenseCase{"h16_no_dense_features", small_spec({16}, {1.0}, false), 6},
+                                           DenseCase{"h16_12", small_spec({16, 12}, {1.0, 1.0}, true), 6},
+                                           DenseCase{"no_hidden", small_spec({}, {}, true), 6},
+                                           DenseCase{"wider_h48_24_10", wider_spec(), 40}),
+                         [](const ::testing::TestParamInfo<DenseCase>& info) { return std::string(info.param.name); });
 
 // Sparsity 0.999 on layers of at most 999 neurons asks LSH for ceil(0.999 * n) = n
 // neurons: ranked candidates plus random top-ups then cover the whole layer, in a
@@ -256,8 +255,10 @@ Trace train_trace(int threads, size_t batch_rows = 97) {
     net.forward_backward(b, 1.0f / static_cast<float>(batch_rows), step, step * batch_rows, grads, stats);
     t.losses.push_back(stats.loss_sum);
     for (size_t k = 0; k < grads.size(); ++k) {
-      if (grads[k].sparse) opt.apply(net.blocks()[k], grads[k].sparse_grad);
-      else opt.apply(net.blocks()[k], grads[k].dense_grad);
+      if (grads[k].sparse)
+        opt.apply(net.blocks()[k], grads[k].sparse_grad);
+      else
+        opt.apply(net.blocks()[k], grads[k].dense_grad);
     }
     if (net.rebuild_due(step)) net.rebuild(step);
   }
@@ -279,13 +280,14 @@ TEST(Threads, OneTwoAndThreeThreadsGiveBitwiseIdenticalTraining) {
     for (size_t batch_rows : {size_t{97}, size_t{600}}) {
       const Trace one = train_trace(1, batch_rows);
       for (int threads : {2, 3}) {
-        SCOPED_TRACE(::testing::Message() << kernels::active().name << " batch " << batch_rows << ", " << threads
-                                        << " threads");
+        SCOPED_TRACE(::testing::Message()
+                     << kernels::active().name << " batch " << batch_rows << ", " << threads << " threads");
         const Trace many = train_trace(threads, batch_rows);
         EXPECT_EQ(one.losses, many.losses);
         EXPECT_TRUE(bitwise_equal(one.probs, many.probs));
         ASSERT_EQ(one.weights.size(), many.weights.size());
-        for (size_t k = 0; k < one.weights.size(); ++k) EXPECT_TRUE(bitwise_equal(one.weights[k], many.weights[k])) << "block " << k;
+        for (size_t k = 0; k < one.weights.size(); ++k)
+          EXPECT_TRUE(bitwise_equal(one.weights[k], many.weights[k])) << "block " << k;
       }
     }
   }

@@ -65,8 +65,8 @@ struct CheckResult {
 // Compares forward_backward's gradient (times `analytic_scale`, to show the check
 // catches a wrong one) with central differences of every entry of every block.
 CheckResult check_gradients(Network& net, const data::Batch& b, double analytic_scale = 1.0) {
-  const bool sparse = std::any_of(net.spec().sparsity.begin(), net.spec().sparsity.end(),
-                                  [](double s) { return s < 1.0; });
+  const bool sparse =
+      std::any_of(net.spec().sparsity.begin(), net.spec().sparsity.end(), [](double s) { return s < 1.0; });
   std::vector<BlockGrad> grads;
   StepStats stats;
   net.forward_backward(b, 1.0f / static_cast<float>(b.rows), 0, kBase, grads, stats);
@@ -146,9 +146,9 @@ TEST_P(GradientCheck, EveryBlockMatchesCentralDifferences) {
   spread_input_table(net);
   const data::Batch b = synthetic_batch(6, net.spec().input_dim, c.dense_features, 11);
   const CheckResult r = check_gradients(net, b);
-  std::printf("[ %s ] checked %zu (%zu with |grad| > %.0e), skipped: %zu selection changes, %zu kinks; worst %.3f: %s\n",
-              c.name, r.checked, r.nonzero, 10 * kAtol, r.skipped_selection, r.skipped_kink, r.worst,
-              r.worst_where.c_str());
+  std::printf(
+      "[ %s ] checked %zu (%zu with |grad| > %.0e), skipped: %zu selection changes, %zu kinks; worst %.3f: %s\n",
+      c.name, r.checked, r.nonzero, 10 * kAtol, r.skipped_selection, r.skipped_kink, r.worst, r.worst_where.c_str());
   EXPECT_LE(r.worst, 1.0) << r.worst_where;
   size_t total = 0;
   for (const auto& blk : net.blocks()) total += blk.size();
@@ -190,18 +190,16 @@ TEST(GradientCheckGuard, SparseCasesSelectInputDependentSubsets) {
   EXPECT_NE(active_sets(net, b), sets);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Nets, GradientCheck,
-    ::testing::Values(Case{"dense_h16_dense_features", {16}, {1.0}, true},
-                      Case{"dense_h16_no_dense_features", {16}, {1.0}, false},
-                      Case{"dense_h16_12", {16, 12}, {1.0, 1.0}, true},
-                      Case{"no_hidden", {}, {}, true},
-                      Case{"sparse_h16", {16}, {0.5}, true},
-                      Case{"sparse_h16_12", {16, 12}, {0.5, 0.5}, true},
-                      Case{"sparse_h16_12_no_dense_features", {16, 12}, {0.5, 0.5}, false},
-                      Case{"sparse_then_dense_h16_12", {16, 12}, {0.5, 1.0}, true},
-                      Case{"dense_then_sparse_h16_12", {16, 12}, {1.0, 0.5}, true}),
-    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Nets, GradientCheck,
+                         ::testing::Values(Case{"dense_h16_dense_features", {16}, {1.0}, true},
+                                           Case{"dense_h16_no_dense_features", {16}, {1.0}, false},
+                                           Case{"dense_h16_12", {16, 12}, {1.0, 1.0}, true},
+                                           Case{"no_hidden", {}, {}, true}, Case{"sparse_h16", {16}, {0.5}, true},
+                                           Case{"sparse_h16_12", {16, 12}, {0.5, 0.5}, true},
+                                           Case{"sparse_h16_12_no_dense_features", {16, 12}, {0.5, 0.5}, false},
+                                           Case{"sparse_then_dense_h16_12", {16, 12}, {0.5, 1.0}, true},
+                                           Case{"dense_then_sparse_h16_12", {16, 12}, {1.0, 0.5}, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace sparsetrain::model

@@ -75,8 +75,8 @@ inline data::Batch single_row(const data::Batch& b, size_t s) {
   std::copy(b.ids.begin() + static_cast<long>(s * kIds), b.ids.begin() + static_cast<long>((s + 1) * kIds),
             one.ids.begin());
   if (!b.dense.empty())
-    std::copy(b.dense.begin() + static_cast<long>(s * kDense),
-              b.dense.begin() + static_cast<long>((s + 1) * kDense), one.dense.begin());
+    std::copy(b.dense.begin() + static_cast<long>(s * kDense), b.dense.begin() + static_cast<long>((s + 1) * kDense),
+              one.dense.begin());
   one.labels[0] = b.labels[s];
   return one;
 }

@@ -37,8 +37,7 @@ struct RefRow {
 
 // One reference Adam step on one row; `touched` false = zero gradient and no weight
 // update (what lazy Adam is specified to do on a skipped step).
-void ref_adam(RefRow& r, const std::vector<double>& g, const OptimizerOptions& o, uint64_t t, double lr,
-              bool touched) {
+void ref_adam(RefRow& r, const std::vector<double>& g, const OptimizerOptions& o, uint64_t t, double lr, bool touched) {
   const double c1 = 1 - std::pow(o.beta1, static_cast<double>(t));
   const double c2 = 1 - std::pow(o.beta2, static_cast<double>(t));
   for (size_t i = 0; i < r.w.size(); ++i) {
@@ -221,7 +220,8 @@ TEST_P(OptimizerTest, FirstUpdateUsesGlobalStepInBiasCorrection) {
   const float w0 = b.w[1];
   opt.begin_step(50);
   opt.apply(b, SparseGrad{{1}, {2.0f}, 1});
-  const double expected = o.lr * (0.1 / (1 - std::pow(0.9, 50))) / (std::sqrt(0.001 / (1 - std::pow(0.999, 50))) + 1e-8);
+  const double expected =
+      o.lr * (0.1 / (1 - std::pow(0.9, 50))) / (std::sqrt(0.001 / (1 - std::pow(0.999, 50))) + 1e-8);
   EXPECT_NEAR(w0 - b.w[1], expected, 1e-6);
   EXPECT_GT(expected, 0.65 * o.lr);
   EXPECT_LT(expected, 0.75 * o.lr);

@@ -15,10 +15,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/data/criteo_row.h"
 #include "sparsetrain/synth/criteo_profile.h"
 #include "sparsetrain/synth/synth.h"
-#include "../common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sparsetrain::synth;
@@ -26,9 +26,7 @@ using namespace sparsetrain::synth;
 namespace {
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    return sparsetrain::testing::make_temp_dir("sparsetrain_synth_test_");
-  }();
+  static const fs::path dir = [] { return sparsetrain::testing::make_temp_dir("sparsetrain_synth_test_"); }();
   return dir;
 }
 
@@ -76,9 +74,8 @@ bool is_int(const std::string& s) {
 }
 
 bool is_hex8(const std::string& s) {
-  return s.size() == 8 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == 8 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // One generated data set, parsed.
@@ -101,8 +98,7 @@ Parsed generate(Profile profile, uint64_t rows, uint64_t seed, const std::string
     p.rows.push_back(split(line, '\t'));
     p.labels.push_back(p.rows.back()[0] == "1" ? 1.0f : 0.0f);
   }
-  for (const std::string& line : lines_of(read_file(o.probabilities_out)))
-    p.probs.push_back(std::stof(line));
+  for (const std::string& line : lines_of(read_file(o.probabilities_out))) p.probs.push_back(std::stof(line));
   return p;
 }
 
@@ -357,8 +353,8 @@ TEST(Synth, RowSamplerEqualsParsedFile) {
     sparsetrain::data::ParseFailure failure;
     uint64_t row = 0, present_cats = 0;
     while (std::getline(lines, line)) {
-      ASSERT_TRUE(sparsetrain::data::parse_criteo_line(line.data(), line.size(),
-                                                       sparsetrain::data::LabelMode::Required, parsed, failure));
+      ASSERT_TRUE(sparsetrain::data::parse_criteo_line(line.data(), line.size(), sparsetrain::data::LabelMode::Required,
+                                                       parsed, failure));
       sampler.sample(o.seed, row, sampled);
       for (int f = 0; f < kNumIntFields; ++f) {
         ASSERT_EQ(sampled.int_present[f], parsed.int_present[f]) << "row " << row << " I" << f + 1;

@@ -36,7 +36,7 @@ TEST(AucHistogram, WithinOneTenThousandthOfExactOn100kScores) {
 
 TEST(AucHistogram, EdgeProbabilitiesLandInEndBins) {
   AucHistogram h;
-  h.add(1.0f, 1);   // exactly 1: last bin, not past the end
+  h.add(1.0f, 1);  // exactly 1: last bin, not past the end
   h.add(0.0f, 0);
   EXPECT_DOUBLE_EQ(h.auc(), 1.0);
   EXPECT_EQ(h.positives()[AucHistogram::kBins - 1], 1u);

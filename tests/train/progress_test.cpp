@@ -11,7 +11,8 @@ TEST(Progress, EpochsAndShardGiveTheRunFractionAndEta) {
   const Progress p = make_progress(1, 2, 0.5, 100, 0, 1800);
   EXPECT_DOUBLE_EQ(p.run_fraction, 0.75);
   EXPECT_DOUBLE_EQ(p.eta_s, 600);
-  EXPECT_EQ(progress_line(p, 271400, 0.45123), "epoch 2/2 | 50.0% | 30m00s elapsed | ETA 10m00s | 271k samples/s | loss 0.4512");
+  EXPECT_EQ(progress_line(p, 271400, 0.45123),
+            "epoch 2/2 | 50.0% | 30m00s elapsed | ETA 10m00s | 271k samples/s | loss 0.4512");
 }
 
 TEST(Progress, MaxStepsEndsTheRunFirst) {
@@ -51,5 +52,6 @@ TEST(Progress, DurationsAndRatesReadAsAPersonWritesThem) {
 
 TEST(Progress, JsonFieldsCarryTheSameFigures) {
   const Progress p = make_progress(0, 2, 0.372, 10, 0, 3720);
-  EXPECT_EQ(progress_json_fields(p), ",\"epoch\":1,\"epochs\":2,\"shard_read\":0.3720,\"elapsed_s\":3720.0,\"eta_s\":16280.0");
+  EXPECT_EQ(progress_json_fields(p),
+            ",\"epoch\":1,\"epochs\":2,\"shard_read\":0.3720,\"elapsed_s\":3720.0,\"eta_s\":16280.0");
 }

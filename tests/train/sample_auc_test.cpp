@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/cli/config.h"
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
-#include "../common/temp_dir.h"
 
 namespace sparsetrain::train {
 namespace {
@@ -27,9 +27,10 @@ const std::string kFixtures = ST_TEST_DATA_DIR;
 // that bit for bit), and 2 OpenMP threads on 2 busy cores can be several times slower.
 cli::Config sample_config(const fs::path& run_dir, std::vector<std::string> extra = {}) {
   const fs::path ini = fs::path(kFixtures) / ".." / ".." / "configs" / "criteo-sample.ini";
-  std::vector<std::string> args = {"--config", ini.string(), "--train.run_dir", run_dir.string(),
-                                   "--data.train", kFixtures + "/criteo_sample_train.tsv",
-                                   "--data.test", kFixtures + "/criteo_sample_test.tsv",
+  std::vector<std::string> args = {"--config",        ini.string(),
+                                   "--train.run_dir", run_dir.string(),
+                                   "--data.train",    kFixtures + "/criteo_sample_train.tsv",
+                                   "--data.test",     kFixtures + "/criteo_sample_test.tsv",
                                    "--train.threads", "1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return cli::parse_args(args).config;

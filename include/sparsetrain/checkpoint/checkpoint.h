@@ -77,7 +77,7 @@ struct DataRemainder {
 // Everything but the network's own arrays.
 struct TrainState {
   uint64_t step = 0, samples = 0, epoch = 0, nranks = 1;
-  uint64_t next_rebuild = 0;  // Network::next_rebuild()
+  uint64_t next_rebuild = 0;    // Network::next_rebuild()
   double rebuild_interval = 0;  // Network::rebuild_interval()
   double elapsed_seconds = 0;
   uint64_t metrics_bytes = 0;
@@ -85,8 +85,8 @@ struct TrainState {
   std::vector<std::string> inputs;
   std::vector<uint64_t> input_sizes;
   std::vector<DataRemainder> remainders;
-  std::vector<double> window_loss_sum;    // per rank
-  std::vector<uint64_t> window_samples;   // per rank
+  std::vector<double> window_loss_sum;   // per rank
+  std::vector<uint64_t> window_samples;  // per rank
   bool operator==(const TrainState&) const = default;
 };
 

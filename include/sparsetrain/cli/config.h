@@ -46,8 +46,8 @@ class ConfigError : public std::runtime_error {
 // One struct per INI section, one member per key, defaults from config_keys.h.
 namespace section {
 #define ST_DECLARE_FIELD(sec, name, type, def, rule, help) type name = def;
-#define ST_DECLARE_SECTION(sec) \
-  struct sec {                  \
+#define ST_DECLARE_SECTION(sec)     \
+  struct sec {                      \
     ST_KEYS_##sec(ST_DECLARE_FIELD) \
   };
 ST_CONFIG_SECTIONS(ST_DECLARE_SECTION)
@@ -63,7 +63,7 @@ struct Config {
 
 // Extra, subcommand-specific options (e.g. evaluate's --model) declared by the caller.
 struct ExtraOption {
-  std::string name;     // e.g. "model"
+  std::string name;  // e.g. "model"
   std::string help;
   std::string default_value;  // empty and required=false -> optional
   bool required = false;

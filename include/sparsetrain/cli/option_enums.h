@@ -26,9 +26,9 @@ enum class Resume { Auto, Never };
 template <typename E>
 struct OptionNames;
 
-#define ST_OPTION_NAMES(E, ...)                                        \
-  template <>                                                          \
-  struct OptionNames<E> {                                              \
+#define ST_OPTION_NAMES(E, ...)                                          \
+  template <>                                                            \
+  struct OptionNames<E> {                                                \
     static constexpr std::pair<E, const char*> values[] = {__VA_ARGS__}; \
   };
 ST_OPTION_NAMES(OnError, {OnError::Skip, "skip"}, {OnError::Fail, "fail"})
@@ -44,7 +44,9 @@ ST_OPTION_NAMES(Resume, {Resume::Auto, "auto"}, {Resume::Never, "never"})
 #undef ST_OPTION_NAMES
 
 template <typename E>
-concept OptionEnum = requires { OptionNames<E>::values; };
+concept OptionEnum = requires {
+  OptionNames<E>::values;
+};
 
 template <OptionEnum E>
 const char* name_of(E value) {

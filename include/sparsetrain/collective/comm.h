@@ -35,8 +35,8 @@ class Request {
   Request(Request&&) noexcept;
   Request& operator=(Request&&) noexcept;
   ~Request();
-  void wait();          // throws std::runtime_error naming rank and MPI call on failure
-  bool done() const;    // nothing left to wait for
+  void wait();        // throws std::runtime_error naming rank and MPI call on failure
+  bool done() const;  // nothing left to wait for
 
  private:
   friend class Comm;
@@ -68,9 +68,18 @@ class Comm {
   void allreduce_max(double* data, size_t n);
   void allreduce_max(uint64_t* data, size_t n);
   void allreduce_min(uint64_t* data, size_t n);
-  double sum(double v) { allreduce_sum(&v, 1); return v; }
-  uint64_t sum(uint64_t v) { allreduce_sum(&v, 1); return v; }
-  double max(double v) { allreduce_max(&v, 1); return v; }
+  double sum(double v) {
+    allreduce_sum(&v, 1);
+    return v;
+  }
+  uint64_t sum(uint64_t v) {
+    allreduce_sum(&v, 1);
+    return v;
+  }
+  double max(double v) {
+    allreduce_max(&v, 1);
+    return v;
+  }
   // Non-blocking in-place float sum (same slicing as allreduce_sum).
   Request iallreduce_sum(float* data, size_t n);
 

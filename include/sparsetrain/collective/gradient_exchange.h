@@ -46,18 +46,18 @@ struct GradSlot {
 
 struct ExchangeStats {
   uint64_t steps = 0;
-  uint64_t bytes_sent = 0;       // what this rank put on the wire (ring model, comm.h)
-  uint64_t collectives = 0;      // MPI collectives started
+  uint64_t bytes_sent = 0;                             // what this rank put on the wire (ring model, comm.h)
+  uint64_t collectives = 0;                            // MPI collectives started
   uint64_t sparse_exchanges = 0, dense_exchanges = 0;  // per sparse block and step: path taken
   // Sparse-path accounting, to compare the wire with the payload it carries:
-  uint64_t sparse_bytes_sent = 0;      // header + packed allgatherv, ring model
-  uint64_t sparse_payload_bytes = 0;   // ids + values of this rank's rows on the sparse path
+  uint64_t sparse_bytes_sent = 0;         // header + packed allgatherv, ring model
+  uint64_t sparse_payload_bytes = 0;      // ids + values of this rank's rows on the sparse path
   uint64_t sparse_dense_equiv_bytes = 0;  // what dense mode would have sent for those blocks
-  uint64_t touched_payload_bytes = 0;  // ids + values of this rank's touched rows, all sparse blocks
-  double seconds = 0;       // whole exchange, merge included
-  double wait_seconds = 0;  // the header allgather: tiny, so ~ waiting for the slowest rank
-  double pack_seconds = 0;  // deciding and packing the send buffers (thread CPU time)
-  double merge_seconds = 0; // merging sparse rows, unpacking dense sums (thread CPU time)
+  uint64_t touched_payload_bytes = 0;     // ids + values of this rank's touched rows, all sparse blocks
+  double seconds = 0;                     // whole exchange, merge included
+  double wait_seconds = 0;                // the header allgather: tiny, so ~ waiting for the slowest rank
+  double pack_seconds = 0;                // deciding and packing the send buffers (thread CPU time)
+  double merge_seconds = 0;               // merging sparse rows, unpacking dense sums (thread CPU time)
 };
 
 class GradientExchange {

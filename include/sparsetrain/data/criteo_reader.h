@@ -39,11 +39,11 @@ struct ReaderOptions {
 };
 
 struct ReaderStats {
-  uint64_t rows = 0;           // good rows delivered (not the placeholders of emit_invalid)
-  uint64_t bytes = 0;          // bytes of input consumed (uncompressed)
-  uint64_t skipped = 0;        // malformed rows skipped
+  uint64_t rows = 0;     // good rows delivered (not the placeholders of emit_invalid)
+  uint64_t bytes = 0;    // bytes of input consumed (uncompressed)
+  uint64_t skipped = 0;  // malformed rows skipped
   std::array<uint64_t, kNumRowErrorKinds> skipped_by_kind{};
-  uint64_t crlf_rows = 0;      // rows that ended in \r\n (accepted)
+  uint64_t crlf_rows = 0;  // rows that ended in \r\n (accepted)
   uint64_t warnings_printed = 0;
 
   // The counts as one flat array (rows, bytes, skipped, crlf_rows, skipped_by_kind...), to
@@ -59,10 +59,10 @@ std::string describe(const ReaderStats& stats);
 
 // Where a rank is in its shard: enough to continue exactly there.
 struct ReaderCursor {
-  uint64_t piece = 0;        // index into this rank's piece list
-  uint64_t offset = 0;       // byte offset of the next line in that piece's file
-  uint64_t line_index = 0;   // piece lines before it
-  uint64_t rows = 0;         // rows delivered so far in this epoch
+  uint64_t piece = 0;       // index into this rank's piece list
+  uint64_t offset = 0;      // byte offset of the next line in that piece's file
+  uint64_t line_index = 0;  // piece lines before it
+  uint64_t rows = 0;        // rows delivered so far in this epoch
 };
 
 // The unread rest of one shard piece in the current epoch: the lines of `piece` that
@@ -145,8 +145,8 @@ class CriteoReader {
 
   ReaderOptions options_;
   std::vector<InputFile> files_;
-  std::vector<ShardPiece> pieces_;   // this epoch's pieces (planned_, or assigned remainders)
-  std::vector<ShardPiece> planned_;  // plan_shard's pieces, read from every rewind()
+  std::vector<ShardPiece> pieces_;      // this epoch's pieces (planned_, or assigned remainders)
+  std::vector<ShardPiece> planned_;     // plan_shard's pieces, read from every rewind()
   std::vector<PieceRemainder> starts_;  // where assigned pieces start; empty = at their beginning
   Featurizer featurizer_;
   size_t piece_ = 0;

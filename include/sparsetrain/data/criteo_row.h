@@ -39,8 +39,8 @@ const char* row_error_name(RowError e);  // e.g. "bad_integer"
 
 struct ParseFailure {
   RowError error = RowError::None;
-  int column = -1;     // 0-based column of the bad field (-1: whole line)
-  std::string detail;  // what was wrong, with the offending text (shortened)
+  int column = -1;       // 0-based column of the bad field (-1: whole line)
+  std::string detail;    // what was wrong, with the offending text (shortened)
   bool labeled = false;  // layout the line was read with (meaningful when column >= 0)
 };
 
@@ -50,7 +50,6 @@ std::string column_name(int column, bool labeled);
 
 // Parses `line` (without its '\n'; a trailing '\r' is stripped and reported in
 // row.had_crlf). On failure returns false and fills `failure`.
-bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& row,
-                       ParseFailure& failure);
+bool parse_criteo_line(const char* line, size_t len, LabelMode mode, CriteoRow& row, ParseFailure& failure);
 
 }  // namespace sparsetrain::data

@@ -22,8 +22,8 @@ struct FeaturizerOptions {
 
 class Featurizer {
  public:
-  static constexpr int kIdsPerRow = kNumFields;        // 39
-  static constexpr int kDensePerRow = kNumIntFields;   // 13
+  static constexpr int kIdsPerRow = kNumFields;       // 39
+  static constexpr int kDensePerRow = kNumIntFields;  // 13
 
   explicit Featurizer(const FeaturizerOptions& options);
 
@@ -52,8 +52,8 @@ struct Batch {
   size_t rows = 0;
   std::vector<uint32_t> ids;
   std::vector<float> dense;
-  std::vector<float> labels;  // 0/1, or -1 for unlabeled rows
-  std::vector<uint8_t> valid; // 0 for a placeholder of a malformed row (ReaderOptions::emit_invalid)
+  std::vector<float> labels;   // 0/1, or -1 for unlabeled rows
+  std::vector<uint8_t> valid;  // 0 for a placeholder of a malformed row (ReaderOptions::emit_invalid)
   void resize(size_t n, bool with_dense) {
     rows = n;
     valid.resize(n, 1);  // keeps the flags of the first rows (see CriteoReader::next_batch)

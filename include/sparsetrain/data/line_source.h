@@ -18,8 +18,7 @@ class LineSource {
   enum class Status { Line, TooLong, Truncated, End };
 
   // max_line: longest line accepted; a longer one is skipped and reported as TooLong.
-  LineSource(const InputFile& file, const ShardPiece& piece, size_t block_bytes = 1 << 20,
-             size_t max_line = 1 << 20);
+  LineSource(const InputFile& file, const ShardPiece& piece, size_t block_bytes = 1 << 20, size_t max_line = 1 << 20);
   ~LineSource();
   LineSource(const LineSource&) = delete;
   LineSource& operator=(const LineSource&) = delete;
@@ -55,14 +54,14 @@ class LineSource {
   size_t max_line_;
   size_t pos_ = 0, end_ = 0;  // unread bytes are buf_[pos_, end_)
   bool eof_ = false;
-  bool truncated_ = false;            // the compressed stream ended early
+  bool truncated_ = false;  // the compressed stream ended early
   bool truncation_reported_ = false;
-  bool skipping_long_ = false;        // inside a line longer than max_line_
-  uint64_t offset_ = 0;            // file offset of buf_[pos_]
-  uint64_t line_index_ = 0;        // of the last line returned
-  uint64_t next_line_index_ = 0;   // of the next line
-  int64_t line_base_ = -1;         // file line number of the piece's first line, -1 = not yet known
-  uint64_t first_line_offset_ = 0; // where the piece's first line starts
+  bool skipping_long_ = false;      // inside a line longer than max_line_
+  uint64_t offset_ = 0;             // file offset of buf_[pos_]
+  uint64_t line_index_ = 0;         // of the last line returned
+  uint64_t next_line_index_ = 0;    // of the next line
+  int64_t line_base_ = -1;          // file line number of the piece's first line, -1 = not yet known
+  uint64_t first_line_offset_ = 0;  // where the piece's first line starts
 };
 
 }  // namespace sparsetrain::data

@@ -29,10 +29,10 @@ struct InputFile {
 std::vector<InputFile> expand_inputs(const std::string& patterns);
 
 struct ShardPiece {
-  size_t file = 0;       // index into the input list
-  uint64_t begin = 0;    // plain files: the lines that START in [begin, end) are ours
+  size_t file = 0;     // index into the input list
+  uint64_t begin = 0;  // plain files: the lines that START in [begin, end) are ours
   uint64_t end = 0;
-  uint32_t stride = 1;   // keep lines with (line_index % stride) == phase
+  uint32_t stride = 1;  // keep lines with (line_index % stride) == phase
   uint32_t phase = 0;
 };
 

@@ -38,10 +38,10 @@ struct BatchRows {
   struct Entry {
     uint32_t id, index;  // index UINT32_MAX: empty
   };
-  std::vector<Entry> table_;                // id -> first-appearance index
-  std::vector<uint32_t> seen_, count_;      // distinct ids in first-appearance order; their counts
-  std::vector<uint32_t> first_;             // per position: its id's first-appearance index
-  std::vector<uint64_t> keys_, tmp_;        // (id, index) radix-sorted by id
+  std::vector<Entry> table_;            // id -> first-appearance index
+  std::vector<uint32_t> seen_, count_;  // distinct ids in first-appearance order; their counts
+  std::vector<uint32_t> first_;         // per position: its id's first-appearance index
+  std::vector<uint64_t> keys_, tmp_;    // (id, index) radix-sorted by id
   std::vector<uint32_t> scratch_, slot_of_, cursor_;
 };
 

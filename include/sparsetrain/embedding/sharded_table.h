@@ -26,18 +26,18 @@ namespace sparsetrain::embedding {
 // waiting for oversubscribed peers does not count; wire_s is wall time inside MPI calls.
 struct ShardStats {
   uint64_t steps = 0;
-  uint64_t rows_requested = 0;  // distinct ids this rank asked for (own rows included)
-  uint64_t rows_pushed = 0;     // gradient rows sent (own rows included)
-  uint64_t rows_applied = 0;    // rows this owner updated
-  uint64_t rows_merged = 0;     // gradient rows this owner summed (every rank's, own included)
-  uint64_t rows_served = 0;     // rows this owner sent back to requesters (own included)
+  uint64_t rows_requested = 0;            // distinct ids this rank asked for (own rows included)
+  uint64_t rows_pushed = 0;               // gradient rows sent (own rows included)
+  uint64_t rows_applied = 0;              // rows this owner updated
+  uint64_t rows_merged = 0;               // gradient rows this owner summed (every rank's, own included)
+  uint64_t rows_served = 0;               // rows this owner sent back to requesters (own included)
   uint64_t bytes_sent = 0, messages = 0;  // to other ranks; messages = non-empty peer blocks
-  double plan_s = 0;   // de-duplicating the batch's ids (BatchRows::plan, counted by the caller)
-  double pack_s = 0;   // packing gradient rows and requests
-  double merge_s = 0;  // owner: summing the contributions
-  double apply_s = 0;  // owner: lazy Adam on its rows
-  double fetch_s = 0;  // owner: packing the requested rows; requester: placing them
-  double wire_s = 0;   // wall time in the collectives
+  double plan_s = 0;                      // de-duplicating the batch's ids (BatchRows::plan, counted by the caller)
+  double pack_s = 0;                      // packing gradient rows and requests
+  double merge_s = 0;                     // owner: summing the contributions
+  double apply_s = 0;                     // owner: lazy Adam on its rows
+  double fetch_s = 0;                     // owner: packing the requested rows; requester: placing them
+  double wire_s = 0;                      // wall time in the collectives
 };
 
 // What an owner does with the summed gradient of its rows (rows as local indices): lazy
@@ -57,8 +57,7 @@ class ShardedTable {
   void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
                       BatchRows* next);
   // The same with any owner update in place of the optimizer.
-  void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update,
-                      BatchRows* next);
+  void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update, BatchRows* next);
 
   const ShardStats& stats() const { return stats_; }
   ShardStats& stats() { return stats_; }

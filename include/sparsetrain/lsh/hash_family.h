@@ -38,7 +38,7 @@ struct LshConfig {
   int bucket_capacity = 128;  // fixed-capacity buckets (reservoir-sampled when full)
   size_t input_dim = 0;       // dimension of the hashed vectors (weight rows and layer inputs)
   uint64_t seed = 0;
-  int dwta_bin_size = 8;      // DWTA only: coordinates per bin (clamped to input_dim)
+  int dwta_bin_size = 8;  // DWTA only: coordinates per bin (clamped to input_dim)
 };
 
 // Throws std::invalid_argument when a field is out of range.

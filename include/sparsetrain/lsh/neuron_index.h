@@ -35,14 +35,14 @@ struct QueryScratch {
     uint32_t stamp = 0;  // == epoch when the neuron was seen by the current query
     uint32_t count = 0;  // tables the neuron co-occurred in (valid when stamped)
   };
-  std::vector<Mark> marks;          // num_neurons
+  std::vector<Mark> marks;  // num_neurons
   uint32_t epoch = 0;
-  std::vector<uint32_t> codes;      // num_tables
-  std::vector<uint32_t> seen;       // L*capacity slots: distinct candidates in first-seen order
-  size_t found = 0;                 //   in seen[0, found)
-  std::vector<uint32_t> ranked;     // L*capacity slots: the best candidates, by count
-  std::vector<uint32_t> counts;     // L*capacity slots: co-occurrence count of seen[k]
-  std::vector<uint32_t> pool;       // unpicked neurons for dense top-ups (sized lazily)
+  std::vector<uint32_t> codes;   // num_tables
+  std::vector<uint32_t> seen;    // L*capacity slots: distinct candidates in first-seen order
+  size_t found = 0;              //   in seen[0, found)
+  std::vector<uint32_t> ranked;  // L*capacity slots: the best candidates, by count
+  std::vector<uint32_t> counts;  // L*capacity slots: co-occurrence count of seen[k]
+  std::vector<uint32_t> pool;    // unpicked neurons for dense top-ups (sized lazily)
 };
 
 class NeuronIndex {
@@ -62,8 +62,7 @@ class NeuronIndex {
   // num_neurons) were found, tops up with distinct uniformly random other
   // neurons drawn from `rng` (rng is only used then). Exactly
   // min(target, num_neurons) ids are appended.
-  void query(const float* x, size_t target, util::Rng& rng, QueryScratch& scratch,
-             std::vector<uint32_t>& out) const;
+  void query(const float* x, size_t target, util::Rng& rng, QueryScratch& scratch, std::vector<uint32_t>& out) const;
 
   QueryScratch make_scratch() const;
 

@@ -25,10 +25,10 @@ namespace sparsetrain::model {
 struct NetworkSpec {
   uint64_t input_dim = 1 << 20;
   int embed_dim = 64;
-  bool dense_features = true;      // 13 dense values through a (13 x embed_dim) projection
-  std::vector<int> hidden;         // FC widths
-  std::vector<double> sparsity;    // per hidden layer, (0, 1]
-  lsh::LshConfig lsh;              // family, K, L, capacity (input_dim and seed set per layer)
+  bool dense_features = true;    // 13 dense values through a (13 x embed_dim) projection
+  std::vector<int> hidden;       // FC widths
+  std::vector<double> sparsity;  // per hidden layer, (0, 1]
+  lsh::LshConfig lsh;            // family, K, L, capacity (input_dim and seed set per layer)
   int rebuild_every = 50;
   double rebuild_growth = 1.2;
   int rebuild_max = 5000;
@@ -80,7 +80,7 @@ struct EmbedRows {
 };
 
 struct StepStats {
-  double loss_sum = 0;    // sum of per-sample BCE over the batch
+  double loss_sum = 0;  // sum of per-sample BCE over the batch
   uint64_t samples = 0;
   uint64_t active_neurons = 0;  // summed over samples and hidden layers
 };
@@ -126,7 +126,10 @@ class Network {
   // Schedule position, saved in checkpoints.
   uint64_t next_rebuild() const { return next_rebuild_; }
   double rebuild_interval() const { return rebuild_interval_; }
-  void set_rebuild_schedule(uint64_t next, double interval) { next_rebuild_ = next; rebuild_interval_ = interval; }
+  void set_rebuild_schedule(uint64_t next, double interval) {
+    next_rebuild_ = next;
+    rebuild_interval_ = interval;
+  }
 
   // Number of neurons each hidden layer computes per sample.
   const std::vector<size_t>& active_per_layer() const { return active_; }
@@ -134,8 +137,7 @@ class Network {
  private:
   struct Workspace;
   enum class TopUpSeed { Position, RowContent };
-  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by,
-               const EmbedRows* rows);
+  void forward(const data::Batch& batch, uint64_t step, uint64_t sample_base, TopUpSeed seed_by, const EmbedRows* rows);
   // forward()'s stages: the workspace, then per sample (thread tid) the sparse-input layer and the rest.
   void size_forward_workspace(size_t batch_rows);
   void input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
@@ -159,9 +161,9 @@ class Network {
   NetworkSpec spec_;
   std::vector<optim::ParamBlock> blocks_;
   size_t embed_ = 0, embed_bias_ = 0, dense_proj_ = SIZE_MAX, out_ = 0;
-  std::vector<size_t> fc_;        // block index of each hidden layer
-  std::vector<size_t> active_;    // active neurons per hidden layer
-  std::vector<bool> layer_dense_; // sparsity == 1
+  std::vector<size_t> fc_;                                // block index of each hidden layer
+  std::vector<size_t> active_;                            // active neurons per hidden layer
+  std::vector<bool> layer_dense_;                         // sparsity == 1
   std::vector<std::unique_ptr<lsh::NeuronIndex>> index_;  // per hidden layer (null when dense)
   bool has_lsh_ = false;
   uint64_t next_rebuild_ = 0;

@@ -25,8 +25,8 @@ template <class Key, class Put>
 void stable_counting_scatter(size_t n, size_t buckets, Key key, Put put, std::vector<uint32_t>* starts,
                              std::vector<uint32_t>& scratch) {
   constexpr size_t kMinPerThread = 4096;  // below this a parallel region costs more than it saves
-  const int want = static_cast<int>(std::min<size_t>(static_cast<size_t>(omp_get_max_threads()),
-                                                     std::max<size_t>(1, n / kMinPerThread)));
+  const int want = static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(omp_get_max_threads()), std::max<size_t>(1, n / kMinPerThread)));
   scratch.assign(static_cast<size_t>(want) * buckets, 0u);
   if (starts) starts->assign(buckets + 1, 0u);
 #pragma omp parallel num_threads(want)

@@ -25,10 +25,10 @@ using Bf16Array = std::vector<uint16_t, util::HugePageAllocator<uint16_t>>;  // 
 
 struct ParamBlock {
   std::string name;
-  size_t rows = 0, cols = 0;      // rows held here (all of them unless sharded)
-  RowShard shard;                 // which global rows those are (allocate: all)
-  bool lazy = false;              // updated row-by-row from sparse gradients
-  FloatArray w;                    // rows*cols
+  size_t rows = 0, cols = 0;  // rows held here (all of them unless sharded)
+  RowShard shard;             // which global rows those are (allocate: all)
+  bool lazy = false;          // updated row-by-row from sparse gradients
+  FloatArray w;               // rows*cols
   // Adam's moments, rows*cols each: in m, v (float32), or in m16, v16 (bfloat16) when
   // bf16_moments; the other pair is empty.
   bool bf16_moments = false;
@@ -57,7 +57,7 @@ enum class ElemType { Float32, Bfloat16, Uint32 };  // float, bfloat16 bit patte
 
 template <typename Void>  // void, or const void for a const block
 struct BlockArrayOf {
-  const char* name;   // "w", "m", "v" or "last_step"
+  const char* name;  // "w", "m", "v" or "last_step"
   ElemType type;
   size_t elem_bytes;  // 4, 2 or 4
   Void* data;
@@ -93,7 +93,10 @@ struct SparseGrad {
   std::vector<uint32_t> rows;
   std::vector<float> values;  // rows.size() * cols
   size_t cols = 0;
-  void clear() { rows.clear(); values.clear(); }
+  void clear() {
+    rows.clear();
+    values.clear();
+  }
 };
 
 // Gradient of a dense block: all of it.

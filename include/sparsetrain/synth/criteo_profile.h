@@ -13,8 +13,8 @@ inline constexpr int kNumCatFields = 26;  // C1..C26
 
 // Probabilities at which IntFieldProfile::quantiles are given.
 inline constexpr int kNumQuantiles = 15;
-inline constexpr std::array<double, kNumQuantiles> kQuantileProbs = {
-    0.0, 0.05, 0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80, 0.90, 0.95, 0.99, 0.999, 1.0};
+inline constexpr std::array<double, kNumQuantiles> kQuantileProbs = {0.0,  0.05, 0.10, 0.20, 0.30, 0.40,  0.50, 0.60,
+                                                                     0.70, 0.80, 0.90, 0.95, 0.99, 0.999, 1.0};
 
 // Fields that are missing together in the real data (always all or none of the
 // group in the sample) share one random draw per row; kNoGroup = independent.
@@ -22,9 +22,9 @@ inline constexpr int kNoGroup = -1;
 inline constexpr int kNumMissingGroups = 5;
 
 struct IntFieldProfile {
-  double missing_rate;                             // fraction of rows with an empty field
-  int missing_group;                               // kNoGroup or 0..kNumMissingGroups-1
-  std::array<int64_t, kNumQuantiles> quantiles;    // of the present values, at kQuantileProbs
+  double missing_rate;                           // fraction of rows with an empty field
+  int missing_group;                             // kNoGroup or 0..kNumMissingGroups-1
+  std::array<int64_t, kNumQuantiles> quantiles;  // of the present values, at kQuantileProbs
 };
 
 struct CatFieldProfile {

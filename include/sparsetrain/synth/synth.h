@@ -30,18 +30,18 @@ struct SynthOptions {
   uint64_t rows = 100000;
   uint64_t seed = 1;
   Profile profile = Profile::Kaggle;
-  std::string output;             // path; a ".gz" suffix writes gzip (level 1)
-  std::string probabilities_out;  // optional: one true click probability per row, "%.6f\n"
-  bool with_label = true;         // false -> 39-column rows like Kaggle test.txt
-  double cardinality_scale = 1.0; // multiplies every categorical field's cardinality
-  int threads = 0;                // generator threads; 0 = hardware concurrency.
-                                  // The output does not depend on it.
+  std::string output;              // path; a ".gz" suffix writes gzip (level 1)
+  std::string probabilities_out;   // optional: one true click probability per row, "%.6f\n"
+  bool with_label = true;          // false -> 39-column rows like Kaggle test.txt
+  double cardinality_scale = 1.0;  // multiplies every categorical field's cardinality
+  int threads = 0;                 // generator threads; 0 = hardware concurrency.
+                                   // The output does not depend on it.
 };
 
 struct SynthReport {
   uint64_t rows;
-  uint64_t bytes;          // uncompressed bytes of the main output
-  double positives_rate;   // fraction of sampled labels that are 1
+  uint64_t bytes;         // uncompressed bytes of the main output
+  double positives_rate;  // fraction of sampled labels that are 1
   double seconds;
 };
 

@@ -15,8 +15,8 @@
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/checkpoint/table_snapshot.h"
 #include "sparsetrain/cli/config.h"
-#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
+#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::train {

@@ -9,12 +9,12 @@
 namespace sparsetrain::train {
 
 struct Progress {
-  int epoch = 0;               // 0-based epoch being read
+  int epoch = 0;  // 0-based epoch being read
   int epochs = 1;
-  double shard_fraction = 0;   // of this epoch's shard read (rank 0's), [0, 1]
-  double run_fraction = 0;     // of the whole run (epochs, or train.max_steps if it ends first)
+  double shard_fraction = 0;  // of this epoch's shard read (rank 0's), [0, 1]
+  double run_fraction = 0;    // of the whole run (epochs, or train.max_steps if it ends first)
   double elapsed_s = 0;
-  double eta_s = -1;           // < 0: not known yet
+  double eta_s = -1;  // < 0: not known yet
 };
 
 // run_fraction: the larger of the epochs' share and step / max_steps (max_steps > 0), since

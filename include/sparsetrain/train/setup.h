@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "sparsetrain/cli/config.h"
-#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
 #include "sparsetrain/collective/gradient_exchange.h"
+#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/optim/optimizer.h"
 

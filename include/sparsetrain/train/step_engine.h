@@ -20,9 +20,9 @@ namespace sparsetrain::train {
 // This rank's share of a global batch, and where it sits in the global batch.
 struct GlobalBatch {
   data::Batch batch;
-  size_t rows = 0;         // this rank's rows
-  uint64_t total = 0;      // rows over all ranks (scales the loss)
-  uint64_t before_me = 0;  // rows of lower ranks (with the step's first sample index: top-up seeds)
+  size_t rows = 0;                  // this rank's rows
+  uint64_t total = 0;               // rows over all ranks (scales the loss)
+  uint64_t before_me = 0;           // rows of lower ranks (with the step's first sample index: top-up seeds)
   embedding::BatchRows table_rows;  // sharded table only: the rows this batch reads
 };
 
@@ -70,7 +70,7 @@ class StepEngine {
 // Reads this rank's next share of the global batch (local_batch rows), sums the row
 // counts over ranks, and moves to the next epoch when every rank's shard ran dry.
 // Returns false when the last epoch is done. Collective. read_seconds += time reading.
-bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_t local_batch, int epochs,
-                       int& epoch, GlobalBatch& out, double& read_seconds);
+bool read_global_batch(data::CriteoReader& reader, collective::Comm& comm, size_t local_batch, int epochs, int& epoch,
+                       GlobalBatch& out, double& read_seconds);
 
 }  // namespace sparsetrain::train

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "sparsetrain/cli/config.h"
-#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/collective/comm.h"
+#include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/model/network.h"
 
 namespace sparsetrain::train {
@@ -25,7 +25,7 @@ EvalResult evaluate(model::Network& network, const cli::Config& config, const st
 struct TrainSummary {
   uint64_t steps = 0, samples = 0;
   double seconds = 0, samples_per_second = 0;
-  double cpu_seconds = 0;  // process CPU time over the loop (all threads)
+  double cpu_seconds = 0;   // process CPU time over the loop (all threads)
   double read_seconds = 0;  // reading + parsing + featurizing batches (this run, rank 0's)
   double rebuild_seconds = 0, comm_seconds = 0;
   uint64_t comm_bytes = 0;

@@ -16,9 +16,7 @@ constexpr uint64_t fmix64(uint64_t k) {
 }
 
 // Hash of a (key, seed) pair.
-constexpr uint64_t hash64(uint64_t key, uint64_t seed) {
-  return fmix64(key ^ fmix64(seed + 0x9e3779b97f4a7c15ULL));
-}
+constexpr uint64_t hash64(uint64_t key, uint64_t seed) { return fmix64(key ^ fmix64(seed + 0x9e3779b97f4a7c15ULL)); }
 
 // Derives an independent seed for a named sub-stream ("what" is a small constant
 // per consumer, "index" e.g. a layer or table number).

@@ -44,7 +44,9 @@ struct HugePageAllocator {
   void deallocate(T* p, size_t) noexcept { std::free(p); }
 
   template <class U>
-  bool operator==(const HugePageAllocator<U>&) const noexcept { return true; }
+  bool operator==(const HugePageAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 }  // namespace sparsetrain::util

@@ -88,7 +88,8 @@ struct Options {
       why +
       "\nusage: smpi_scaling [--mode sharded|replicated] [--global-batch G | --rank-batch b] [--steps N] [--warmup N]"
       " [--input-dim N] [--embed-dim N] [--dense-floats N] [--profile kaggle|1tb] [--seed N]"
-      " [--merge-bench P] [--compute-us X] [--read-us X] [--apply-ns X] [--plan-ns X] [--pack-ns X] [--merge-ns X] [--serve-ns X]");
+      " [--merge-bench P] [--compute-us X] [--read-us X] [--apply-ns X] [--plan-ns X] [--pack-ns X] [--merge-ns X] "
+      "[--serve-ns X]");
 }
 
 Options parse(int argc, char** argv) {
@@ -99,25 +100,44 @@ Options parse(int argc, char** argv) {
     if (i + 1 >= argc) usage("missing value after " + key);
     const std::string v = argv[i + 1];
     try {
-      if (key == "--mode") o.mode = v;
-      else if (key == "--global-batch") o.global_batch = std::stoull(v);
-      else if (key == "--rank-batch") o.rank_batch = std::stoull(v);
-      else if (key == "--steps") o.steps = std::stoi(v);
-      else if (key == "--warmup") o.warmup = std::stoi(v);
-      else if (key == "--input-dim") o.input_dim = std::stoull(v);
-      else if (key == "--embed-dim") o.embed_dim = std::stoull(v);
-      else if (key == "--dense-floats") o.dense_floats = std::stoull(v);
-      else if (key == "--profile") o.profile = v;
-      else if (key == "--seed") o.seed = std::stoull(v);
-      else if (key == "--merge-bench") o.merge_bench = std::stoull(v);
-      else if (key == "--compute-us") c.compute_us = std::stod(v);
-      else if (key == "--read-us") c.read_us = std::stod(v);
-      else if (key == "--apply-ns") c.apply_ns = std::stod(v);
-      else if (key == "--plan-ns") c.plan_ns_per_id = std::stod(v);
-      else if (key == "--pack-ns") c.pack_ns_per_row = std::stod(v);
-      else if (key == "--merge-ns") c.merge_ns_per_row = std::stod(v);
-      else if (key == "--serve-ns") c.serve_ns_per_row = std::stod(v);
-      else usage("unknown option " + key);
+      if (key == "--mode")
+        o.mode = v;
+      else if (key == "--global-batch")
+        o.global_batch = std::stoull(v);
+      else if (key == "--rank-batch")
+        o.rank_batch = std::stoull(v);
+      else if (key == "--steps")
+        o.steps = std::stoi(v);
+      else if (key == "--warmup")
+        o.warmup = std::stoi(v);
+      else if (key == "--input-dim")
+        o.input_dim = std::stoull(v);
+      else if (key == "--embed-dim")
+        o.embed_dim = std::stoull(v);
+      else if (key == "--dense-floats")
+        o.dense_floats = std::stoull(v);
+      else if (key == "--profile")
+        o.profile = v;
+      else if (key == "--seed")
+        o.seed = std::stoull(v);
+      else if (key == "--merge-bench")
+        o.merge_bench = std::stoull(v);
+      else if (key == "--compute-us")
+        c.compute_us = std::stod(v);
+      else if (key == "--read-us")
+        c.read_us = std::stod(v);
+      else if (key == "--apply-ns")
+        c.apply_ns = std::stod(v);
+      else if (key == "--plan-ns")
+        c.plan_ns_per_id = std::stod(v);
+      else if (key == "--pack-ns")
+        c.pack_ns_per_row = std::stod(v);
+      else if (key == "--merge-ns")
+        c.merge_ns_per_row = std::stod(v);
+      else if (key == "--serve-ns")
+        c.serve_ns_per_row = std::stod(v);
+      else
+        usage("unknown option " + key);
     } catch (const std::logic_error&) {
       usage("bad value '" + v + "' for " + key);
     }
@@ -174,8 +194,8 @@ uint64_t rows_of_rank(const Options& o, uint64_t P, uint64_t r) {
 
 // The hashed ids of rows first .. first + n of the stream `seed`: the generator's rows
 // through the trainer's featurizer.
-void featurize_rows(const synth::RowSampler& sampler, const data::Featurizer& featurizer, uint64_t seed,
-                    uint64_t first, uint64_t n, std::vector<uint32_t>& ids) {
+void featurize_rows(const synth::RowSampler& sampler, const data::Featurizer& featurizer, uint64_t seed, uint64_t first,
+                    uint64_t n, std::vector<uint32_t>& ids) {
   ids.resize(n * data::Featurizer::kIdsPerRow);
   data::CriteoRow row;
   for (uint64_t i = 0; i < n; ++i) {
@@ -186,16 +206,33 @@ void featurize_rows(const synth::RowSampler& sampler, const data::Featurizer& fe
 
 // What one rank spent in one step (seconds: simulated under SMPI) and what it moved.
 enum Field {
-  kCompute, kControl, kDenseExchange, kDenseApply, kPlan, kTable, kEmbedApply,  // parts of the step
-  kPackS, kMergeS, kServeS, kWireS,  // the table's own split (embedding::ShardStats)
-  kPlanCpu, kIds, kRowsTouched, kRowsPushed, kRowsMerged, kRowsServed, kRowsUpdated, kBytes, kMessages,
-  kTotal, kFields
+  kCompute,
+  kControl,
+  kDenseExchange,
+  kDenseApply,
+  kPlan,
+  kTable,
+  kEmbedApply,  // parts of the step
+  kPackS,
+  kMergeS,
+  kServeS,
+  kWireS,  // the table's own split (embedding::ShardStats)
+  kPlanCpu,
+  kIds,
+  kRowsTouched,
+  kRowsPushed,
+  kRowsMerged,
+  kRowsServed,
+  kRowsUpdated,
+  kBytes,
+  kMessages,
+  kTotal,
+  kFields
 };
 const char* const kFieldNames[kFields] = {
-    "compute", "control", "dense_exchange", "dense_apply", "plan", "table", "embed_apply",
-    "table_pack", "table_merge", "table_serve", "table_wire",
-    "plan_cpu", "ids", "rows_touched", "rows_pushed", "rows_merged", "rows_served", "rows_updated", "bytes_sent", "messages",
-    "total"};
+    "compute",     "control",     "dense_exchange", "dense_apply",  "plan",       "table",    "embed_apply",
+    "table_pack",  "table_merge", "table_serve",    "table_wire",   "plan_cpu",   "ids",      "rows_touched",
+    "rows_pushed", "rows_merged", "rows_served",    "rows_updated", "bytes_sent", "messages", "total"};
 constexpr int kFirstCount = kPlanCpu, kParts = kPackS;
 using Step = std::array<double, kFields>;
 
@@ -240,9 +277,16 @@ data::FeaturizerOptions featurizer_options(const Options& o) {
 }
 
 Rank::Rank(collective::Comm& comm, const Options& o)
-    : comm_(comm), o_(o), c_(o.costs), P_(static_cast<uint64_t>(comm.size())), b_(rows_of_rank(o, P_, static_cast<uint64_t>(comm.rank()))),
-      G_(o.rank_batch ? o.rank_batch * P_ : o.global_batch), sampler_(synth::parse_profile(o.profile)),
-      featurizer_(featurizer_options(o)), exchange_(comm, collective::ExchangeMode::Auto), rank_rows_(P_) {
+    : comm_(comm),
+      o_(o),
+      c_(o.costs),
+      P_(static_cast<uint64_t>(comm.size())),
+      b_(rows_of_rank(o, P_, static_cast<uint64_t>(comm.rank()))),
+      G_(o.rank_batch ? o.rank_batch * P_ : o.global_batch),
+      sampler_(synth::parse_profile(o.profile)),
+      featurizer_(featurizer_options(o)),
+      exchange_(comm, collective::ExchangeMode::Auto),
+      rank_rows_(P_) {
   for (uint64_t r = 0; r < static_cast<uint64_t>(comm.rank()); ++r) offset_ += rows_of_rank(o, P_, r);
   dense_.values.assign(o.dense_floats, 0.0f);
   if (!sharded()) return;
@@ -401,10 +445,12 @@ std::string report(const Options& o, const Rank& rank, int P, const std::vector<
     return per_step.empty() ? 0.0 : median(per_step);
   };
   const char* mode = P == 1 ? "single" : rank.sharded() ? "sharded" : "replicated";
-  std::string out = "{\"P\":" + std::to_string(P) + ",\"mode\":\"" + mode + "\",\"G\":" +
-                    std::to_string(rank.global_batch()) + ",\"b\":" + std::to_string(rank.rank_batch()) +
-                    ",\"steps\":" + std::to_string(o.steps) + ",\"step_s\":" + number(median(slowest)) + ",\"parts_s\":{";
-  for (int f = 0; f < kFirstCount; ++f) out += std::string(f ? "," : "") + "\"" + kFieldNames[f] + "\":" + number(med[f]);
+  std::string out = "{\"P\":" + std::to_string(P) + ",\"mode\":\"" + mode +
+                    "\",\"G\":" + std::to_string(rank.global_batch()) + ",\"b\":" + std::to_string(rank.rank_batch()) +
+                    ",\"steps\":" + std::to_string(o.steps) + ",\"step_s\":" + number(median(slowest)) +
+                    ",\"parts_s\":{";
+  for (int f = 0; f < kFirstCount; ++f)
+    out += std::string(f ? "," : "") + "\"" + kFieldNames[f] + "\":" + number(med[f]);
   out += "},\"per_rank\":{";
   for (int f = kFirstCount; f < kTotal; ++f)
     out += std::string(f > kFirstCount ? "," : "") + "\"" + kFieldNames[f] + "\":" + number(med[f]);
@@ -455,7 +501,8 @@ int merge_bench(const Options& o) {
     seconds.push_back(util::thread_cpu_seconds() - t0);
   }
   std::cout << "{\"P\":" << P << ",\"rows_in\":" << rows_in << ",\"rows_out\":" << merged.rows.size()
-            << ",\"merge_ns_per_row\":" << number(median(seconds) / static_cast<double>(rows_in) * 1e9) << "}" << std::endl;
+            << ",\"merge_ns_per_row\":" << number(median(seconds) / static_cast<double>(rows_in) * 1e9) << "}"
+            << std::endl;
   return 0;
 }
 

@@ -87,8 +87,9 @@ Shape shape_from_env(bool vm) {
 // shared-memory links (one core copies out, the other in); traffic to other nodes leaves
 // through the gateway, the node's end of its NIC link, without a copy (EFA reads and
 // writes the ranks' memory directly), so a rank of many threads can use the whole NIC.
-std::pair<simgrid::kernel::routing::NetPoint*, simgrid::kernel::routing::NetPoint*>
-create_node(sg4::NetZone* parent, unsigned long id, const Shape& s) {
+std::pair<simgrid::kernel::routing::NetPoint*, simgrid::kernel::routing::NetPoint*> create_node(sg4::NetZone* parent,
+                                                                                                unsigned long id,
+                                                                                                const Shape& s) {
   const std::string name = "node-" + std::to_string(id);
   sg4::NetZone* node = sg4::create_full_zone(name);
   node->set_parent(parent);
@@ -96,15 +97,15 @@ create_node(sg4::NetZone* parent, unsigned long id, const Shape& s) {
   // SimGrid wants a link on every route: the NIC's access to memory, a fat pipe at the
   // node's DRAM bandwidth (ASSUMED 600 GB/s, 65% of 2 sockets x 12 DDR5-4800 channels), so
   // never the bottleneck.
-  const sg4::Link* dma = node->create_link(name + "-dma", 600e9)
-                             ->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE)
-                             ->seal();
+  const sg4::Link* dma =
+      node->create_link(name + "-dma", 600e9)->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE)->seal();
   std::vector<const sg4::Host*> hosts;
   std::vector<const sg4::Link*> shm;
   for (unsigned r = 0; r < s.ranks_per_node; ++r) {
     const std::string host_name = name + "-" + std::to_string(r);
     hosts.push_back(node->create_host(host_name, s.rank_flops)->seal());
-    shm.push_back(node->create_split_duplex_link(host_name + "-shm", s.shm_bytes_per_s)->set_latency(s.shm_lat_s)->seal());
+    shm.push_back(
+        node->create_split_duplex_link(host_name + "-shm", s.shm_bytes_per_s)->set_latency(s.shm_lat_s)->seal());
     node->add_route(hosts[r]->get_netpoint(), gateway, nullptr, nullptr, {sg4::LinkInRoute(dma)}, true);
   }
   using Dir = sg4::LinkInRoute::Direction;
@@ -130,11 +131,9 @@ void load_platform(const sg4::Engine& /*engine*/) {
     return;
   }
   const sg4::FatTreeParams tree(2, {8, 16}, {1, 8}, {1, 1});
-  sg4::create_fatTree_zone(
-      "hpc7a", nullptr, tree,
-      sg4::ClusterCallbacks([&s](sg4::NetZone* zone, const std::vector<unsigned long>&, unsigned long id) {
-        return create_node(zone, id, s);
-      }),
-      s.nic_bytes_per_s, s.link_lat_s, sg4::Link::SharingPolicy::SPLITDUPLEX)
+  sg4::create_fatTree_zone("hpc7a", nullptr, tree,
+                           sg4::ClusterCallbacks([&s](sg4::NetZone* zone, const std::vector<unsigned long>&,
+                                                      unsigned long id) { return create_node(zone, id, s); }),
+                           s.nic_bytes_per_s, s.link_lat_s, sg4::Link::SharingPolicy::SPLITDUPLEX)
       ->seal();
 }
