@@ -18,6 +18,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # ASan/UBSan test build and fuzz targets (scripts/test.sh, fuzz.sh)
   libomp-14-dev                         # OpenMP for clang
   llvm-14                               # llvm-symbolizer: sanitizer reports with file:line
+  clang-format-14 clang-tidy-14         # scripts/check_format.sh (CI), scripts/tidy.sh
 )
 
 if [[ "${SKIP_APT:-0}" != "1" ]]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (unit tests, MPI tests under a real mpirun, end-to-end runs of
 # the binary). The README's test command and .ci/run call exactly this. Three stages:
-#   1. scripts/setup.sh (packages + the Release build in build/, warnings as errors), then
-#      every test on it;
+#   1. scripts/setup.sh (packages + the Release build in build/, warnings as errors), the
+#      format check (scripts/check_format.sh), then every test on the Release build;
 #   2. the same tests built by clang-14 with ASan + UBSan (build-asan/, warnings as errors;
 #      the same build holds the fuzz targets), then every test on it;
 #   3. every fuzz target for 30 s (scripts/fuzz.sh on build-asan/, two at a time).
@@ -39,6 +39,7 @@ stage() {  # stage NAME COMMAND...: runs it and records its wall and CPU time
 }
 
 stage "setup + Release build" env SKIP_APT="${SKIP_APT:-0}" scripts/setup.sh
+stage "format check" scripts/check_format.sh
 stage "Release tests" ctest --test-dir build --output-on-failure -j2 "$@"
 
 stage "ASan+UBSan configure" cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
