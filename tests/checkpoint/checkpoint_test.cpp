@@ -25,12 +25,7 @@ using namespace sparsetrain::checkpoint;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() { path = sparsetrain::testing::make_temp_dir("st_ckpt_test_"); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using sparsetrain::testing::TempDir;
 
 model::NetworkSpec small_spec(int embed = 8, bool bf16_moments = false) {
   model::NetworkSpec s;
@@ -181,7 +176,7 @@ std::string load_error(const std::string& path, const model::NetworkSpec& spec) 
 }  // namespace
 
 TEST(Checkpoint, RoundTripIsExact) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   scramble(net, 1);
   TableSnapshot tables;
@@ -211,7 +206,7 @@ TEST(Checkpoint, RoundTripIsExact) {
 // a run that resumes with the other optim.moments gets them converted: bfloat16 ->
 // float32 exactly, float32 -> bfloat16 to nearest.
 TEST(Checkpoint, Bf16MomentsRoundTripAndConvert) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec(8, true));
   scramble(net, 3);
   const auto& embed = net.blocks()[0];
@@ -254,7 +249,7 @@ TEST(Checkpoint, Bf16MomentsRoundTripAndConvert) {
 
 // A damaged bfloat16 moment is caught by its checksum like any other dataset.
 TEST(Checkpoint, DamagedBf16MomentIsDetected) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec(8, true));
   scramble(net, 4);
   TableSnapshot t;
@@ -280,7 +275,7 @@ TEST(Checkpoint, DamagedBf16MomentIsDetected) {
 // still resume, e.g. a job requeued across an upgrade, and their checksums are still
 // checked; a newer version is refused with both numbers named.
 TEST(Checkpoint, ReadsFormatVersionsOneAndTwoAndRefusesNewer) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   const std::string path = dir.file("c.h5");
   for (int64_t old : {1, 2}) {
     save_sample(path);
@@ -299,7 +294,7 @@ TEST(Checkpoint, ReadsFormatVersionsOneAndTwoAndRefusesNewer) {
 }
 
 TEST(Checkpoint, LayoutIsSelfDescribing) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   save_sample(dir.file("c.h5"));
   const H5File f = H5File::open_read(dir.file("c.h5"));
   EXPECT_EQ(f.attr_string("format"), "sparsetrain-checkpoint");
@@ -318,7 +313,7 @@ TEST(Checkpoint, LayoutIsSelfDescribing) {
 }
 
 TEST(Checkpoint, DamagedDatasetIsDetected) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   const std::string path = dir.file("c.h5");
   save_sample(path);
   // Flip one byte in the middle of /params/embed/v.
@@ -344,7 +339,7 @@ TEST(Checkpoint, DamagedDatasetIsDetected) {
 }
 
 TEST(Checkpoint, TruncatedFileIsRejected) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   const std::string path = dir.file("c.h5");
   save_sample(path);
   fs::resize_file(path, fs::file_size(path) / 2);
@@ -355,7 +350,7 @@ TEST(Checkpoint, TruncatedFileIsRejected) {
 }
 
 TEST(Checkpoint, FileWithoutCompleteMarkerIsRejected) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   const std::string path = dir.file("c.h5");
   save_sample(path);
   // The marker as 0, as a writer that died before the end would have left it.
@@ -369,14 +364,14 @@ TEST(Checkpoint, FileWithoutCompleteMarkerIsRejected) {
 }
 
 TEST(Checkpoint, OtherModelShapeIsAClearError) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   save_sample(dir.file("c.h5"));
   const std::string e = load_error(dir.file("c.h5"), small_spec(16));
   EXPECT_NE(e.find("another model config"), std::string::npos) << e;
 }
 
 TEST(Checkpoint, ModelFileStillWorks) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   scramble(net, 3);
   save_model(dir.file("model.h5"), net, "[train]\nseed = 11\n");
@@ -421,7 +416,7 @@ void set_string_attr(const std::string& path, const std::string& object, const c
 }
 
 TEST(ModelFile, DamagedWeightsAreRefused) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   scramble(net, 5);
   const std::string path = dir.file("model.h5");
@@ -433,7 +428,7 @@ TEST(ModelFile, DamagedWeightsAreRefused) {
 }
 
 TEST(ModelFile, EditedConfigIsRefused) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   const std::string path = dir.file("model.h5");
   save_model(path, net, "[data]\nhash_seed = 1\n");
@@ -443,7 +438,7 @@ TEST(ModelFile, EditedConfigIsRefused) {
 }
 
 TEST(ModelFile, NonFiniteWeightsAreRefusedAtSaveAndLoad) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   scramble(net, 6);
   const std::string path = dir.file("model.h5");
@@ -468,7 +463,7 @@ TEST(ModelFile, NonFiniteWeightsAreRefusedAtSaveAndLoad) {
 }
 
 TEST(ModelFile, FormatOneFilesStillLoadUnverified) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
   scramble(net, 8);
   const std::string path = dir.file("model.h5");
@@ -481,7 +476,7 @@ TEST(ModelFile, FormatOneFilesStillLoadUnverified) {
 }
 
 TEST(CheckpointDir, ListsNewestFirstAndIgnoresOtherFiles) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   for (uint64_t s : {20, 100, 3}) std::ofstream(checkpoint_path(dir.path.string(), s)) << "x";
   std::ofstream(dir.file("ckpt-000000000500.h5.tmp.123")) << "x";
   std::ofstream(dir.file("ckpt-000000000400.h5.bad")) << "x";
@@ -498,7 +493,7 @@ TEST(CheckpointDir, ListsNewestFirstAndIgnoresOtherFiles) {
 }
 
 TEST(CheckpointDir, RotationKeepsTheNewestAndNeverTheOnlyGoodOne) {
-  TempDir dir;
+  TempDir dir("st_ckpt_test_");
   const std::string d = dir.path.string();
   for (uint64_t s : {10, 20, 30, 40}) save_sample(checkpoint_path(d, s));
   EXPECT_EQ(rotate_checkpoints(d, 2, 40).size(), 2u);

@@ -29,13 +29,7 @@ namespace {
 collective::Comm* g_comm = nullptr;
 const std::string kFixture = std::string(ST_TEST_DATA_DIR) + "/criteo_sample_train.tsv";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = sparsetrain::testing::make_temp_dir("st_elastic_");  // one per rank: each writes its own copy
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using sparsetrain::testing::TempDir;
 
 std::vector<std::string> fixture_lines() {
   std::ifstream in(kFixture);
@@ -143,7 +137,7 @@ void check_elastic(const std::string& inputs) {
 TEST(ElasticResume, OnePlainFile) { check_elastic(kFixture); }
 
 TEST(ElasticResume, PlainAndGzip) {
-  TempDir dir;
+  TempDir dir("st_elastic_");  // one per rank: each writes its own copy
   const auto lines = fixture_lines();
   const std::string a = (dir.path / "a.tsv").string(), b = (dir.path / "b.tsv.gz").string();
   write_file(a, lines, 0, 4000);
@@ -152,7 +146,7 @@ TEST(ElasticResume, PlainAndGzip) {
 }
 
 TEST(ElasticResume, ThreeFiles) {
-  TempDir dir;
+  TempDir dir("st_elastic_");  // one per rank: each writes its own copy
   const auto lines = fixture_lines();
   const std::string a = (dir.path / "a.tsv").string(), b = (dir.path / "b.tsv").string(),
                     c = (dir.path / "c.tsv.gz").string();

@@ -1,13 +1,12 @@
 // Model files and checkpoints opened from memory (H5File::open_image, the seam the
 // fuzzer in tests/fuzz/model_file_fuzz.cpp uses) load exactly as from their path.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/checkpoint/h5.h"
 #include "sparsetrain/checkpoint/model_file.h"
@@ -18,16 +17,7 @@ using namespace sparsetrain::checkpoint;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("st_image_test_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using sparsetrain::testing::TempDir;
 
 model::NetworkSpec spec() {
   model::NetworkSpec s;
@@ -60,7 +50,7 @@ std::string error_of(F&& f) {
 }  // namespace
 
 TEST(FileImage, ModelLoadsAsFromItsPath) {
-  TempDir dir;
+  TempDir dir("st_image_test_");
   model::Network net(spec());
   net.blocks()[0].w[3] = 1.25f;
   TableSnapshot tables;
@@ -81,7 +71,7 @@ TEST(FileImage, ModelLoadsAsFromItsPath) {
 }
 
 TEST(FileImage, CheckpointLoadsAsFromItsPath) {
-  TempDir dir;
+  TempDir dir("st_image_test_");
   model::Network net(spec());
   TableSnapshot tables;
   tables.capture(net);
@@ -107,7 +97,7 @@ TEST(FileImage, BadImagesAreErrorsNamingTheImage) {
   EXPECT_NE(error_of([&] { H5File::open_image(junk.data(), junk.size(), "junk.h5"); }).find("junk.h5"),
             std::string::npos);
   // A model file is not a checkpoint, with the same message as from a path.
-  TempDir dir;
+  TempDir dir("st_image_test_");
   model::Network net(spec());
   save_model(dir.file("model.h5"), net, "");
   const std::string image = bytes_of(dir.file("model.h5"));
@@ -121,7 +111,7 @@ TEST(FileImage, BadImagesAreErrorsNamingTheImage) {
 // HDF5 wrote a third dimension past the end of a stack array (found writing the
 // model-file fuzzer, whose mutations reshape datasets).
 TEST(H5File, ThreeDimensionalArrayIsAnError) {
-  TempDir dir;
+  TempDir dir("st_image_test_");
   {
     H5File f = H5File::create(dir.file("a.h5"));
     hsize_t dims[3] = {2, 2, 2};
@@ -146,7 +136,7 @@ TEST(H5File, ThreeDimensionalArrayIsAnError) {
 // elements, and the reader asked for 64 GiB (std::bad_alloc, which a resume does not catch
 // as a damaged checkpoint).
 TEST(FileImage, HugeDeclaredArrayIsADamagedCheckpoint) {
-  TempDir dir;
+  TempDir dir("st_image_test_");
   model::Network net(spec());
   TableSnapshot tables;
   tables.capture(net);
@@ -185,7 +175,7 @@ TEST(FileImage, HugeDeclaredArrayIsADamagedCheckpoint) {
 // it, found before allocating it: a /lsh/<block>/w declaring 2^40 rows made the loader
 // allocate 20 TiB (std::bad_alloc; the shape check came only after the read).
 TEST(FileImage, ModelTableSourceOfAnotherShapeIsAnError) {
-  TempDir dir;
+  TempDir dir("st_image_test_");
   model::Network net(spec());
   TableSnapshot tables;
   tables.capture(net);

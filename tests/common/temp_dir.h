@@ -16,4 +16,14 @@ inline std::filesystem::path make_temp_dir(const std::string& prefix) {
   return name;
 }
 
+// A make_temp_dir directory removed with everything in it when the test ends.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
 }  // namespace sparsetrain::testing
