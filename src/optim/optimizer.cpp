@@ -12,8 +12,10 @@ namespace sparsetrain::optim {
 
 Optimizer::Optimizer(const OptimizerOptions& options) : options_(options) {
   adam_ = options_.algorithm == OptimizerOptions::Algorithm::Adam;
-  log_beta1_ = std::log(options_.beta1 > 0 ? options_.beta1 : 1e-300);
-  log_beta2_ = std::log(options_.beta2 > 0 ? options_.beta2 : 1e-300);
+  if (options_.skipped_steps == OptimizerOptions::SkippedSteps::Decay) {
+    log_beta1_ = std::log(options_.beta1 > 0 ? options_.beta1 : 1e-300);
+    log_beta2_ = std::log(options_.beta2 > 0 ? options_.beta2 : 1e-300);
+  }  // Hold: log 1 = 0, so every skipped-step decay is exactly 1
   // Two exp() per scattered row were ~20 ns of its ~180 ns update; most rows skipped
   // fewer than a few thousand steps.
   constexpr uint32_t kDecayTable = 4096;

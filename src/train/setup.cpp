@@ -90,6 +90,8 @@ optim::OptimizerOptions optimizer_options(const cli::Config& c) {
   o.eps = c.optim.eps;
   o.weight_decay = c.optim.weight_decay;
   o.warmup_steps = c.optim.warmup_steps;
+  o.skipped_steps = c.optim.skipped_steps == cli::SkippedSteps::Hold ? optim::OptimizerOptions::SkippedSteps::Hold
+                                                                     : optim::OptimizerOptions::SkippedSteps::Decay;
   return o;
 }
 

@@ -175,6 +175,68 @@ TEST_P(OptimizerTest, SkippedStepsDecayMomentsLikeZeroGradients) {
   EXPECT_EQ(b.last_step[1], 20u);
 }
 
+TEST_P(OptimizerTest, HoldLeavesASkippedRowsMomentsAsTheyWere) {
+  // optim.skipped_steps = hold (PyTorch's SparseAdam): a touched row gets textbook Adam's
+  // update from the moments of its last update, whatever it skipped in between; the bias
+  // correction still uses the global t. Skips shorter and longer than the decay table.
+  for (const bool bf16 : {false, true}) {
+    OptimizerOptions o;
+    o.lr = 0.02;
+    o.beta1 = 0.8;  // strong decay: a decayed moment would be far from a held one
+    o.beta2 = 0.9;
+    o.skipped_steps = OptimizerOptions::SkippedSteps::Hold;
+    Optimizer opt(o);
+    ParamBlock b = make_block(2, 5, true, 7);
+    if (bf16) {
+      const FloatArray w = b.w;
+      b.allocate(2, 5, true, /*bf16=*/true);
+      b.w = w;
+    }
+    const std::set<uint64_t> row1_steps = {1, 2, 5, 6, 13, 4200, 9000};
+    RefRow ref{std::vector<double>(b.w.begin() + 5, b.w.begin() + 10), std::vector<double>(5), std::vector<double>(5)};
+    util::Rng rng(8);
+    for (uint64_t t = 1; t <= 9000; ++t) {
+      const bool touch = row1_steps.count(t) > 0;
+      const SparseGrad g = sparse_grad(touch ? std::vector<uint32_t>{0, 1} : std::vector<uint32_t>{0}, 5, rng);
+      opt.begin_step(t);
+      opt.apply(b, g);
+      if (!touch) continue;  // held: the reference does nothing on a skipped step
+      ref_adam(ref, std::vector<double>(g.values.begin() + 5, g.values.begin() + 10), o, t, o.lr, true);
+      if (!bf16) {
+        expect_row_matches(b, 1, ref, "hold");
+        continue;
+      }
+      // bfloat16 moments: 8 significant bits, stochastically rounded at every update, so a
+      // few ulps (2^-7 of the row's scale each) apart; a decayed moment would be 0.8^k off.
+      double scale = 0;
+      for (double m : ref.m) scale = std::max(scale, std::abs(m));
+      for (size_t j = 0; j < 5; ++j)
+        EXPECT_NEAR(kernels::bf16_to_float(b.m16[5 + j]), ref.m[j], 0.03 * scale + 1e-7) << "bf16, t = " << t;
+    }
+    EXPECT_EQ(b.last_step[1], 9000u);
+  }
+}
+
+TEST_P(OptimizerTest, HoldAndDecayAgreeOnRowsTouchedEveryStep) {
+  // A row that never skips a step has nothing to hold or decay: the same bits either way.
+  OptimizerOptions o;
+  o.lr = 0.01;
+  Optimizer decay(o);
+  o.skipped_steps = OptimizerOptions::SkippedSteps::Hold;
+  Optimizer hold(o);
+  ParamBlock a = make_block(3, 9, true, 9), b = make_block(3, 9, true, 9);
+  util::Rng rng(10);
+  for (uint64_t t = 1; t <= 30; ++t) {
+    const SparseGrad g = sparse_grad({0, 1, 2}, 9, rng);
+    decay.begin_step(t);
+    hold.begin_step(t);
+    decay.apply(a, g);
+    hold.apply(b, g);
+  }
+  EXPECT_EQ(0, std::memcmp(a.w.data(), b.w.data(), a.w.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(a.m.data(), b.m.data(), a.m.size() * sizeof(float)));
+}
+
 TEST_P(OptimizerTest, SkipsLongerThanTheDecayTableMatchTextbookAdam) {
   // The decay of a row that skipped k steps comes from a table for k < 4096 and from exp()
   // beyond: a row touched at steps 1, 5000 (4,998 skipped) and 9000 (3,999 skipped) must

@@ -44,6 +44,13 @@ TEST(FairThreadShare, TypicalBindings) {
 
 // train.denormals reaches every thread of the OpenMP pool, including threads that
 // already existed before configure_runtime ran (the mode is per thread).
+TEST(OptimizerOptions, SkippedStepsReachTheOptimizer) {
+  using Skipped = optim::OptimizerOptions::SkippedSteps;
+  EXPECT_EQ(optimizer_options(cli::parse_args({}).config).skipped_steps, Skipped::Decay);
+  EXPECT_EQ(optimizer_options(cli::parse_args({"--optim.skipped_steps", "hold"}).config).skipped_steps, Skipped::Hold);
+  EXPECT_THROW(cli::parse_args({"--optim.skipped_steps", "freeze"}), cli::ConfigError);
+}
+
 TEST(ConfigureRuntime, DenormalModeOnEveryThread) {
 #if !(defined(__x86_64__) || defined(__i386__))
   GTEST_SKIP() << "no MXCSR on this architecture";

@@ -5,6 +5,9 @@
 // is exactly what dense Adam's moments would be after k zero gradients; bias
 // correction uses the global step t. What it leaves out (as every lazy Adam does)
 // is the small weight drift dense Adam would apply from momentum on skipped steps.
+// SkippedSteps::Hold instead leaves a skipped row's moments as they were until its
+// next update, as PyTorch's SparseAdam and TensorFlow Addons' LazyAdam do: a rare
+// feature keeps its momentum and its second-moment scale.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,7 +19,9 @@ namespace sparsetrain::optim {
 
 struct OptimizerOptions {
   enum class Algorithm { Adam, Sgd };
+  enum class SkippedSteps { Decay, Hold };  // what a lazy row's moments do on the steps it skips
   Algorithm algorithm = Algorithm::Adam;
+  SkippedSteps skipped_steps = SkippedSteps::Decay;
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;
@@ -51,8 +56,8 @@ class Optimizer {
   bool adam_ = true;
   uint64_t t_ = 0;
   double lr_now_ = 0, lr_t_ = 0, eps_hat_ = 0;
-  double log_beta1_ = 0, log_beta2_ = 0;
-  std::vector<float> decay1_, decay2_;  // beta1^k, beta2^k for k < kDecayTable
+  double log_beta1_ = 0, log_beta2_ = 0;  // of the skipped-step decay: 0 (no decay) under Hold
+  std::vector<float> decay1_, decay2_;    // beta1^k, beta2^k for k < kDecayTable (1 under Hold)
 };
 
 }  // namespace sparsetrain::optim
