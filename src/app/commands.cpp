@@ -227,8 +227,12 @@ int command_synth(const std::vector<std::string>& args, collective::Comm& comm) 
   desc.add_options()("help,h", "Show this help")("rows", po::value<uint64_t>(&o.rows)->default_value(o.rows),
                                                  "Number of rows")(
       "seed", po::value<uint64_t>(&o.seed)->default_value(o.seed), "Seed (same seed, same bytes)")(
-      "profile", po::value<std::string>(&profile)->default_value(profile), "kaggle (click rate ~25%) or 1tb (~3%)")(
-      "output", po::value<std::string>(&o.output), "Output path; '.gz' writes gzip (required)")(
+      "profile", po::value<std::string>(&profile)->default_value(profile),
+      "Planted model: kaggle (click rate ~25.6%), 1tb or lowctr (the same model at ~3%), "
+      "or one differing in kind at kaggle's rate: crosses (signal in field crosses), nonmonotone "
+      "(integer effects are waves/peaks), heavytail (more rare values, which carry signal), "
+      "lighttail (signal in head values)")("output", po::value<std::string>(&o.output),
+                                           "Output path; '.gz' writes gzip (required)")(
       "probabilities", po::value<std::string>(&o.probabilities_out),
       "Optional side file with each row's true click probability (for the best reachable AUC)")(
       "no-label", po::bool_switch(), "Write 39-column rows without the label (like Kaggle test.txt)")(

@@ -34,12 +34,6 @@
 
 namespace sparsetrain::synth {
 
-Profile parse_profile(const std::string& name) {
-  if (name == "kaggle") return Profile::Kaggle;
-  if (name == "1tb") return Profile::Tb;
-  throw std::invalid_argument("unknown synth profile '" + name + "' (allowed: kaggle, 1tb)");
-}
-
 namespace {
 
 using util::hash64;
@@ -50,12 +44,13 @@ using util::Rng;
 constexpr uint64_t kWorld = 0xc817e0da7a5eed01ULL;
 // Sub-stream ids for derive_seed / hash64.
 constexpr uint64_t kRowStream = 1, kCalibStream = 2;
-constexpr uint64_t kHexSalt = 11, kCatEffectSalt = 12, kIntEffectSalt = 13, kPairSalt = 14;
+constexpr uint64_t kHexSalt = 11, kCatEffectSalt = 12, kIntEffectSalt = 13, kPairSalt = 14, kIntCatSalt = 15,
+                   kIntWaveSalt = 16;
 constexpr uint64_t kMissingKey = ~0ULL;  // effect key of a missing value
 
 // Target click rates: Kaggle train.txt has 25.6% positives, Criteo 1TB ~3%.
-// Target best reachable AUC: good Criteo models reach ~0.80-0.81, so the
-// ceiling is planted just above what a good learner can extract.
+// Target best reachable AUC (every profile): good Criteo models reach
+// ~0.80-0.81, so the ceiling is planted just above what a good learner can extract.
 constexpr double kTargetRateKaggle = 0.256, kTargetRateTb = 0.03;
 constexpr double kTargetAuc = 0.805;
 constexpr uint64_t kCalibRows = 20000;
@@ -79,16 +74,82 @@ inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 constexpr std::array<double, kNumCatFields> kCatSigma = {0.30, 0.40, 0.25, 0.25, 0.30, 0.30, 0.30, 0.30, 0.20,
                                                          0.30, 0.35, 0.25, 0.35, 0.50, 0.30, 0.25, 0.40, 0.30,
                                                          0.30, 0.30, 0.25, 0.20, 0.50, 0.30, 0.30, 0.30};
-// Per integer field: slope of the smooth (log-scale) effect, and scale of the
-// per-log-bin wiggle on top of it.
+// Per integer field: slope of the smooth (log-scale) effect.
 constexpr std::array<double, kNumIntFields> kIntSlope = {0.30, 0.05, -0.10, 0.10, -0.12, 0.05, 0.15,
                                                          0.00, 0.05, 0.30,  0.25, 0.10,  -0.10};
-constexpr double kIntBinSigma = 0.20;
-// Pairwise interactions between categorical fields (0-based C indices). Ranks
-// are clamped to kPairRanks so that the crosses are learnable from data.
-constexpr std::array<std::pair<int, int>, 6> kPairs = {{{0, 7}, {1, 13}, {4, 22}, {5, 16}, {9, 18}, {12, 25}}};
-constexpr uint64_t kPairRanks = 64;
-constexpr double kPairSigma = 0.35;
+
+// Pairwise interactions between categorical fields (0-based C indices).
+// The first six are the kaggle/1tb model's; `crosses` uses all of them.
+constexpr std::array<std::pair<int, int>, 24> kPairs = {{{0, 7},   {1, 13},  {4, 22},  {5, 16},  {9, 18},  {12, 25},
+                                                         {0, 1},   {2, 10},  {3, 14},  {6, 12},  {7, 17},  {8, 19},
+                                                         {10, 23}, {11, 20}, {13, 16}, {14, 24}, {15, 17}, {1, 6},
+                                                         {4, 9},   {18, 21}, {2, 23},  {5, 13},  {17, 25}, {0, 10}}};
+// Integer-bin x categorical crosses (0-based I and C indices).
+struct IntCatCross {
+  int int_field, cat_field;
+};
+constexpr std::array<IntCatCross, 4> kIntCatCrosses = {{{0, 1}, {4, 6}, {9, 12}, {10, 17}}};
+
+// What makes one profile's data differ from another's in kind: the tails of
+// the categorical fields, where the signal sits (main effects or crosses;
+// head or tail values) and the shape of the integer effects. One instance
+// per profile (kModels); the world scales all effects together by the
+// calibrated alpha, so only their relative sizes matter here.
+struct PlantedModel {
+  double target_rate;      // mean click probability after calibration
+  double zipf_s_factor;    // multiplies each field's measured Zipf exponent (< 1: heavier tails)
+  double cat_sigma_scale;  // multiplies kCatSigma
+  // Categorical effect weight 1 / (1 + rank_decay * bit_width(rank)): > 0
+  // puts the signal in frequent values; 0 makes rare values as strong.
+  double rank_decay;
+  double int_slope_scale;  // multiplies kIntSlope (the monotone part)
+  double int_bin_sigma;    // per-half-log-bin random wiggle
+  double int_wave;         // amplitude of the non-monotone integer shapes (0: none)
+  size_t num_pairs;        // the first num_pairs of kPairs
+  uint64_t pair_ranks;     // ranks are clamped to this so crosses are learnable
+  double pair_sigma;
+  size_t num_int_cat;  // the first num_int_cat of kIntCatCrosses
+  uint64_t int_cat_ranks;
+  double int_cat_sigma;
+};
+
+constexpr PlantedModel kKaggleModel = {kTargetRateKaggle, 1.0, 1.0, 0.25, 1.0, 0.20, 0.0, 6, 64, 0.35, 0, 0, 0.0};
+constexpr PlantedModel kTbModel = [] {  // Criteo 1TB: only the click rate differs
+  PlantedModel m = kKaggleModel;
+  m.target_rate = kTargetRateTb;
+  return m;
+}();
+// Much of the signal in crosses: 24 pairs with more ranks and larger effects,
+// integer-bin x categorical crosses, halved main effects.
+constexpr PlantedModel kCrossesModel = {kTargetRateKaggle, 1.0, 0.5, 0.25, 0.5, 0.10, 0.0, 24, 128, 0.6, 4, 64, 0.6};
+// Integer effects are bumps and waves in slog space with no monotone slope
+// (a learner that assumes monotone features cannot fit them); weaker categoricals.
+constexpr PlantedModel kNonmonotoneModel = {kTargetRateKaggle, 1.0, 0.5, 0.25, 0.0, 0.10, 0.6, 6, 64, 0.2, 0, 0, 0.0};
+// More rows hold rare values, and rare values' effects do not shrink with
+// rank: a real share of the signal is in values seen a handful of times.
+constexpr PlantedModel kHeavytailModel = {kTargetRateKaggle, 0.8, 1.0, 0.0, 1.0, 0.20, 0.0, 6, 64, 0.35, 0, 0, 0.0};
+// Fewer rare values, and effects concentrated in the head values.
+constexpr PlantedModel kLighttailModel = {kTargetRateKaggle, 1.3, 1.0, 1.0, 1.0, 0.20, 0.0, 6, 64, 0.35, 0, 0, 0.0};
+
+struct ProfileEntry {
+  const char* name;
+  Profile profile;
+  const PlantedModel* model;
+};
+// Names accepted by parse_profile, in the order the error message lists them.
+constexpr std::array<ProfileEntry, 7> kProfiles = {{{"kaggle", Profile::Kaggle, &kKaggleModel},
+                                                    {"1tb", Profile::Tb, &kTbModel},
+                                                    {"lowctr", Profile::Tb, &kTbModel},  // alias of 1tb
+                                                    {"crosses", Profile::Crosses, &kCrossesModel},
+                                                    {"nonmonotone", Profile::Nonmonotone, &kNonmonotoneModel},
+                                                    {"heavytail", Profile::Heavytail, &kHeavytailModel},
+                                                    {"lighttail", Profile::Lighttail, &kLighttailModel}}};
+
+const PlantedModel& model_of(Profile profile) {
+  for (const ProfileEntry& e : kProfiles)
+    if (e.profile == profile) return *e.model;
+  throw std::invalid_argument("synth: unknown profile");
+}
 
 // Precomputed per-field state (the profile scaled and turned into samplers).
 struct CatField {
@@ -104,6 +165,9 @@ struct IntField {
   std::array<double, kNumQuantiles> slog_q;  // quantiles in slog space
   std::array<int64_t, kNumQuantiles> q;
   double centre;  // slog of the median: the smooth effect is 0 there
+  // Non-monotone shape (PlantedModel::int_wave): u = (slog v - lo) / span
+  // maps the 5%..99.9% quantile range to [0, 1].
+  double lo, span, wave_sign;
 };
 
 // One sampled row (values as field-local indices; -1 / missing flags).
@@ -113,13 +177,14 @@ struct Row {
   std::array<bool, kNumCatFields> cat_present;
   std::array<uint64_t, kNumCatFields> cats;  // 0 = most frequent value
   double raw;                                // planted logit before alpha/bias
+  double cross;                              // the part of raw from crosses (pairs, int x cat)
   double label_u;                            // uniform used to draw the label
 };
 
 class World {
  public:
   // calibrated = false: features only (RowSampler); the labels' alpha and bias stay unset.
-  World(Profile profile, double cardinality_scale, bool calibrated = true) {
+  World(Profile profile, double cardinality_scale, bool calibrated = true) : m_(model_of(profile)) {
     const auto& ip = int_field_profiles();
     for (int f = 0; f < kNumIntFields; ++f) {
       IntField& F = ints_[f];
@@ -128,6 +193,9 @@ class World {
       F.q = ip[f].quantiles;
       for (int i = 0; i < kNumQuantiles; ++i) F.slog_q[i] = slog(static_cast<double>(F.q[i]));
       F.centre = F.slog_q[kNumQuantiles / 2];
+      F.lo = F.slog_q[1];
+      F.span = std::max(F.slog_q[kNumQuantiles - 2] - F.lo, 1.0);
+      F.wave_sign = (hash64(f, kWorld + kIntWaveSalt * 64) & 1) ? 1.0 : -1.0;
     }
     const auto& cp = cat_field_profiles();
     for (int f = 0; f < kNumCatFields; ++f) {
@@ -137,14 +205,15 @@ class World {
       const double c = std::round(static_cast<double>(cp[f].cardinality) * cardinality_scale);
       F.cardinality = static_cast<uint64_t>(std::clamp(c, 2.0, 1e15));
       F.head_share = cp[f].head_share;
-      F.tail = detail::ZipfSampler(2, F.cardinality, cp[f].zipf_s, cp[f].zipf_q);
+      F.tail = detail::ZipfSampler(2, F.cardinality, cp[f].zipf_s * m_.zipf_s_factor, cp[f].zipf_q);
     }
-    if (calibrated) calibrate(profile == Profile::Kaggle ? kTargetRateKaggle : kTargetRateTb);
+    if (calibrated) calibrate(m_.target_rate);
   }
 
   // Samples row `row` of the stream `stream_seed`: features, raw logit and the
   // label uniform. The RNG consumption order is fixed, so a row is a pure
-  // function of (stream_seed, row).
+  // function of (stream_seed, row). Terms are added in a fixed order too: the
+  // kaggle and 1tb bytes must not change when a profile is added.
   void sample(uint64_t stream_seed, uint64_t row, Row& r) const {
     Rng rng(util::derive_seed(stream_seed, kRowStream, row));
     std::array<double, kNumMissingGroups> group_u;
@@ -154,18 +223,9 @@ class World {
     double raw = 0.0;
     for (int f = 0; f < kNumIntFields; ++f) {
       const IntField& F = ints_[f];
-      const bool present = missing_u(F.group) >= F.missing_rate;
-      r.int_present[f] = present;
-      if (!present) {
-        r.ints[f] = 0;
-        raw += kIntBinSigma * hash_gauss(hash64(kMissingKey, kWorld + kIntEffectSalt * 64 + f));
-        continue;
-      }
-      const int64_t v = sample_int(F, rng.uniform());
-      r.ints[f] = v;
-      const double sv = slog(static_cast<double>(v));
-      const uint64_t bin = static_cast<uint64_t>(static_cast<int64_t>(std::floor(2.0 * sv)) + 16);
-      raw += kIntSlope[f] * (sv - F.centre) + kIntBinSigma * hash_gauss(hash64(bin, kWorld + kIntEffectSalt * 64 + f));
+      r.int_present[f] = missing_u(F.group) >= F.missing_rate;
+      r.ints[f] = r.int_present[f] ? sample_int(F, rng.uniform()) : 0;
+      raw += int_effect(f, r.int_present[f], r.ints[f]);
     }
     for (int f = 0; f < kNumCatFields; ++f) {
       const CatField& F = cats_[f];
@@ -174,17 +234,18 @@ class World {
       uint64_t k = 0;
       if (present && rng.uniform() >= F.head_share) k = F.tail(rng) - 1;
       r.cats[f] = k;
-      // Frequent values get larger effects: the weight decays with log2(rank),
-      // so most of the signal sits in values a model sees often enough to learn.
-      const double w = present ? 1.0 / (1.0 + 0.25 * std::bit_width(k)) : 1.0;
-      const uint64_t key = present ? k : kMissingKey;
-      raw += kCatSigma[f] * w * hash_gauss(hash64(key, kWorld + kCatEffectSalt * 64 + f));
+      raw += cat_effect(f, present, k);
     }
-    for (size_t p = 0; p < kPairs.size(); ++p) {
-      const auto [a, b] = kPairs[p];
-      const uint64_t ka = r.cat_present[a] ? std::min(r.cats[a], kPairRanks - 1) : kPairRanks;
-      const uint64_t kb = r.cat_present[b] ? std::min(r.cats[b], kPairRanks - 1) : kPairRanks;
-      raw += kPairSigma * hash_gauss(hash64(ka * (kPairRanks + 1) + kb, kWorld + kPairSalt * 64 + p));
+    r.cross = 0.0;  // added to raw term by term, in the order kaggle's bytes were made with
+    for (size_t p = 0; p < m_.num_pairs; ++p) {
+      const double e = pair_effect(p, r);
+      raw += e;
+      r.cross += e;
+    }
+    for (size_t p = 0; p < m_.num_int_cat; ++p) {
+      const double e = int_cat_effect(p, r);
+      raw += e;
+      r.cross += e;
     }
     // Nonlinear parts no additive model captures: a smooth product of two
     // integer features (I5, I7) and a threshold rule on I1 x I10.
@@ -199,6 +260,71 @@ class World {
 
   double probability(double raw) const { return sigmoid(alpha_ * raw + bias_); }
   uint64_t cardinality(int f) const { return cats_[f].cardinality; }
+
+  // Share of the planted logit's variance that sits in the crosses, on the
+  // calibration sample (alpha scales both alike).
+  double cross_share() const {
+    double sr = 0, srr = 0, sc = 0, scc = 0;
+    Row r;
+    for (uint64_t i = 0; i < kCalibRows; ++i) {
+      sample(util::derive_seed(kWorld, kCalibStream), i, r);
+      sr += r.raw;
+      srr += r.raw * r.raw;
+      sc += r.cross;
+      scc += r.cross * r.cross;
+    }
+    const double n = static_cast<double>(kCalibRows);
+    return (scc / n - (sc / n) * (sc / n)) / (srr / n - (sr / n) * (sr / n));
+  }
+
+ private:
+  // Half-log-bin of an integer value (also the int x cat cross key).
+  static uint64_t int_bin(double sv) { return static_cast<uint64_t>(static_cast<int64_t>(std::floor(2.0 * sv)) + 16); }
+
+  // A monotone slope plus a random wiggle per half-log bin, plus (int_wave > 0)
+  // a shape with no monotone trend: waves on even fields, a peak (or dip) in the
+  // middle of the range on odd ones.
+  double int_effect(int f, bool present, int64_t v) const {
+    const IntField& F = ints_[f];
+    const uint64_t salt = kWorld + kIntEffectSalt * 64 + f;
+    if (!present) return m_.int_bin_sigma * hash_gauss(hash64(kMissingKey, salt));
+    const double sv = slog(static_cast<double>(v));
+    double e =
+        kIntSlope[f] * m_.int_slope_scale * (sv - F.centre) + m_.int_bin_sigma * hash_gauss(hash64(int_bin(sv), salt));
+    if (m_.int_wave != 0.0) {
+      const double u = std::clamp((sv - F.lo) / F.span, 0.0, 1.0);
+      const double shape = f % 2 == 0 ? std::sin(3.0 * M_PI * u) : 1.0 - 8.0 * (u - 0.5) * (u - 0.5);
+      e += m_.int_wave * F.wave_sign * shape;
+    }
+    return e;
+  }
+
+  double cat_effect(int f, bool present, uint64_t k) const {
+    // rank_decay > 0: frequent values get larger effects (the weight decays with
+    // log2(rank)), so most of the signal sits in values a model sees often enough to learn.
+    const double w = present ? 1.0 / (1.0 + m_.rank_decay * std::bit_width(k)) : 1.0;
+    const uint64_t key = present ? k : kMissingKey;
+    return kCatSigma[f] * m_.cat_sigma_scale * w * hash_gauss(hash64(key, kWorld + kCatEffectSalt * 64 + f));
+  }
+
+  // Categorical pair p: one random effect per (rank a, rank b) cell, ranks
+  // clamped to pair_ranks - 1 (pair_ranks = missing).
+  double pair_effect(size_t p, const Row& r) const {
+    const auto [a, b] = kPairs[p];
+    const uint64_t n = m_.pair_ranks;
+    const uint64_t ka = r.cat_present[a] ? std::min(r.cats[a], n - 1) : n;
+    const uint64_t kb = r.cat_present[b] ? std::min(r.cats[b], n - 1) : n;
+    return m_.pair_sigma * hash_gauss(hash64(ka * (n + 1) + kb, kWorld + kPairSalt * 64 + p));
+  }
+
+  // Integer half-log bin x categorical rank: the value's effect depends on the category.
+  double int_cat_effect(size_t p, const Row& r) const {
+    const auto [fi, fc] = kIntCatCrosses[p];
+    const uint64_t n = m_.int_cat_ranks;
+    const uint64_t bi = r.int_present[fi] ? std::min<uint64_t>(int_bin(slog(static_cast<double>(r.ints[fi]))), 63) : 64;
+    const uint64_t kc = r.cat_present[fc] ? std::min(r.cats[fc], n - 1) : n;
+    return m_.int_cat_sigma * hash_gauss(hash64(bi * (n + 1) + kc, kWorld + kIntCatSalt * 64 + p));
+  }
 
  private:
   // Inverse CDF through the measured quantiles, linear in slog space between
@@ -259,6 +385,7 @@ class World {
     bias_ = fit_bias(alpha_);
   }
 
+  const PlantedModel& m_;
   std::array<IntField, kNumIntFields> ints_;
   std::array<CatField, kNumCatFields> cats_;
   double alpha_ = 1.0, bias_ = 0.0;
@@ -422,6 +549,20 @@ class Sink {
 };
 
 }  // namespace
+
+Profile parse_profile(const std::string& name) {
+  for (const ProfileEntry& e : kProfiles)
+    if (name == e.name) return e.profile;
+  throw std::invalid_argument("unknown synth profile '" + name + "' (allowed: " + profile_names() + ")");
+}
+
+std::string profile_names() {
+  std::string names;
+  for (const ProfileEntry& e : kProfiles) names += (names.empty() ? "" : ", ") + std::string(e.name);
+  return names;
+}
+
+double planted_cross_share(Profile profile) { return World(profile, 1.0, false).cross_share(); }
 
 SynthReport write_synthetic(const SynthOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
