@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -116,17 +117,24 @@ double slog(double x) { return x < 0 ? -std::log1p(-x) : std::log1p(x); }
 
 }  // namespace
 
+const std::vector<std::pair<std::string, Profile>> kAllNames = {{"kaggle", Profile::Kaggle},
+                                                                {"1tb", Profile::Tb},
+                                                                {"lowctr", Profile::Tb},
+                                                                {"crosses", Profile::Crosses},
+                                                                {"nonmonotone", Profile::Nonmonotone},
+                                                                {"heavytail", Profile::Heavytail},
+                                                                {"lighttail", Profile::Lighttail}};
+
 TEST(Synth, ParseProfile) {
-  EXPECT_EQ(parse_profile("kaggle"), Profile::Kaggle);
-  EXPECT_EQ(parse_profile("1tb"), Profile::Tb);
+  for (const auto& [name, profile] : kAllNames) EXPECT_EQ(parse_profile(name), profile) << name;
   try {
     parse_profile("criteo");
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("kaggle"), std::string::npos);
-    EXPECT_NE(msg.find("1tb"), std::string::npos);
+    for (const auto& [name, profile] : kAllNames) EXPECT_NE(msg.find(name), std::string::npos) << name;
   }
+  EXPECT_EQ(profile_names(), "kaggle, 1tb, lowctr, crosses, nonmonotone, heavytail, lighttail");
 }
 
 TEST(Synth, FormatRowsAndColumns) {
@@ -338,7 +346,9 @@ TEST(Synth, IoFailureNamesThePath) {
 // The sampler (no text) gives exactly the fields the reader parses from the file, for both
 // profiles and a scaled vocabulary: the SMPI driver's ids are the trainer's ids.
 TEST(Synth, RowSamplerEqualsParsedFile) {
-  for (const auto& [profile, scale] : {std::pair{Profile::Tb, 1.0}, std::pair{Profile::Kaggle, 3.0}}) {
+  // Heavytail and lighttail change the features (Zipf tails), so check them too.
+  for (const auto& [profile, scale] : {std::pair{Profile::Tb, 1.0}, std::pair{Profile::Kaggle, 3.0},
+                                       std::pair{Profile::Heavytail, 1.0}, std::pair{Profile::Lighttail, 1.0}}) {
     SynthOptions o;
     o.rows = 3000;
     o.seed = 17;
@@ -371,6 +381,139 @@ TEST(Synth, RowSamplerEqualsParsedFile) {
     EXPECT_EQ(row, o.rows);
     EXPECT_GT(present_cats, o.rows * 20);  // the comparison saw real values, not only missing ones
   }
+}
+
+// The kaggle and 1tb bytes are pinned: adding profiles must not change them.
+// CRC-32s of 20,000 rows, seed 3, computed with the generator before the
+// profiles of issue 17 existed.
+TEST(Synth, KaggleAndTbBytesArePinned) {
+  for (const auto& [profile, tsv_crc, prob_crc] :
+       {std::tuple{Profile::Kaggle, 0x5c3da3deu, 0x0caabb24u}, std::tuple{Profile::Tb, 0x55908f97u, 0x957aa2a6u}}) {
+    SynthOptions o;
+    o.rows = 20000;
+    o.seed = 3;
+    o.profile = profile;
+    o.output = (temp_dir() / "pin.tsv").string();
+    o.probabilities_out = (temp_dir() / "pin.prob").string();
+    write_synthetic(o);
+    const std::string text = read_file(o.output), probs = read_file(o.probabilities_out);
+    EXPECT_EQ(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())), tsv_crc);
+    EXPECT_EQ(crc32(0, reinterpret_cast<const Bytef*>(probs.data()), static_cast<uInt>(probs.size())), prob_crc);
+  }
+}
+
+// --- profiles that differ in kind (issue 17) --------------------------------
+const std::vector<Profile> kKindProfiles = {Profile::Crosses, Profile::Nonmonotone, Profile::Heavytail,
+                                            Profile::Lighttail};
+
+const Parsed& profile50k(Profile profile) {
+  static std::map<Profile, Parsed> cache;
+  auto it = cache.find(profile);
+  if (it == cache.end())
+    it = cache.emplace(profile, generate(profile, 50000, 7, "kind" + std::to_string(static_cast<int>(profile)))).first;
+  return it->second;
+}
+
+double logit(double p) {
+  p = std::clamp(p, 1e-6, 1.0 - 1e-6);
+  return std::log(p / (1.0 - p));
+}
+
+TEST(Synth, KindProfilesAreCalibrated) {
+  for (Profile profile : kKindProfiles) {
+    const Parsed& p = profile50k(profile);
+    const double rate = p.report.positives_rate, auc = best_reachable_auc(p.labels, p.probs);
+    std::printf("[synth] profile %d: click rate %.4f, best reachable AUC %.4f\n", static_cast<int>(profile), rate, auc);
+    // Sampling sd of the rate on 50k rows is 0.002, of the AUC ~0.003.
+    EXPECT_NEAR(rate, 0.256, 0.012) << static_cast<int>(profile);
+    EXPECT_NEAR(auc, 0.805, 0.015) << static_cast<int>(profile);
+  }
+}
+
+// Same seed, different planted models: the true probabilities are far from
+// a monotone function of each other.
+TEST(Synth, KindProfilesDiffer) {
+  std::vector<Profile> all = kKindProfiles;
+  all.push_back(Profile::Kaggle);
+  for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t j = i + 1; j < all.size(); ++j) {
+      const Parsed &a = all[i] == Profile::Kaggle ? kaggle50k() : profile50k(all[i]),
+                   &b = all[j] == Profile::Kaggle ? kaggle50k() : profile50k(all[j]);
+      ASSERT_EQ(a.probs.size(), b.probs.size());
+      double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      size_t labels_differ = 0;
+      for (size_t r = 0; r < a.probs.size(); ++r) {
+        const double x = logit(a.probs[r]), y = logit(b.probs[r]);
+        sa += x, sb += y, saa += x * x, sbb += y * y, sab += x * y;
+        labels_differ += a.labels[r] != b.labels[r];
+      }
+      const double n = static_cast<double>(a.probs.size());
+      const double corr =
+          (sab / n - sa / n * sb / n) / std::sqrt((saa / n - sa / n * sa / n) * (sbb / n - sb / n * sb / n));
+      std::printf("[synth] profiles %d vs %d: logit correlation %.3f, labels differ %.3f\n", static_cast<int>(all[i]),
+                  static_cast<int>(all[j]), corr, static_cast<double>(labels_differ) / n);
+      EXPECT_LT(corr, 0.8) << static_cast<int>(all[i]) << " vs " << static_cast<int>(all[j]);
+      EXPECT_GT(labels_differ, n * 0.10);  // labels share their uniforms: equal models, equal labels
+    }
+  }
+}
+
+// Share of rows whose C3 value occurs at most twice in the 50k rows.
+double rare_share(const Parsed& p) {
+  std::unordered_map<std::string, int> count;
+  for (const auto& r : p.rows)
+    if (!r[14 + 2].empty()) ++count[r[14 + 2]];
+  size_t rare = 0;
+  for (const auto& r : p.rows) rare += !r[14 + 2].empty() && count[r[14 + 2]] <= 2;
+  return static_cast<double>(rare) / static_cast<double>(p.rows.size());
+}
+
+TEST(Synth, HeavytailHasMoreRareValuesThanLighttail) {
+  const double heavy = rare_share(profile50k(Profile::Heavytail)), kaggle = rare_share(kaggle50k()),
+               light = rare_share(profile50k(Profile::Lighttail));
+  std::printf("[synth] rows with a rare C3 value: heavytail %.3f, kaggle %.3f, lighttail %.3f\n", heavy, kaggle, light);
+  EXPECT_GT(heavy, kaggle + 0.1);
+  EXPECT_GT(kaggle, light + 0.1);
+}
+
+TEST(Synth, CrossesCarryMoreOfTheSignal) {
+  const double kaggle = planted_cross_share(Profile::Kaggle), crosses = planted_cross_share(Profile::Crosses);
+  std::printf("[synth] variance share of the crosses: kaggle %.3f, crosses %.3f\n", kaggle, crosses);
+  EXPECT_GT(crosses, 2.0 * kaggle);
+  EXPECT_GT(crosses, 0.4);
+}
+
+// Non-monotone integer effects: per integer field, the mean true logit per
+// half-log value bin (bins with >= 300 rows) both rises and falls by a clear
+// margin. Returns the number of such fields.
+int nonmonotone_fields(const Parsed& p) {
+  int count = 0;
+  for (int f = 0; f < kNumIntFields; ++f) {
+    std::map<int, std::pair<double, int>> bins;
+    for (size_t r = 0; r < p.rows.size(); ++r) {
+      const std::string& v = p.rows[r][1 + f];
+      if (v.empty()) continue;
+      auto& b = bins[static_cast<int>(std::floor(2.0 * slog(std::stod(v))))];
+      b.first += logit(p.probs[r]);
+      ++b.second;
+    }
+    double lo = 1e9, hi = -1e9, rise = 0, fall = 0;
+    for (const auto& [bin, b] : bins) {
+      if (b.second < 300) continue;
+      const double m = b.first / b.second;
+      rise = std::max(rise, m - lo), fall = std::max(fall, hi - m);
+      lo = std::min(lo, m), hi = std::max(hi, m);
+    }
+    count += std::min(rise, fall) > 0.5;
+  }
+  return count;
+}
+
+TEST(Synth, NonmonotoneIntegerEffects) {
+  const int nonmono = nonmonotone_fields(profile50k(Profile::Nonmonotone)), kaggle = nonmonotone_fields(kaggle50k());
+  std::printf("[synth] integer fields with a rise and a fall: nonmonotone %d, kaggle %d\n", nonmono, kaggle);
+  EXPECT_GE(nonmono, 6);
+  EXPECT_LE(kaggle, 2);
 }
 
 TEST(Synth, ThroughputOneMillionRows) {
