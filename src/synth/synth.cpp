@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numbers>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -294,7 +295,7 @@ class World {
         kIntSlope[f] * m_.int_slope_scale * (sv - F.centre) + m_.int_bin_sigma * hash_gauss(hash64(int_bin(sv), salt));
     if (m_.int_wave != 0.0) {
       const double u = std::clamp((sv - F.lo) / F.span, 0.0, 1.0);
-      const double shape = f % 2 == 0 ? std::sin(3.0 * M_PI * u) : 1.0 - 8.0 * (u - 0.5) * (u - 0.5);
+      const double shape = f % 2 == 0 ? std::sin(3.0 * std::numbers::pi * u) : 1.0 - 8.0 * (u - 0.5) * (u - 0.5);
       e += m_.int_wave * F.wave_sign * shape;
     }
     return e;
