@@ -282,6 +282,11 @@ def main():
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (overrides --evals)")
     ap.add_argument("--curve", help="write one JSON line per evaluation here")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--init", choices=["sparsetrain", "pytorch"], default="sparsetrain",
+                    help="initial weights: sparsetrain's distributions, or PyTorch's defaults (Linear: "
+                         "Kaiming-uniform weights and uniform biases; the table N(0, 0.01^2), as CTR code scales it)")
+    ap.add_argument("--dense-features", choices=["true", "false"], default="true",
+                    help="false: no dense input (like --data.dense_features false): only the 39 hashed ids")
     ap.add_argument("--denormals", choices=["flush", "keep"], default="flush",
                     help="like sparsetrain's train.denormals: 'flush' sets FTZ+DAZ (torch.set_flush_denormal), "
                          "so neither side pays Intel's subnormal assists")
@@ -311,6 +316,10 @@ def main():
     y_tr, ids_tr, dn_tr, sk = load(args.train, fz, args.max_rows)
     if args.test:
         y_te, ids_te, dn_te, sk_te = load(args.test, fz)
+    if args.dense_features == "false":  # zero inputs: the projection gets no signal and no gradient
+        dn_tr = np.zeros_like(dn_tr)
+        if args.test:
+            dn_te = np.zeros_like(dn_te)
     featurize_s = time.perf_counter() - t0
     print(f"featurized {len(y_tr)} train rows ({sk} skipped)"
           + (f" and {len(y_te)} test rows" if args.test else "") + f" in {featurize_s:.1f} s (not timed)",
@@ -336,13 +345,18 @@ def main():
                 self.fcs.append(torch.nn.Linear(i, h))
                 i = h
             self.out = torch.nn.Linear(i, 1)
+            if args.init == "pytorch":  # Linear keeps its defaults; the table N(0, 1) scaled by 0.01
+                with torch.no_grad():
+                    self.embed.weight.normal_(0.0, 0.01)
+                return
             # sparsetrain's init (src/model/network.cpp): uniform with the given std,
             # biases 0.
             def uni(t, std):
                 a = math.sqrt(3.0) * std
                 with torch.no_grad():
                     t.uniform_(-a, a)
-            uni(self.embed.weight, 1.0 / math.sqrt(NUM_FIELDS))
+            # Rows start at 0.1 of unit variance for the 39-row sum (Network::init_weights).
+            uni(self.embed.weight, 0.1 / math.sqrt(NUM_FIELDS))
             uni(self.dense_proj.weight, 0.1)
             i = D
             for fc, h in zip(self.fcs, hidden):
@@ -423,7 +437,7 @@ def main():
         "samples": samples, "train_s": round(train_s, 4), "cpu_s": round(cpu_s, 4),
         "samples_per_s": samples / max(train_s, 1e-9), "samples_per_cpu_s": samples / max(cpu_s, 1e-9),
         "parameters": n_params, "train_loss": loss_sum / max(samples, 1), "featurize_s": round(featurize_s, 2),
-        "denormals": args.denormals, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "denormals": args.denormals, "init": args.init, "dense_features": args.dense_features, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
     }
     if last:
         summary.update(auc=last["auc"], logloss=last["logloss"], test_rows=int(len(y_te)))
