@@ -3,15 +3,18 @@
 # Criteo-like data with a known best AUC. Prints a Markdown table and writes
 # scripts/bench/results/latest.md (table + exact commands) and auc_vs_time.png.
 #
-#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores)
-#   QUICK=1 scripts/bench_all.sh         smoke test of the script (~2 min, results not kept)
+#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores, plus ~25 min for the
+#                                        accuracy per synth profile; PARITY=0 skips that)
+#   QUICK=1 scripts/bench_all.sh         smoke test of the script (~3 min, results not kept)
 #
 # Knobs (environment): BUILD_DIR (default build), WORK_DIR (/tmp/sparsetrain-bench),
 # RESULTS_DIR, TRAIN_ROWS, TEST_ROWS, REPS, TP_STEPS, INPUT_DIM, EMBED_DIM, HIDDEN,
 # SPARSITY, LR, BATCH, LSH_ARGS (extra `--lsh.key value` args for the sparse runs),
 # TUNED_ARGS (args of the second sparse variant, "default sparse": the config defaults, written out
 # (sparsity 0.03, 4 tables x 5 bits); empty = skip),
-# EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1.
+# EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1; for the accuracy per profile
+# (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
+# PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants).
 #
 # Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
 # comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
@@ -25,6 +28,7 @@ QUICK=${QUICK:-0}
 if [[ "$QUICK" == "1" ]]; then
   : "${TRAIN_ROWS:=200000}" "${TEST_ROWS:=50000}" "${REPS:=1}" "${TP_STEPS:=50}" "${EVALS:=3}"
   : "${MEM_INPUT_DIM:=1048576}" "${MPI_STEPS:=50}" "${RESULTS_DIR:=${WORK_DIR:-/tmp/sparsetrain-bench}/results-quick}"
+  : "${PARITY_PROFILES:=kaggle,crosses}" "${PARITY_ROWS:=30000}" "${PARITY_TEST_ROWS:=10000}" "${PARITY_SEEDS:=1}"
 fi
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
@@ -269,6 +273,17 @@ if [[ $HAVE_MPI == 1 ]]; then
         --train.max_steps "$MPI_STEPS" --train.run_dir "$(fresh mpi$np)" || note "mpirun -np $np failed"
     done
   done
+fi
+
+# ---------------------------------------------------------------- accuracy per synth profile
+# Test AUC per profile (planted models that differ in kind), 3 model seeds, side by side with
+# PyTorch under both initialisations, on the same inputs with and without dense features.
+if [[ $HAVE_TORCH == 1 && "${PARITY:-1}" == "1" ]]; then
+  say "accuracy per synth profile against PyTorch (scripts/bench_parity.py)"
+  env "${TORCH_ENV[@]}" "$PY" scripts/bench_parity.py --binary "$BUILD_DIR/sparsetrain" --work "$WORK/parity" \
+    --profiles "${PARITY_PROFILES:-kaggle,1tb,crosses,nonmonotone,heavytail,lighttail}" \
+    --rows "${PARITY_ROWS:-500000}" --test-rows "${PARITY_TEST_ROWS:-100000}" --seeds "${PARITY_SEEDS:-1,2,3}" \
+    --only "${PARITY_ONLY:-decay}" --out "$RESULTS/parity.md"
 fi
 
 # ---------------------------------------------------------------- report + plot

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Accuracy parity with PyTorch, A/B of the candidate causes (issue 17).
+
+For each synth profile: generates TRAIN_ROWS training rows (data seed 1) and TEST_ROWS
+test rows (data seed 2, with the true click probabilities, so the best reachable AUC is
+known), then trains every variant with 3 model seeds at the benchmark shape
+(input_dim 2^20, embed 64, hidden 1024, lr 0.003, batch 1024, one thread, one pass):
+
+  sparsetrain: model.sparsity 1 (dense) or the default sparse model, x optim.skipped_steps
+               decay | hold, x data.dense_features true | false
+  PyTorch:     scripts/pytorch_baseline.py (EmbeddingBag sum + SparseAdam, Linear + Adam,
+               the same featurization), x --init sparsetrain | pytorch, x dense features
+
+Prints one Markdown table per profile (test AUC per seed, the median, the median's gap to
+PyTorch with PyTorch's default init on the same inputs, samples/s) and writes them with the
+commands to OUT (default scripts/bench/results/parity.md). Runs JOBS processes at a time
+(default 2: AUC does not depend on it; the samples/s column does, compare within a run only).
+
+With --sweep-sparsity S1,S2,... [--sweep-lsh TxB,...] it runs, instead of the A/B, the default
+model at those model.sparsity values and LSH settings (tables x bits), beside PyTorch: what
+sparsity costs in AUC and gains in speed.
+
+  scripts/bench_parity.py [--profiles kaggle,1tb] [--rows 500000] [--test-rows 100000]
+                          [--seeds 1,2,3] [--jobs 2] [--only REGEX] [--out FILE]
+                          [--sweep-sparsity 0.01,0.03,0.1,1 [--sweep-lsh 2x5,8x6]]
+"""
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from pytorch_baseline import auc_exact  # noqa: E402  (one exact AUC for every figure here)
+
+SHAPE = ["--data.input_dim", "1048576", "--model.embed_dim", "64", "--model.hidden", "1024", "--optim.lr", "0.003",
+         "--train.batch_size", "1024", "--train.threads", "1", "--train.log_every", "100000"]
+TORCH_SHAPE = ["--input-dim", "1048576", "--embed-dim", "64", "--hidden", "1024", "--lr", "0.003",
+               "--batch-size", "1024", "--threads", "1"]
+
+
+def variants():
+    """(name, system, dense_features, extra args) of every run per seed."""
+    out = []
+    for dense in ("true", "false"):
+        for model, margs in (("sparsetrain dense (sparsity 1)", ["--model.sparsity", "1"]),
+                             ("sparsetrain default sparse", [])):
+            for skipped in ("decay", "hold"):
+                out.append((f"{model}, skipped_steps {skipped}", "st", dense,
+                            margs + ["--optim.skipped_steps", skipped, "--data.dense_features", dense]))
+        for init in ("sparsetrain", "pytorch"):
+            out.append((f"PyTorch, {init} init", "torch", dense, ["--init", init, "--dense-features", dense]))
+    return out
+
+
+def sweep_variants(sparsities, lsh_settings):
+    """What sparsity costs: the default model (dense features on) at other model.sparsity
+    values, then at other LSH table settings ("TABLESxBITS"), beside PyTorch."""
+    out = [(f"sparsetrain sparsity {sp}", "st", "true", ["--model.sparsity", sp]) for sp in sparsities]
+    for setting in lsh_settings:
+        tables, bits = setting.split("x")
+        out.append((f"sparsetrain default sparse, lsh {tables} tables x {bits} bits", "st", "true",
+                    ["--lsh.tables", tables, "--lsh.bits", bits]))
+    out.append(("PyTorch, pytorch init", "torch", "true", ["--init", "pytorch", "--dense-features", "true"]))
+    return out
+
+
+def make_data(binary, work, profile, rows, test_rows):
+    train, test, probs = (work / f"{profile}-train.tsv", work / f"{profile}-test.tsv", work / f"{profile}-test.p")
+    if not train.exists():
+        subprocess.run([binary, "synth", "--rows", str(rows), "--seed", "1", "--profile", profile, "--output",
+                        str(train)], check=True, stdout=subprocess.DEVNULL)
+    if not test.exists():
+        subprocess.run([binary, "synth", "--rows", str(test_rows), "--seed", "2", "--profile", profile, "--output",
+                        str(test), "--probabilities", str(probs)], check=True, stdout=subprocess.DEVNULL)
+    labels = np.array([line[0] == ord("1") for line in open(test, "rb")], dtype=np.float64)
+    best = auc_exact(np.loadtxt(probs), labels)
+    return train, test, best, float(labels.mean())
+
+
+def run_one(binary, work, train, test, name, system, extra, seed):
+    if system == "st":
+        run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_{extra[-1]}_{seed}")
+        cmd = [binary, "train", *SHAPE, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
+               "--train.run_dir", str(run_dir), "--train.overwrite", "true", *extra]
+    else:
+        cmd = [sys.executable, str(ROOT / "scripts/pytorch_baseline.py"), "--train", str(train), "--test", str(test),
+               *TORCH_SHAPE, "--seed", str(seed), *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+    return {"auc": summary["auc"], "sps": summary["samples_per_s"], "cmd": " ".join(cmd)}
+
+
+def table(profile, best, rate, jobs, results):
+    torch_ref = {d: statistics.median(r["auc"] for r in results[("PyTorch, pytorch init", d)])
+                 for d in ("true", "false") if ("PyTorch, pytorch init", d) in results}
+    lines = [f"### profile `{profile}`: click rate {rate:.3f}, best reachable test AUC {best:.4f}", "",
+             "| variant | dense features | test AUC per seed | median | vs PyTorch (its init, same inputs) | "
+             f"samples/s ({jobs} runs at a time) |",
+             "| --- | --- | --- | ---: | ---: | ---: |"]
+    for (name, dense), runs in results.items():
+        aucs = [r["auc"] for r in runs]
+        med = statistics.median(aucs)
+        sps = statistics.median(r["sps"] for r in runs)
+        lines.append(f"| {name} | {dense} | {', '.join(f'{a:.4f}' for a in aucs)} | {med:.4f} | "
+                     f"{med - torch_ref[dense]:+.4f} | {sps:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profiles", default="kaggle,1tb")
+    ap.add_argument("--rows", type=int, default=500000)
+    ap.add_argument("--test-rows", type=int, default=100000)
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", default="", help="run only the variants whose name matches this regex")
+    ap.add_argument("--sweep-sparsity", default="", help="instead of the A/B: these model.sparsity values, e.g. 0.01,0.03,1")
+    ap.add_argument("--sweep-lsh", default="", help="with --sweep-sparsity: these TABLESxBITS settings, e.g. 2x5,8x6")
+    ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
+    ap.add_argument("--work", default="/tmp/sparsetrain-parity")
+    ap.add_argument("--out", default=str(ROOT / "scripts/bench/results/parity.md"))
+    args = ap.parse_args()
+    work = pathlib.Path(args.work)
+    (work / "runs").mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.sweep_sparsity:
+        chosen = sweep_variants(args.sweep_sparsity.split(","), [x for x in args.sweep_lsh.split(",") if x])
+    else:
+        chosen = [v for v in variants() if re.search(args.only, v[0]) or "pytorch init" in v[0]]
+    cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout
+    report = [f"# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
+              f"{args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "
+              f"model seeds {args.seeds}; {cpu.strip()}, {args.jobs} runs at a time; "
+              f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} (PyTorch's speed depends on it, "
+              f"its AUC does not: scripts/bench_all.sh sets it where OpenBLAS falls back to generic kernels); "
+              f"{time.strftime('%Y-%m-%d')}.\n"]
+    for profile in args.profiles.split(","):
+        train, test, best, rate = make_data(args.binary, work, profile, args.rows, args.test_rows)
+        with cf.ThreadPoolExecutor(args.jobs) as pool:
+            futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, extra, s)
+                                    for s in seeds] for name, system, dense, extra in chosen}
+            results = {k: [f.result() for f in fs] for k, fs in futs.items()}
+        text = table(profile, best, rate, args.jobs, results)
+        print(text, flush=True)
+        report.append(text)
+        report.append("Commands (seed 1):\n\n```\n" +
+                      "\n".join(runs[0]["cmd"] for runs in results.values()) + "\n```\n")
+    pathlib.Path(args.out).write_text("\n".join(report))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
