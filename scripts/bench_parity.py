@@ -125,6 +125,8 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="run only the variants whose name matches this regex")
+    ap.add_argument("--st-args", default="", help="more arguments for every sparsetrain run, e.g. '--model.init pytorch' "
+                    "(named in the variant)")
     ap.add_argument("--sweep-sparsity", default="", help="instead of the A/B: these model.sparsity values, e.g. 0.01,0.03,1")
     ap.add_argument("--sweep-lsh", default="", help="with --sweep-sparsity: these TABLESxBITS settings, e.g. 2x5,8x6")
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
@@ -138,6 +140,9 @@ def main():
         chosen = sweep_variants(args.sweep_sparsity.split(","), [x for x in args.sweep_lsh.split(",") if x])
     else:
         chosen = [v for v in variants() if re.search(args.only, v[0]) or "pytorch init" in v[0]]
+    if args.st_args:
+        chosen = [(f"{n}, {args.st_args}", sy, d, e + args.st_args.split()) if sy == "st" else (n, sy, d, e)
+                  for n, sy, d, e in chosen]
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout
     report = [f"# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
               f"{args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "

@@ -187,21 +187,28 @@ void Network::init_weights() {
         b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
     }
   };
+  const bool torch = spec_.init == NetworkSpec::Init::Pytorch;
+  // PyTorch's Linear default (kaiming_uniform with a = sqrt(5), and its bias) is
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) on every column, the bias included: std 1/sqrt(3 fan_in).
+  auto torch_std = [](double fan_in) { return 1.0 / std::sqrt(3.0 * fan_in); };
   // The sparse-input layer sums kIds rows: scale so the sum has unit variance.
   // Rows start small (0.1 of unit variance for the 39-row sum): ids seen rarely or
   // only at test time then add little noise (+0.01 AUC on the sample over 25 seeds x splits).
-  fill(blocks_[embed_], embed_, 0.1 / std::sqrt(static_cast<double>(kIds)), blocks_[embed_].cols);
-  if (dense_proj_ != SIZE_MAX) fill(blocks_[dense_proj_], dense_proj_, 0.1, blocks_[dense_proj_].cols);
+  fill(blocks_[embed_], embed_, torch ? 0.01 : 0.1 / std::sqrt(static_cast<double>(kIds)), blocks_[embed_].cols);
+  if (dense_proj_ != SIZE_MAX)
+    fill(blocks_[dense_proj_], dense_proj_, torch ? torch_std(kDense) : 0.1, blocks_[dense_proj_].cols);
   size_t in = static_cast<size_t>(spec_.embed_dim);
   double in_active = static_cast<double>(in);
   for (size_t l = 0; l < fc_.size(); ++l) {
     // He initialisation over the inputs a neuron actually sees (fewer when the
     // previous layer is sparse); the bias column stays 0.
-    fill(blocks_[fc_[l]], fc_[l], std::sqrt(2.0 / in_active), in);
+    auto& b = blocks_[fc_[l]];
+    fill(b, fc_[l], torch ? torch_std(static_cast<double>(in)) : std::sqrt(2.0 / in_active), torch ? b.cols : in);
     in = static_cast<size_t>(spec_.hidden[l]);
     in_active = static_cast<double>(active_[l]);
   }
-  fill(blocks_[out_], out_, std::sqrt(1.0 / in_active), in);
+  auto& b = blocks_[out_];
+  fill(b, out_, torch ? torch_std(static_cast<double>(in)) : std::sqrt(1.0 / in_active), torch ? b.cols : in);
 }
 
 void Network::rebuild_tables() {

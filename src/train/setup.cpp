@@ -35,6 +35,8 @@ model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   s.rebuild_max = c.lsh.rebuild_max;
   s.seed = static_cast<uint64_t>(c.model.init_seed >= 0 ? c.model.init_seed : c.train.seed);
   s.bf16_moments = c.optim.moments == cli::Moments::Bfloat16;
+  s.init = c.model.init == cli::InitScheme::Pytorch ? model::NetworkSpec::Init::Pytorch
+                                                    : model::NetworkSpec::Init::Sparsetrain;
   return s;
 }
 

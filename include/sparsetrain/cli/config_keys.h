@@ -39,7 +39,9 @@
   X(model, sparsity,    std::string, "0.03",    fraction_list(),                                        \
     "Per hidden layer: fraction of neurons computed per sample via LSH (1 = dense); one value = all")    \
   X(model, init_seed,   int64_t,     -1,        int_range(-1, 9223372036854775807LL),                    \
-    "Seed for weight init; -1 = derive from train.seed")
+    "Seed for weight init; -1 = derive from train.seed")                                                 \
+  X(model, init, InitScheme, InitScheme::Sparsetrain, one_of_enum<InitScheme>(),                         \
+    "Initial weight scales: 'sparsetrain' (input-table rows at 0.1 of unit variance for the 39-row sum, He hidden layers, zero biases) or 'pytorch' (PyTorch's Linear defaults, biases included, and the table at std 0.01)")
 
 #define ST_KEYS_lsh(X)                                                                                  \
   X(lsh, family,        LshFamily, LshFamily::SimHash, one_of_enum<LshFamily>(),                            \

@@ -33,6 +33,12 @@ struct NetworkSpec {
   double rebuild_growth = 1.2;
   int rebuild_max = 5000;
   uint64_t seed = 42;
+  // Initial weight scales (model.init): sparsetrain's own (small input-table rows, He for the
+  // hidden layers over the inputs a neuron sees, biases 0), or PyTorch's defaults (the table
+  // at std 0.01 as CTR code scales nn.Embedding; every Linear, bias included, uniform in
+  // +-1/sqrt(fan_in)), for comparing with a PyTorch model trained from its defaults.
+  enum class Init { Sparsetrain, Pytorch };
+  Init init = Init::Sparsetrain;
   // Adam's moments of the sparse-input table ("embed") in bfloat16 (optim.moments, off by
   // default). The other blocks are small and stay float32.
   bool bf16_moments = false;
