@@ -20,8 +20,7 @@ namespace {
 constexpr const char* kFormat = "sparsetrain-checkpoint";
 constexpr uint64_t kRemainderCols = 8;
 
-template <typename T, typename A>
-std::string sum_of(const std::vector<T, A>& v) {
+template <typename T, typename A> std::string sum_of(const std::vector<T, A>& v) {
   return util::checksum_hex(util::checksum64(v.data(), v.size() * sizeof(T)));
 }
 
@@ -68,8 +67,7 @@ void verify_bytes(const H5File& f, const std::string& name, const void* data, si
     throw CheckpointError("checkpoint '" + f.path() + "': dataset " + name + " is damaged (checksum " + got +
                           ", stored " + want + ")");
 }
-template <typename T, typename A>
-void verify(const H5File& f, const std::string& name, const std::vector<T, A>& v) {
+template <typename T, typename A> void verify(const H5File& f, const std::string& name, const std::vector<T, A>& v) {
   verify_bytes(f, name, v.data(), v.size() * sizeof(T));
 }
 
@@ -362,8 +360,7 @@ struct Reader {
   void need(size_t n) {
     if (pos + n > in.size()) throw CheckpointError("decode_state: truncated state");
   }
-  template <typename T>
-  T pod() {
+  template <typename T> T pod() {
     need(sizeof(T));
     T v;
     std::memcpy(&v, in.data() + pos, sizeof(T));

@@ -5,8 +5,7 @@
 namespace sparsetrain::checkpoint {
 namespace {
 
-template <typename Net>
-auto& find_block(Net& net, const std::string& name) {
+template <typename Net> auto& find_block(Net& net, const std::string& name) {
   for (auto& b : net.blocks())
     if (b.name == name) return b;
   throw std::runtime_error("the network has no parameter block '" + name + "'");

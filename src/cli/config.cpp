@@ -58,8 +58,7 @@ std::string format_value(double v) {
   }
   return "";
 }
-template <typename T>
-std::string format_value(const T& v) {
+template <typename T> std::string format_value(const T& v) {
   if constexpr (OptionEnum<T>)
     return name_of(v);
   else
@@ -107,8 +106,7 @@ std::string check(const Rule& rule, double v) {
   return (!std::isfinite(v) || v < rule.real_lo || v > rule.real_hi) ? "out of range" : "";
 }
 std::string check(const Rule&, bool) { return ""; }
-template <OptionEnum E>
-std::string check(const Rule&, E) {  // operator>> accepted only its names
+template <OptionEnum E> std::string check(const Rule&, E) {  // operator>> accepted only its names
   return "";
 }
 

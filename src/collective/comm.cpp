@@ -32,28 +32,12 @@ std::string error_text(int rc) {
   return std::string(text, static_cast<size_t>(len));
 }
 
-template <typename T>
-MPI_Datatype type_of();
-template <>
-MPI_Datatype type_of<float>() {
-  return MPI_FLOAT;
-}
-template <>
-MPI_Datatype type_of<double>() {
-  return MPI_DOUBLE;
-}
-template <>
-MPI_Datatype type_of<uint32_t>() {
-  return MPI_UINT32_T;
-}
-template <>
-MPI_Datatype type_of<uint64_t>() {
-  return MPI_UINT64_T;
-}
-template <>
-MPI_Datatype type_of<unsigned char>() {
-  return MPI_BYTE;
-}
+template <typename T> MPI_Datatype type_of();
+template <> MPI_Datatype type_of<float>() { return MPI_FLOAT; }
+template <> MPI_Datatype type_of<double>() { return MPI_DOUBLE; }
+template <> MPI_Datatype type_of<uint32_t>() { return MPI_UINT32_T; }
+template <> MPI_Datatype type_of<uint64_t>() { return MPI_UINT64_T; }
+template <> MPI_Datatype type_of<unsigned char>() { return MPI_BYTE; }
 
 MPI_Op op_of(int op) { return op == kSum ? MPI_SUM : op == kMax ? MPI_MAX : MPI_MIN; }
 
@@ -187,8 +171,7 @@ void Comm::barrier() {
   if (int e = MPI_Barrier(MPI_COMM_WORLD); e != MPI_SUCCESS) fail("MPI_Barrier", e);
 }
 
-template <typename T>
-void Comm::allreduce(T* data, size_t n, int op) {
+template <typename T> void Comm::allreduce(T* data, size_t n, int op) {
   if (!mpi_ || n == 0) return;
   for (size_t off = 0; off < n; off += static_cast<size_t>(max_count_)) {
     const int len = static_cast<int>(std::min<size_t>(n - off, static_cast<size_t>(max_count_)));
@@ -303,8 +286,7 @@ Request Comm::iallgatherv(const uint32_t* mine, const std::vector<uint64_t>& cou
   return req;
 }
 
-template <typename T>
-void Comm::gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out) {
+template <typename T> void Comm::gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out) {
   if (counts.size() != static_cast<size_t>(size_))
     throw std::invalid_argument("rank " + std::to_string(rank_) + ": allgatherv needs one count per rank");
   if (!mpi_) {
@@ -323,8 +305,7 @@ void Comm::allgatherv(const uint32_t* mine, const std::vector<uint64_t>& counts,
   gather_into(mine, counts, out);
 }
 
-template <typename T>
-std::vector<T> Comm::gather_vector(const std::vector<T>& local) {
+template <typename T> std::vector<T> Comm::gather_vector(const std::vector<T>& local) {
   if (!mpi_) return local;
   const uint64_t n = local.size();
   const std::vector<uint64_t> counts = allgather(&n, 1);

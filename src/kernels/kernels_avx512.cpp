@@ -50,8 +50,7 @@ inline __m512 gather(__m512i biased_idx, const float* base, __mmask16 m) {
 
 // Applies body(i, mask) to every 16-float block of [0, n): full blocks with an
 // all-ones mask, then one masked tail block. For the element-wise kernels.
-template <class Body>
-inline void for_blocks(size_t n, Body body) {
+template <class Body> inline void for_blocks(size_t n, Body body) {
   size_t i = 0;
   for (; i + kW <= n; i += kW) body(i, static_cast<__mmask16>(0xFFFF));
   if (i < n) body(i, tail_mask(n - i));
@@ -119,8 +118,7 @@ inline void gather_rows_blocks(const float* table, size_t row_stride, const uint
 // kernels: full passes of 8 blocks (128 floats, 8 of the 32 zmm registers), then one
 // pass with just enough blocks for the rest, its last block masked. A typical hidden
 // layer (or embedding) fits in one pass, so each row is streamed exactly once.
-template <class Pass>
-inline void column_passes(size_t n, Pass pass) {
+template <class Pass> inline void column_passes(size_t n, Pass pass) {
   constexpr int kMaxBlocks = 8;
   size_t j = 0;
   for (; j + kMaxBlocks * kW <= n; j += kMaxBlocks * kW) pass.template operator()<kMaxBlocks>(j, 0xFFFF);

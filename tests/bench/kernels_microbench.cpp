@@ -42,8 +42,7 @@ struct Layer {
 
 // The timing loop every layer benchmark shares: body(table, layer) once per iteration,
 // `items` rows per call.
-template <class Body>
-void time_layer(benchmark::State& state, size_t items, Body body) {
+template <class Body> void time_layer(benchmark::State& state, size_t items, Body body) {
   const k::KernelTable* t = table_for(state);
   if (!t) return;
   Layer L;

@@ -227,8 +227,7 @@ Result bench_reader(const std::string& path) {
   return r;
 }
 
-template <class F>
-Result best_of(int runs, F&& f) {
+template <class F> Result best_of(int runs, F&& f) {
   Result best;
   for (int i = 0; i < runs; ++i) {
     Result r = f();

@@ -61,8 +61,7 @@ std::unique_ptr<model::Network> small_network(const std::string& ini) {
   return std::make_unique<model::Network>(spec);
 }
 
-template <typename F>
-void expect_own_errors(F&& load) {
+template <typename F> void expect_own_errors(F&& load) {
   try {
     load();
   } catch (const checkpoint::H5Error&) {

@@ -79,8 +79,7 @@ struct IdxBuf {
 // Shifts a pointer by -offset floats with integer arithmetic, so that p[offset + i]
 // lands on the real buffer: lets us test indices >= 2^31 without 8 GiB of memory
 // (flat x86-64 address space; the kernels only ever touch the real buffer).
-template <class T>
-T* shifted_down(T* p, uint64_t offset_floats) {
+template <class T> T* shifted_down(T* p, uint64_t offset_floats) {
   return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(p) - offset_floats * sizeof(float));
 }
 

@@ -28,10 +28,7 @@ Rule any_text();
 Rule nonempty_text();
 Rule any_bool();
 Rule one_of(std::vector<std::string> choices);
-template <OptionEnum E>
-Rule one_of_enum() {
-  return one_of(option_names<E>());
-}
+template <OptionEnum E> Rule one_of_enum() { return one_of(option_names<E>()); }
 Rule int_range(long long lo, long long hi);
 Rule real_range(double lo, double hi);
 Rule int_list(long long lo, long long hi);  // comma-separated integers, each in [lo, hi]

@@ -25,14 +25,10 @@ enum class Exchange { Auto, Sparse, Dense };
 enum class Embedding { Sharded, Replicated };
 enum class Resume { Auto, Never };
 
-template <typename E>
-struct OptionNames;
+template <typename E> struct OptionNames;
 
-#define ST_OPTION_NAMES(E, ...)                                          \
-  template <>                                                            \
-  struct OptionNames<E> {                                                \
-    static constexpr std::pair<E, const char*> values[] = {__VA_ARGS__}; \
-  };
+#define ST_OPTION_NAMES(E, ...) \
+  template <> struct OptionNames<E> { static constexpr std::pair<E, const char*> values[] = {__VA_ARGS__}; };
 ST_OPTION_NAMES(OnError, {OnError::Skip, "skip"}, {OnError::Fail, "fail"})
 ST_OPTION_NAMES(IntEncoding, {IntEncoding::LogSquared, "log_squared"}, {IntEncoding::Identity, "identity"})
 ST_OPTION_NAMES(LshFamily, {LshFamily::SimHash, "simhash"}, {LshFamily::Dwta, "dwta"})
@@ -52,16 +48,14 @@ concept OptionEnum = requires {
   OptionNames<E>::values;
 };
 
-template <OptionEnum E>
-const char* name_of(E value) {
+template <OptionEnum E> const char* name_of(E value) {
   for (const auto& [e, name] : OptionNames<E>::values)
     if (e == value) return name;
   return "?";
 }
 
 // false (and `out` untouched) when `text` is none of E's names.
-template <OptionEnum E>
-bool parse_option(std::string_view text, E& out) {
+template <OptionEnum E> bool parse_option(std::string_view text, E& out) {
   for (const auto& [e, name] : OptionNames<E>::values)
     if (text == name) {
       out = e;
@@ -70,22 +64,17 @@ bool parse_option(std::string_view text, E& out) {
   return false;
 }
 
-template <OptionEnum E>
-std::vector<std::string> option_names() {
+template <OptionEnum E> std::vector<std::string> option_names() {
   std::vector<std::string> names;
   for (const auto& entry : OptionNames<E>::values) names.emplace_back(entry.second);
   return names;
 }
 
-template <OptionEnum E>
-std::ostream& operator<<(std::ostream& os, E value) {
-  return os << name_of(value);
-}
+template <OptionEnum E> std::ostream& operator<<(std::ostream& os, E value) { return os << name_of(value); }
 
 // A name that is none of E's sets failbit: Boost.Program_options then reports the key, the
 // value and (config.cpp) the allowed names.
-template <OptionEnum E>
-std::istream& operator>>(std::istream& is, E& value) {
+template <OptionEnum E> std::istream& operator>>(std::istream& is, E& value) {
   std::string text;
   if (is >> text && !parse_option(text, value)) is.setstate(std::ios::failbit);
   return is;

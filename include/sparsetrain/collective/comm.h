@@ -134,17 +134,14 @@ class Comm {
 
  private:
   Comm(int* argc, char*** argv);
-  template <typename T>
-  void allreduce(T* data, size_t n, int op);
+  template <typename T> void allreduce(T* data, size_t n, int op);
   template <typename T>
   void alltoallv_of(const T* send, const std::vector<uint64_t>& send_counts, T* recv,
                     const std::vector<uint64_t>& recv_counts);
   // MPI_Bcast of `bytes` bytes in slices of at most max_count() (MPI counts are int).
   void bcast_slices(char* data, uint64_t bytes, int root);
-  template <typename T>
-  void gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out);
-  template <typename T>
-  std::vector<T> gather_vector(const std::vector<T>& local);
+  template <typename T> void gather_into(const T* mine, const std::vector<uint64_t>& counts, T* out);
+  template <typename T> std::vector<T> gather_vector(const std::vector<T>& local);
   [[noreturn]] void fail(const std::string& call, int rc) const;
   friend class Request;
 

@@ -20,13 +20,11 @@ namespace sparsetrain::util {
 
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
-template <class T>
-struct HugePageAllocator {
+template <class T> struct HugePageAllocator {
   using value_type = T;
 
   HugePageAllocator() noexcept = default;
-  template <class U>
-  HugePageAllocator(const HugePageAllocator<U>&) noexcept {}
+  template <class U> HugePageAllocator(const HugePageAllocator<U>&) noexcept {}
 
   T* allocate(size_t n) {
     if (n > std::numeric_limits<size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
@@ -43,10 +41,7 @@ struct HugePageAllocator {
   }
   void deallocate(T* p, size_t) noexcept { std::free(p); }
 
-  template <class U>
-  bool operator==(const HugePageAllocator<U>&) const noexcept {
-    return true;
-  }
+  template <class U> bool operator==(const HugePageAllocator<U>&) const noexcept { return true; }
 };
 
 }  // namespace sparsetrain::util
