@@ -86,9 +86,11 @@ def make_data(binary, work, profile, rows, test_rows):
     return train, test, best, float(labels.mean())
 
 
-def run_one(binary, work, train, test, name, system, extra, seed):
+def run_one(binary, work, train, test, name, system, dense, extra, seed):
     if system == "st":
-        run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_{extra[-1]}_{seed}")
+        # One directory per (profile, variant, dense features, seed): two runs that share one
+        # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
+        run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_dense_{dense}_{seed}")
         cmd = [binary, "train", *SHAPE, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
                "--train.run_dir", str(run_dir), "--train.overwrite", "true", *extra]
     else:
@@ -153,7 +155,7 @@ def main():
     for profile in args.profiles.split(","):
         train, test, best, rate = make_data(args.binary, work, profile, args.rows, args.test_rows)
         with cf.ThreadPoolExecutor(args.jobs) as pool:
-            futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, extra, s)
+            futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, dense, extra, s)
                                     for s in seeds] for name, system, dense, extra in chosen}
             results = {k: [f.result() for f in fs] for k, fs in futs.items()}
         text = table(profile, best, rate, args.jobs, results)
