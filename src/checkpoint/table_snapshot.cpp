@@ -36,7 +36,10 @@ void TableSnapshot::capture(const model::Network& network) {
 }
 
 void TableSnapshot::restore_tables(model::Network& network) const {
-  if (blocks_.empty()) return;
+  if (blocks_.empty()) {  // no hidden LSH tables; the input layer's block sums still come from the weights
+    network.rebuild_tables();
+    return;
+  }
   // Network::rebuild_tables hashes the current weights of every indexed layer: swap
   // the captured weights in for the rebuild and the current ones back afterwards.
   std::vector<optim::ParamBlock*> targets;

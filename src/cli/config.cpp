@@ -283,6 +283,13 @@ void validate(const Config& config) {
     throw ConfigError("model.sparsity has " + std::to_string(sparsity.size()) + " values but model.hidden has " +
                       std::to_string(hidden.size()) + " layers; allowed: one value for all layers or one per layer");
   }
+  if (config.model.embed_sparsity <= 0.0)
+    throw ConfigError("model.embed_sparsity = 0: allowed: a fraction in (0, 1] of model.embed_dim");
+  if (config.model.embed_sparsity < 1.0 && config.model.embed_dim % 16 != 0)
+    throw ConfigError("model.embed_sparsity < 1 computes outputs in blocks of 16: model.embed_dim = " +
+                      std::to_string(config.model.embed_dim) + " is not a multiple of 16");
+  if (config.model.embed_sparsity < 1.0 && config.data.input_dim * (config.model.embed_dim / 16) > (1LL << 32))
+    throw ConfigError("model.embed_sparsity < 1: data.input_dim x model.embed_dim / 16 must be at most 2^32");
 }
 
 ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<ExtraOption>& extras,

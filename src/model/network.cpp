@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -62,8 +63,13 @@ void prefetch_rows(const float* table, size_t D, const uint32_t* ids) {
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
 struct Network::Workspace {
-  std::vector<float> h0;                   // B x D: sparse-input layer output (post-ReLU)
-  std::vector<float> d0;                   // B x D: its delta
+  std::vector<float> h0;                   // B x D: sparse-input layer output (post-ReLU); B x embed_active
+  std::vector<float> d0;                   // B x D: its delta                                when embed_sparse_
+  std::vector<uint32_t> idx0;              // embed_sparse_: B x embed_active, the outputs h0 holds
+  std::vector<uint32_t> chosen;            // embed_sparse_: B x embed_active_blocks_, ascending
+  std::vector<float> fixed_sums;           // embed_sparse_: (1 + kDense) x blocks: bias, projection
+  optim::SparseGrad input_ids;             // embed_sparse_: the batch's input ids (rows only), grouped
+  std::vector<uint32_t> id_block_start;    // embed_sparse_: per input id, its first gradient row
   std::vector<std::vector<uint32_t>> idx;  // per layer: B x active, neuron ids
   std::vector<std::vector<float>> act;     // per layer: B x active, post-ReLU outputs
   std::vector<std::vector<float>> delta;   // per layer: B x active
@@ -79,9 +85,11 @@ struct Network::Workspace {
   std::vector<uint32_t> iota;            // 0, 1, 2, ...: "every row in order" for the row kernels
   std::vector<float> dense_col;          // one dense feature across the batch (contiguous coefficients)
   // Per-thread scratch.
-  std::vector<lsh::QueryScratch> lsh_scratch;  // per thread x per layer (layer-major inside)
-  std::vector<std::vector<uint32_t>> picked;   // per thread
-  std::vector<std::vector<float>> dense_in;    // per thread: a sparse layer output scattered dense
+  std::vector<lsh::QueryScratch> lsh_scratch;   // per thread x per layer (layer-major inside)
+  std::vector<std::vector<uint32_t>> picked;    // per thread
+  std::vector<std::vector<float>> dense_in;     // per thread: a sparse layer output scattered dense
+  std::vector<std::vector<float>> block_score;  // per thread: embed_sparse_, each block's pre-activation
+  std::vector<std::vector<float>> block_kth;    // per thread: embed_sparse_, scores being selected
 };
 
 uint64_t parameter_count(const NetworkSpec& spec) {
@@ -101,7 +109,13 @@ double state_bytes(const NetworkSpec& spec) {
   auto block = [](double rows, double cols, bool bf16) { return rows * cols * (bf16 ? 8.0 : 12.0) + 4.0 * rows; };
   const double shards = std::max<uint32_t>(spec.embed_shard_count, 1);
   const double embed_rows = std::ceil(static_cast<double>(spec.input_dim) / shards);
-  double bytes = block(embed_rows, D, spec.bf16_moments) + block(1, D, false);
+  double bytes = block(1, D, false);
+  if (spec.embed_sparsity < 1.0) {  // rows of kEmbedBlock, each with its step and its block sum
+    const double sub_rows = embed_rows * D / kEmbedBlock;
+    bytes += block(sub_rows, kEmbedBlock, spec.bf16_moments) + 4.0 * sub_rows;
+  } else {
+    bytes += block(embed_rows, D, spec.bf16_moments);
+  }
   if (spec.dense_features) bytes += block(kDense, D, false);
   double in = D;
   for (size_t l = 0; l < spec.hidden.size(); ++l) {
@@ -133,11 +147,26 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
   };
   if (spec_.embed_shard_count == 0 || spec_.embed_shard_rank >= spec_.embed_shard_count)
     throw std::invalid_argument("embed shard rank must be below the shard count");
+  if (!(spec_.embed_sparsity > 0.0 && spec_.embed_sparsity <= 1.0))
+    throw std::invalid_argument("embed_sparsity must be in (0, 1]");
+  embed_sparse_ = spec_.embed_sparsity < 1.0;
   blocks_.emplace_back();
   embed_ = blocks_.size() - 1;
   blocks_.back().name = "embed";
-  blocks_.back().allocate_shard({spec_.input_dim, spec_.embed_shard_rank, spec_.embed_shard_count}, D, true,
-                                spec_.bf16_moments);
+  if (embed_sparse_) {
+    if (D % kEmbedBlock != 0) throw std::invalid_argument("embed_sparsity < 1 needs embed_dim a multiple of 16");
+    if (spec_.embed_shard_count > 1) throw std::invalid_argument("embed_sparsity < 1 needs a replicated input table");
+    embed_blocks_ = D / kEmbedBlock;
+    if (spec_.input_dim * embed_blocks_ > (1ULL << 32))
+      throw std::invalid_argument("embed_sparsity < 1 needs input_dim * embed_dim / 16 <= 2^32");
+    embed_active_blocks_ = std::clamp<size_t>(
+        static_cast<size_t>(std::ceil(spec_.embed_sparsity * static_cast<double>(embed_blocks_))), 1, embed_blocks_);
+    blocks_.back().allocate(spec_.input_dim * embed_blocks_, kEmbedBlock, true, spec_.bf16_moments);
+    block_sums_.resize(spec_.input_dim * embed_blocks_);
+  } else {
+    blocks_.back().allocate_shard({spec_.input_dim, spec_.embed_shard_rank, spec_.embed_shard_count}, D, true,
+                                  spec_.bf16_moments);
+  }
   embed_bias_ = add_block("embed_bias", 1, D, false);
   if (spec_.dense_features) dense_proj_ = add_block("dense_proj", kDense, D, false);
   size_t in = D;
@@ -160,6 +189,7 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
   }
   out_ = add_block("out", 1, in + 1, false);  // last entry = bias
   if (spec_.initialize) init_weights();
+  refresh_block_sums();
   if (has_lsh_) {
     rebuild_interval_ = spec_.rebuild_every;
     rebuild(0);
@@ -176,15 +206,19 @@ void Network::init_weights() {
   // draw for a billion parameters. Each row has its own RNG stream keyed by its GLOBAL
   // row, so the result depends neither on the thread count nor on which rank holds the
   // row (a sharded table's owner draws exactly the replicated table's values).
-  auto fill = [&](optim::ParamBlock& b, size_t block_no, double stddev, size_t cols_to_fill) {
+  // row_len: the block's rows as the model sees them. The input table stored in rows of
+  // kEmbedBlock (embed_sparsity < 1, never sharded) is drawn as its rows of embed_dim, so it
+  // starts from the same values as with embed_sparsity 1.
+  auto fill = [&](optim::ParamBlock& b, size_t block_no, double stddev, size_t cols_to_fill, size_t row_len) {
     const float a = static_cast<float>(std::sqrt(3.0) * stddev);
+    const size_t rows = b.rows * b.cols / row_len;
 #pragma omp parallel for schedule(static)
-    for (long rl = 0; rl < static_cast<long>(b.rows); ++rl) {
+    for (long rl = 0; rl < static_cast<long>(rows); ++rl) {
       const size_t r = static_cast<size_t>(rl);
-      util::Rng rng(
-          util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | b.shard.global(r)));
+      const uint64_t global = row_len == b.cols ? b.shard.global(r) : r;
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | global));
       for (size_t j = 0; j < cols_to_fill; ++j)
-        b.w[r * b.cols + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+        b.w[r * row_len + j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
     }
   };
   const bool torch = spec_.init == NetworkSpec::Init::Pytorch;
@@ -197,18 +231,20 @@ void Network::init_weights() {
   auto fill_layer = [&](size_t block_no, size_t in, double in_active, double gain) {
     optim::ParamBlock& b = blocks_[block_no];
     if (torch)
-      fill(b, block_no, torch_std(static_cast<double>(in)), b.cols);
+      fill(b, block_no, torch_std(static_cast<double>(in)), b.cols, b.cols);
     else
-      fill(b, block_no, std::sqrt(gain / in_active), in);
+      fill(b, block_no, std::sqrt(gain / in_active), in, b.cols);
   };
   // The sparse-input layer sums kIds rows: scale so the sum has unit variance.
   // Rows start small (0.1 of unit variance for the 39-row sum): ids seen rarely or
   // only at test time then add little noise (+0.01 AUC on the sample over 25 seeds x splits).
-  fill(blocks_[embed_], embed_, torch ? 0.01 : 0.1 / std::sqrt(static_cast<double>(kIds)), blocks_[embed_].cols);
+  fill(blocks_[embed_], embed_, torch ? 0.01 : 0.1 / std::sqrt(static_cast<double>(kIds)), embed_width(),
+       embed_width());
   if (dense_proj_ != SIZE_MAX)
-    fill(blocks_[dense_proj_], dense_proj_, torch ? torch_std(kDense) : 0.1, blocks_[dense_proj_].cols);
+    fill(blocks_[dense_proj_], dense_proj_, torch ? torch_std(kDense) : 0.1, blocks_[dense_proj_].cols,
+         blocks_[dense_proj_].cols);
   size_t in = static_cast<size_t>(spec_.embed_dim);
-  double in_active = static_cast<double>(in);
+  double in_active = static_cast<double>(embed_active());
   for (size_t l = 0; l < fc_.size(); ++l) {
     fill_layer(fc_[l], in, in_active, 2.0);
     in = static_cast<size_t>(spec_.hidden[l]);
@@ -217,7 +253,7 @@ void Network::init_weights() {
   fill_layer(out_, in, in_active, 1.0);
 }
 
-void Network::rebuild_tables() {
+void Network::rebuild_hidden_tables() {
   for (size_t l = 0; l < fc_.size(); ++l) {
     if (!index_[l]) continue;
     const auto& b = blocks_[fc_[l]];
@@ -225,9 +261,43 @@ void Network::rebuild_tables() {
   }
 }
 
+void Network::rebuild_tables() {
+  rebuild_hidden_tables();
+  refresh_block_sums();
+}
+
+namespace {
+// The sum of a block's kEmbedBlock weights, in column order: a block sum is a function of
+// the block's weights alone, so the incremental update and a full refresh agree bitwise.
+inline float block_sum(const float* w) {
+  float s = 0.0f;
+  for (size_t c = 0; c < kEmbedBlock; ++c) s += w[c];
+  return s;
+}
+}  // namespace
+
+void Network::refresh_block_sums() {
+  if (!embed_sparse_) return;
+  const optim::ParamBlock& E = blocks_[embed_];
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < static_cast<long>(E.rows); ++r)
+    block_sums_[static_cast<size_t>(r)] = block_sum(E.row(static_cast<size_t>(r)));
+}
+
+void Network::embed_rows_updated(const std::vector<uint32_t>& rows) {
+  if (!embed_sparse_) return;
+  const optim::ParamBlock& E = blocks_[embed_];
+#pragma omp parallel for schedule(static)
+  for (long k = 0; k < static_cast<long>(rows.size()); ++k) {
+    // The rows were written a whole Adam pass ago and are scattered: ask for them 16 ahead.
+    if (k + 16 < static_cast<long>(rows.size())) __builtin_prefetch(E.row(rows[k + 16]));
+    block_sums_[rows[k]] = block_sum(E.row(rows[k]));
+  }
+}
+
 void Network::rebuild(uint64_t step) {
   const auto t0 = std::chrono::steady_clock::now();
-  rebuild_tables();
+  rebuild_hidden_tables();
   rebuild_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ++rebuilds_;
   if (step > 0) {
@@ -244,8 +314,10 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   size_forward_workspace(B);
   const optim::ParamBlock& E = blocks_[embed_];
   if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
+  if (rows && embed_sparse_) throw std::logic_error("embed_sparsity < 1 reads its own input table");
   const float* table = rows ? rows->table : E.w.data();
   const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
+  if (embed_sparse_) sum_fixed_blocks();
 
 #pragma omp parallel
   {
@@ -256,8 +328,12 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       // The 39 rows of a later sample are scattered over a wide table: start loading them now,
       // two samples ahead (one ahead left the cold rows of the steady state still in flight:
       // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
-      if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
-      input_layer_forward(K, batch, table, row_of, s);
+      if (embed_sparse_) {
+        sparse_input_layer_forward(K, batch, s, tid);
+      } else {
+        if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
+        input_layer_forward(K, batch, table, row_of, s);
+      }
       uint64_t key = sample_base + s;
       if (seed_by == TopUpSeed::RowContent) {  // the row's 39 ids: same row, same neurons
         key = 0x5eed;
@@ -272,10 +348,13 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
 // Sizes the batch's buffers; rebuilds the per-thread scratch when the thread count changed.
 void Network::size_forward_workspace(size_t B) {
   Workspace& ws = *ws_;
-  const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t L = fc_.size();
   const int threads = omp_get_max_threads();
-  ws.h0.resize(B * D);
+  ws.h0.resize(B * embed_active());
+  if (embed_sparse_) {
+    ws.idx0.resize(B * embed_active());
+    ws.chosen.resize(B * embed_active_blocks_);
+  }
   ws.idx.resize(L);
   ws.act.resize(L);
   ws.delta.resize(L);
@@ -293,6 +372,8 @@ void Network::size_forward_workspace(size_t B) {
         ws.lsh_scratch.push_back(index_[l] ? index_[l]->make_scratch() : lsh::QueryScratch{});
     ws.picked.assign(threads, {});
     ws.dense_in.assign(threads, {});
+    ws.block_score.assign(threads, std::vector<float>(embed_blocks_));
+    ws.block_kth.assign(threads, {});
   }
   if (ws.iota.size() < std::max<size_t>(B, kDense)) {
     ws.iota.resize(std::max<size_t>(B, kDense));
@@ -313,6 +394,79 @@ void Network::input_layer_forward(const kernels::KernelTable& K, const data::Bat
   K.relu_inplace(h0, D);
 }
 
+// embed_sparsity < 1: the block sums of the input bias (row 0 of fixed_sums) and of each dense
+// feature's projection row (rows 1..kDense), from the current weights.
+void Network::sum_fixed_blocks() {
+  Workspace& ws = *ws_;
+  const size_t nb = embed_blocks_;
+  ws.fixed_sums.assign((1 + kDense) * nb, 0.0f);
+  for (size_t b = 0; b < nb; ++b) ws.fixed_sums[b] = block_sum(&blocks_[embed_bias_].w[b * kEmbedBlock]);
+  if (dense_proj_ == SIZE_MAX) return;
+  const optim::ParamBlock& P = blocks_[dense_proj_];
+  for (int j = 0; j < kDense; ++j)
+    for (size_t b = 0; b < nb; ++b) ws.fixed_sums[(1 + j) * nb + b] = block_sum(P.row(j) + b * kEmbedBlock);
+}
+
+// Sample s's blocks: the embed_active_blocks_ with the largest summed pre-activation (bias +
+// dense projection + the 39 rows' block sums, added as the outputs themselves are), ties to
+// the lower block; written to `chosen` in ascending order.
+void Network::choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_t* chosen) {
+  const auto& K = kernels::active();
+  Workspace& ws = *ws_;
+  const size_t nb = embed_blocks_, A = embed_active_blocks_;
+  std::vector<float>& score = ws.block_score[static_cast<size_t>(tid)];
+  std::copy(ws.fixed_sums.begin(), ws.fixed_sums.begin() + static_cast<long>(nb), score.begin());
+  K.gather_rows_sum(block_sums_.data(), nb, &batch.ids[s * kIds], kIds, score.data(), nb);
+  if (dense_proj_ != SIZE_MAX)
+    K.weighted_rows_sum(ws.fixed_sums.data() + nb, nb, ws.iota.data(), &batch.dense[s * kDense], kDense, score.data(),
+                        nb);
+  for (float& x : score)
+    if (std::isnan(x)) x = -std::numeric_limits<float>::infinity();  // a total order for the selection
+  // The A-th largest score, then one ascending pass: the blocks above it, and of those equal
+  // to it the lowest ones (selecting on the bare floats is ~3x faster than on indices).
+  std::vector<float>& kth = ws.block_kth[static_cast<size_t>(tid)];
+  kth.assign(score.begin(), score.end());
+  std::nth_element(kth.begin(), kth.begin() + static_cast<long>(A - 1), kth.end(), std::greater<float>());
+  const float threshold = kth[A - 1];
+  size_t above = 0;
+  for (size_t b = 0; b < nb; ++b) above += score[b] > threshold;
+  size_t n = 0, ties = A - above;
+  for (size_t b = 0; b < nb && n < A; ++b) {
+    if (score[b] > threshold) {
+      chosen[n++] = static_cast<uint32_t>(b);
+    } else if (score[b] == threshold && ties > 0) {
+      chosen[n++] = static_cast<uint32_t>(b);
+      --ties;
+    }
+  }
+}
+
+// embed_sparsity < 1: sample s's chosen outputs, each computed as input_layer_forward computes
+// it (bias, then the 39 rows in order, then the dense projection, then the ReLU).
+void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s, int tid) {
+  Workspace& ws = *ws_;
+  const size_t D = embed_width(), A = embed_active_blocks_, W = embed_active();
+  uint32_t* chosen = &ws.chosen[s * A];
+  choose_blocks(batch, s, tid, chosen);
+  const float* table = blocks_[embed_].w.data();  // rows of D floats, as the model sees them
+  const float* eb = blocks_[embed_bias_].w.data();
+  const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
+  const uint32_t* ids = &batch.ids[s * kIds];
+  float* h = &ws.h0[s * W];
+  uint32_t* idx = &ws.idx0[s * W];
+  for (size_t k = 0; k < A; ++k) {
+    const size_t col = static_cast<size_t>(chosen[k]) * kEmbedBlock;
+    float* hk = h + k * kEmbedBlock;
+    std::copy(eb + col, eb + col + kEmbedBlock, hk);
+    K.gather_rows_sum(table + col, D, ids, kIds, hk, kEmbedBlock);
+    if (P)
+      K.weighted_rows_sum(P->w.data() + col, P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, hk,
+                          kEmbedBlock);
+    for (size_t c = 0; c < kEmbedBlock; ++c) idx[k * kEmbedBlock + c] = static_cast<uint32_t>(col + c);
+  }
+  K.relu_inplace(h, W);
+}
+
 // Hidden layers of sample s, then the output: returns its logit. The input of layer l is
 // h0 (l = 0) or layer l-1's active outputs; a sparse layer's neurons are those LSH offers
 // for that input, topped up at random from top_up_seed.
@@ -323,10 +477,11 @@ float Network::hidden_layers_forward(const kernels::KernelTable& K, size_t s, ui
   std::vector<uint32_t>& picked = ws.picked[tid];
   std::vector<float>& dense_in = ws.dense_in[tid];
   util::Rng rng(top_up_seed);
-  const float* x_dense = &ws.h0[s * D];  // dense view of the input, or null when it is sparse
-  const uint32_t* x_idx = nullptr;
-  const float* x_val = nullptr;
-  size_t x_nnz = 0, in = D;
+  // Dense view of the input, or null when it is sparse (x_idx, x_val: its x_nnz active values).
+  const float* x_dense = embed_sparse_ ? nullptr : &ws.h0[s * D];
+  const uint32_t* x_idx = embed_sparse_ ? &ws.idx0[s * embed_active()] : nullptr;
+  const float* x_val = embed_sparse_ ? &ws.h0[s * embed_active()] : nullptr;
+  size_t x_nnz = embed_sparse_ ? embed_active() : 0, in = D;
   for (size_t l = 0; l < L; ++l) {
     const optim::ParamBlock& W = blocks_[fc_[l]];
     const size_t A = active_[l];
@@ -398,7 +553,10 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     accumulate_layer_gradient(l, B, g, l + 1 == L ? grads[out_].dense_grad.values.data() : nullptr);
   }
   finish_output_gradient(B, grads[out_].dense_grad);
-  input_table_gradient(batch, rows, grads[embed_].sparse_grad);
+  if (embed_sparse_)
+    sparse_input_table_gradient(batch, grads[embed_].sparse_grad);
+  else
+    input_table_gradient(batch, rows, grads[embed_].sparse_grad);
   input_bias_and_projection_gradient(batch, grads);
 }
 
@@ -421,18 +579,19 @@ double Network::output_delta(const data::Batch& batch, float loss_scale) {
 void Network::backpropagate_deltas(size_t B) {
   const auto& K = kernels::active();
   Workspace& ws = *ws_;
-  const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t L = fc_.size();
   const optim::ParamBlock& O = blocks_[out_];
-  ws.d0.resize(B * D);
+  const size_t W0 = embed_active();
+  ws.d0.resize(B * W0);
   for (size_t l = 0; l < L; ++l) ws.delta[l].resize(B * active_[l]);
 #pragma omp parallel for schedule(static)
   for (long sl = 0; sl < static_cast<long>(B); ++sl) {
     const size_t s = static_cast<size_t>(sl);
-    float* d0 = &ws.d0[s * D];
-    if (L == 0) {
-      for (size_t j = 0; j < D; ++j) d0[j] = ws.dlogit[s] * O.w[j];
-      K.relu_backward(&ws.h0[s * D], d0, D);
+    float* d0 = &ws.d0[s * W0];
+    if (L == 0) {  // the output weights of the sparse-input layer's outputs (all D, or the chosen ones)
+      const uint32_t* idx0 = embed_sparse_ ? &ws.idx0[s * W0] : nullptr;
+      for (size_t j = 0; j < W0; ++j) d0[j] = ws.dlogit[s] * O.w[idx0 ? idx0[j] : j];
+      K.relu_backward(&ws.h0[s * W0], d0, W0);
       continue;
     }
     {  // delta of the last hidden layer from the output weights
@@ -452,26 +611,31 @@ void Network::backpropagate_deltas(size_t B) {
 }
 
 // Sample s's delta at layer l's input (d0 for l = 0) from its delta at layer l's active neurons.
+Network::LayerInput Network::layer_input(size_t l) {
+  Workspace& ws = *ws_;
+  if (l == 0) return {!embed_sparse_, embed_active(), ws.idx0.data(), ws.h0.data(), ws.d0.data()};
+  return {layer_dense_[l - 1], active_[l - 1], ws.idx[l - 1].data(), ws.act[l - 1].data(), ws.delta[l - 1].data()};
+}
+
 void Network::backpropagate_layer(const kernels::KernelTable& K, size_t l, size_t s) {
   Workspace& ws = *ws_;
-  const size_t D = static_cast<size_t>(spec_.embed_dim);
   const optim::ParamBlock& W = blocks_[fc_[l]];
   const size_t A = active_[l];
   const uint32_t* idx = &ws.idx[l][s * A];
   const float* dl = &ws.delta[l][s * A];
-  const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
-  const bool input_dense = l == 0 || layer_dense_[l - 1];
-  if (input_dense) {
+  const LayerInput x = layer_input(l);
+  if (x.dense) {
     // d(input) = sum over active neurons of delta * weight row; then the ReLU mask.
-    float* din = l == 0 ? &ws.d0[s * D] : &ws.delta[l - 1][s * in];
+    const size_t in = x.width;
+    float* din = x.delta + s * in;
     std::fill(din, din + in, 0.0f);
     K.weighted_rows_sum(W.w.data(), W.cols, idx, dl, A, din, in);  // skips dl[k] == 0
-    K.relu_backward(l == 0 ? &ws.h0[s * D] : &ws.act[l - 1][s * in], din, in);
+    K.relu_backward(x.act + s * in, din, in);
   } else {
-    const size_t Ap = active_[l - 1];
-    const uint32_t* pidx = &ws.idx[l - 1][s * Ap];
-    const float* pact = &ws.act[l - 1][s * Ap];
-    float* din = &ws.delta[l - 1][s * Ap];
+    const size_t Ap = x.width;
+    const uint32_t* pidx = x.idx + s * Ap;
+    const float* pact = x.act + s * Ap;
+    float* din = x.delta + s * Ap;
     std::fill(din, din + Ap, 0.0f);
     for (size_t k = 0; k < A; ++k) {
       if (dl[k] == 0.0f) continue;
@@ -531,8 +695,9 @@ void Network::accumulate_layer_gradient(size_t l, size_t B, optim::SparseGrad& g
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t A = active_[l];
   const size_t in = l == 0 ? D : static_cast<size_t>(spec_.hidden[l - 1]);
-  const bool input_dense = l == 0 || layer_dense_[l - 1];
-  const size_t Ap = l == 0 ? D : active_[l - 1];
+  const LayerInput x = layer_input(l);
+  const bool input_dense = x.dense;
+  const size_t Ap = x.width;
   const auto& start = ws.inv_start[l];
   const auto& entry = ws.inv_entry[l];
   const bool last = out_grad != nullptr;
@@ -540,7 +705,7 @@ void Network::accumulate_layer_gradient(size_t l, size_t B, optim::SparseGrad& g
   const long nrows = static_cast<long>(g.rows.size());
   // A dense input: each sample's input row is row s of x_base (stride in), so a
   // neuron's gradient row is one weighted_rows_sum over its samples.
-  const float* x_base = !input_dense ? nullptr : l == 0 ? ws.h0.data() : ws.act[l - 1].data();
+  const float* x_base = input_dense ? x.act : nullptr;
 #pragma omp parallel
   {
     std::vector<uint32_t> samples;  // this neuron's samples with a nonzero delta, in order
@@ -560,7 +725,7 @@ void Network::accumulate_layer_gradient(size_t l, size_t B, optim::SparseGrad& g
           samples.push_back(static_cast<uint32_t>(s));
           deltas.push_back(d);
         } else {
-          K.sparse_axpy(d, &ws.idx[l - 1][s * Ap], &ws.act[l - 1][s * Ap], Ap, grow);
+          K.sparse_axpy(d, x.idx + s * Ap, x.act + s * Ap, Ap, grow);
         }
       };
       if (layer_dense_[l]) {
@@ -587,7 +752,10 @@ void Network::finish_output_gradient(size_t B, optim::DenseGrad& g) {
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t last_width = blocks_[out_].cols - 1;
   float* gout = g.values.data();
-  if (fc_.empty()) {
+  if (fc_.empty() && embed_sparse_) {
+    const size_t W0 = embed_active();
+    for (size_t s = 0; s < B; ++s) K.sparse_axpy(ws.dlogit[s], &ws.idx0[s * W0], &ws.h0[s * W0], W0, gout);
+  } else if (fc_.empty()) {
     for (size_t s = 0; s < B; ++s) K.axpy(ws.dlogit[s], &ws.h0[s * D], gout, D);
   }
   for (size_t s = 0; s < B; ++s) gout[last_width] += ws.dlogit[s];
@@ -657,6 +825,87 @@ void Network::input_table_gradient(const data::Batch& batch, const EmbedRows* ro
   }
 }
 
+// embed_sparsity < 1: the gradient rows are the chosen blocks of the batch's input rows (rows
+// of kEmbedBlock: input id * blocks + block), ascending; each sums the deltas of the samples
+// that have the id and chose the block, in sample order. Parallel over input ids, each id
+// writing only its own rows (placed by a first pass that counts them). Most ids of a batch
+// occur once: their rows are the sample's chosen blocks (ascending already) and its deltas.
+void Network::sparse_input_table_gradient(const data::Batch& batch, optim::SparseGrad& g) {
+  Workspace& ws = *ws_;
+  const size_t nb = embed_blocks_, A = embed_active_blocks_, W0 = embed_active();
+  const uint32_t* row_start = nullptr;
+  const uint32_t* row_samples = nullptr;
+  group_input_rows(batch, nullptr, ws.input_ids, row_start, row_samples);
+  const std::vector<uint32_t>& ids = ws.input_ids.rows;
+  const long nids = static_cast<long>(ids.size());
+  ws.id_block_start.assign(ids.size() + 1, 0);
+  // Id r's distinct blocks, ascending, for an id of several samples (mark: per thread, block b
+  // seen for id r if mark[b] == r + 1).
+  auto blocks_of = [&](long r, std::vector<uint32_t>& mark, std::vector<uint32_t>& out) {
+    out.clear();
+    const uint32_t stamp = static_cast<uint32_t>(r) + 1;
+    for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e)
+      for (size_t k = 0; k < A; ++k) {
+        const uint32_t b = ws.chosen[row_samples[e] * A + k];
+        if (mark[b] != stamp) {
+          mark[b] = stamp;
+          out.push_back(b);
+        }
+      }
+    if (out.size() * 16 < nb) {  // few: sort them; many (a frequent id): read them off the marks in order
+      std::sort(out.begin(), out.end());
+    } else {
+      out.clear();
+      for (uint32_t b = 0; b < nb; ++b)
+        if (mark[b] == stamp) out.push_back(b);
+    }
+  };
+  auto single = [&](long r) { return row_start[r + 1] - row_start[r] == 1; };
+#pragma omp parallel
+  {
+    std::vector<uint32_t> mark(nb, 0), blocks;
+#pragma omp for schedule(static)
+    for (long r = 0; r < nids; ++r) {
+      if (!single(r)) blocks_of(r, mark, blocks);
+      ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(single(r) ? A : blocks.size());
+    }
+  }
+  for (size_t r = 0; r < ids.size(); ++r) ws.id_block_start[r + 1] += ws.id_block_start[r];
+  g.cols = kEmbedBlock;
+  g.rows.resize(ws.id_block_start.back());
+  g.values.resize(g.rows.size() * kEmbedBlock);  // every value is written below
+#pragma omp parallel
+  {
+    std::vector<uint32_t> mark(nb, 0), blocks, slot(nb);
+#pragma omp for schedule(static)
+    for (long r = 0; r < nids; ++r) {
+      const uint32_t base = ws.id_block_start[static_cast<size_t>(r)];
+      const uint32_t first = ids[static_cast<size_t>(r)] * static_cast<uint32_t>(nb);
+      float* out = &g.values[size_t{base} * kEmbedBlock];
+      if (single(r)) {
+        const size_t s = row_samples[row_start[r]];
+        for (size_t k = 0; k < A; ++k) g.rows[base + k] = first + ws.chosen[s * A + k];
+        std::copy(&ws.d0[s * W0], &ws.d0[s * W0] + W0, out);
+        continue;
+      }
+      blocks_of(r, mark, blocks);
+      for (uint32_t i = 0; i < blocks.size(); ++i) {
+        slot[blocks[i]] = i;
+        g.rows[base + i] = first + blocks[i];
+      }
+      std::fill(out, out + blocks.size() * kEmbedBlock, 0.0f);
+      for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e) {
+        const size_t s = row_samples[e];
+        for (size_t k = 0; k < A; ++k) {
+          const float* __restrict d = &ws.d0[s * W0 + k * kEmbedBlock];
+          float* __restrict o = out + size_t{slot[ws.chosen[s * A + k]]} * kEmbedBlock;
+          for (size_t c = 0; c < kEmbedBlock; ++c) o[c] += d[c];  // exact: no kernel choice to make
+        }
+      }
+    }
+  }
+}
+
 // The sparse-input layer's bias and dense projection: sums over the batch of its deltas
 // (times the dense features for the projection).
 void Network::input_bias_and_projection_gradient(const data::Batch& batch, std::vector<BlockGrad>& grads) {
@@ -665,9 +914,21 @@ void Network::input_bias_and_projection_gradient(const data::Batch& batch, std::
   const size_t B = batch.rows;
   const size_t D = static_cast<size_t>(spec_.embed_dim);
   float* gb = grads[embed_bias_].dense_grad.values.data();
+  float* gp = dense_proj_ == SIZE_MAX ? nullptr : grads[dense_proj_].dense_grad.values.data();
+  if (embed_sparse_) {  // only the chosen outputs have deltas
+    const size_t W0 = embed_active();
+    for (size_t s = 0; s < B; ++s) K.sparse_axpy(1.0f, &ws.idx0[s * W0], &ws.d0[s * W0], W0, gb);
+    if (!gp) return;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < kDense; ++j)
+      for (size_t s = 0; s < B; ++s) {
+        const float c = batch.dense[s * kDense + static_cast<size_t>(j)];
+        if (c != 0.0f) K.sparse_axpy(c, &ws.idx0[s * W0], &ws.d0[s * W0], W0, gp + static_cast<size_t>(j) * D);
+      }
+    return;
+  }
   for (size_t s = 0; s < B; ++s) K.add(&ws.d0[s * D], gb, D);
-  if (dense_proj_ == SIZE_MAX) return;
-  float* gp = grads[dense_proj_].dense_grad.values.data();
+  if (!gp) return;
   // Feature j's values across the batch, contiguous: the coefficients of one
   // weighted_rows_sum over all samples' deltas (zeros skipped, as before).
   ws.dense_col.resize(static_cast<size_t>(kDense) * B);

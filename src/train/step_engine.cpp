@@ -54,6 +54,7 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
     else
       optimizer_.apply(blocks[b], grads_[b].dense_grad);
   }
+  net_.embed_rows_updated(grads_[embed].sparse_grad.rows);  // embed_sparsity < 1: the block sums that choose outputs
   times_.apply += util::thread_cpu_seconds() - c0;
 
   // The sharded table: gradient rows to their owners, the next batch's rows back.

@@ -10,7 +10,8 @@
 // final AUC equals `sparsetrain train`'s (scripts/bench_all.sh checks that).
 // What it adds:
 //   * wall time per phase: read (parse + featurize), forward+backward, optimizer
-//     (also per parameter block, with the rows it updated per step), LSH rebuild; and
+//     (also per parameter block, with the rows it updated per step), LSH rebuild, the
+//     upkeep of the input layer's block sums (model.embed_sparsity < 1: block_sums_s); and
 //     process CPU time of the training loop;
 //   * --evals N: evaluate on data.test N times at evenly spaced steps, with the clock
 //     paused, writing {"samples","train_s","cpu_s","read_s","auc","logloss"} lines to --curve
@@ -129,7 +130,8 @@ int main(int argc, char** argv) {
     model::StepStats stats;
     std::vector<float> probe_out;
     std::vector<double> t_opt_block, rows_block;  // per parameter block: optimizer seconds, rows updated
-    double t_read = 0, t_fb = 0, t_opt = 0, t_rebuild = 0, t_probe = 0, t_eval = 0, cpu_eval = 0, cpu_probe = 0;
+    double t_read = 0, t_fb = 0, t_opt = 0, t_rebuild = 0, t_block_sums = 0, t_probe = 0, t_eval = 0, cpu_eval = 0,
+           cpu_probe = 0;
     uint64_t step = 0, samples = 0;
     size_t next_eval = 0;
     int epoch = 0;
@@ -174,6 +176,9 @@ int main(int argc, char** argv) {
         t_opt += dt;
         t_opt_block[b] += dt;
       }
+      t = Clock::now();
+      net.embed_rows_updated(grads[net.embed_block()].sparse_grad.rows);  // model.embed_sparsity < 1
+      t_block_sums += since(t);
       samples += n;
       if (net.rebuild_due(step)) {
         t = Clock::now();
@@ -217,7 +222,7 @@ int main(int argc, char** argv) {
               << ",\"cpu_s\":" << num(cpu) << ",\"samples_per_s\":" << num(samples / std::max(wall, 1e-9))
               << ",\"samples_per_cpu_s\":" << num(samples / std::max(cpu, 1e-9)) << ",\"read_s\":" << num(t_read)
               << ",\"fwd_bwd_s\":" << num(t_fb) << ",\"optim_s\":" << num(t_opt) << ",\"rebuild_s\":" << num(t_rebuild)
-              << ",\"rebuilds\":" << net.rebuild_count()
+              << ",\"block_sums_s\":" << num(t_block_sums) << ",\"rebuilds\":" << net.rebuild_count()
               << (probe ? ",\"forward_probe_s\":" + num(t_probe) : std::string()) << ",\"optim_by_block\":{" << by_block
               << "}"
               << ",\"parameters\":" << net.num_parameters() << ",\"max_rss_kb\":" << ru.ru_maxrss

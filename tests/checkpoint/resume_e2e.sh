@@ -10,7 +10,8 @@
 #   5. elastic: 2 ranks stop mid-epoch, 3 ranks finish it (and 3 -> 2): the epoch's rows
 #      are consumed exactly once (total samples = rows in the file);
 #   6. a run_dir holding checkpoints of another model config: clear error, files untouched;
-#   7. checkpoint.every_minutes: time-based checkpoints (rank 0's clock) and one at the end.
+#   7. checkpoint.every_minutes: time-based checkpoints (rank 0's clock) and one at the end;
+#   8. optim.moments = bfloat16, and 9. model.embed_sparsity < 1: stop, resume, same model.
 # Usage: resume_e2e.sh <sparsetrain binary> <fixtures dir>
 set -euo pipefail
 BIN=$1
@@ -195,4 +196,18 @@ same_metrics "$WORK/bref/metrics.jsonl" "$WORK/b/metrics.jsonl"
 # And the moments are really stored as bfloat16 in the checkpoints.
 h5dump -H -d /params/embed/m "$(newest_ckpt "$WORK/b")" | grep -q 'H5T_STD_U16LE' ||
   fail "embed/m of a bfloat16 run is not stored as 16-bit values"
+
+step "9. model.embed_sparsity 0.25 (2 of 8 blocks, replicated table): stop at step 101, resume, same model"
+prev=""  # the last step: COMMON from here on with embed_dim 128 (8 blocks of 16) instead of 16
+for i in "${!COMMON[@]}"; do
+  [ "$prev" = --model.embed_dim ] && COMMON[i]=128
+  prev=${COMMON[i]}
+done
+ES=(--model.embed_sparsity 0.25 --dist.embedding replicated --train.epochs 2 --checkpoint.every_steps 40)
+train "$WORK/eref" 2 "$WORK/eref" "${ES[@]}" || fail "embed_sparsity reference run failed: $(tail -5 "$WORK/eref.err")"
+train "$WORK/e" 2 "$WORK/e1" "${ES[@]}" --train.max_steps 101 || fail "embed_sparsity first part failed"
+train "$WORK/e" 2 "$WORK/e2" "${ES[@]}" || fail "embed_sparsity resume failed: $(tail -5 "$WORK/e2.err")"
+grep -q '^resumed from .*ckpt-0*101.h5 at step 101 ' "$WORK/e2.err" || fail "did not resume from step 101"
+check_same_model "$WORK/eref/model.h5" "$WORK/e/model.h5"
+same_metrics "$WORK/eref/metrics.jsonl" "$WORK/e/metrics.jsonl"
 echo "PASS"

@@ -177,6 +177,15 @@ TEST(Config, ListValuesAreChecked) {
   EXPECT_NE(msg.find("model.sparsity has 2 values but model.hidden has 3 layers"), std::string::npos) << msg;
 }
 
+TEST(Config, EmbedSparsityNeedsBlocksOf16) {
+  EXPECT_NE(error_of({"--model.embed_sparsity", "0"}).find("model.embed_sparsity"), std::string::npos);
+  EXPECT_NE(error_of({"--model.embed_sparsity", "1.5"}).find("model.embed_sparsity"), std::string::npos);
+  const std::string msg = error_of({"--model.embed_sparsity", "0.5", "--model.embed_dim", "40"});
+  EXPECT_NE(msg.find("model.embed_dim = 40 is not a multiple of 16"), std::string::npos) << msg;
+  EXPECT_EQ(parse_args({"--model.embed_sparsity", "0.05", "--model.embed_dim", "10240"}).config.model.embed_sparsity,
+            0.05);
+}
+
 TEST(Config, BoolValues) {
   EXPECT_FALSE(parse_args({"--data.dense_features", "off"}).config.data.dense_features);
   EXPECT_TRUE(parse_args({"--data.dense_features", "yes"}).config.data.dense_features);

@@ -50,8 +50,12 @@ ActiveSets active_sets(Network& net, const data::Batch& b) {
   for (size_t s = 0; s < b.rows; ++s) {
     StepStats stats;
     net.forward_backward(single_row(b, s), 1.0f, 0, kBase + s, grads, stats);
-    for (size_t k = 0; k < net.blocks().size(); ++k)
-      if (net.blocks()[k].name.rfind("fc", 0) == 0) sets[s].push_back(grads[k].sparse_grad.rows);
+    for (size_t k = 0; k < net.blocks().size(); ++k) {
+      const std::string& name = net.blocks()[k].name;
+      // With embed_sparsity < 1 the input table's gradient rows are the sample's ids x chosen blocks.
+      if (name.rfind("fc", 0) == 0 || (name == "embed" && net.embed_sparse()))
+        sets[s].push_back(grads[k].sparse_grad.rows);
+    }
   }
   return sets;
 }
@@ -65,8 +69,8 @@ struct CheckResult {
 // Compares forward_backward's gradient (times `analytic_scale`, to show the check
 // catches a wrong one) with central differences of every entry of every block.
 CheckResult check_gradients(Network& net, const data::Batch& b, double analytic_scale = 1.0) {
-  const bool sparse =
-      std::any_of(net.spec().sparsity.begin(), net.spec().sparsity.end(), [](double s) { return s < 1.0; });
+  const bool sparse = net.embed_sparse() || std::any_of(net.spec().sparsity.begin(), net.spec().sparsity.end(),
+                                                        [](double s) { return s < 1.0; });
   std::vector<BlockGrad> grads;
   StepStats stats;
   net.forward_backward(b, 1.0f / static_cast<float>(b.rows), 0, kBase, grads, stats);
@@ -121,7 +125,17 @@ struct Case {
   std::vector<int> hidden;
   std::vector<double> sparsity;
   bool dense_features;
+  double embed_sparsity = 1.0;  // below 1: embed_dim 32, two blocks of kEmbedBlock outputs
 };
+
+NetworkSpec case_spec(const Case& c) {
+  NetworkSpec s = small_spec(c.hidden, c.sparsity, c.dense_features);
+  if (c.embed_sparsity < 1.0) {
+    s.embed_dim = 2 * static_cast<int>(kEmbedBlock);
+    s.embed_sparsity = c.embed_sparsity;
+  }
+  return s;
+}
 
 // Names the case in test listings instead of dumping its bytes.
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -142,7 +156,7 @@ void spread_input_table(Network& net) {
 
 TEST_P(GradientCheck, EveryBlockMatchesCentralDifferences) {
   const Case& c = GetParam();
-  Network net(small_spec(c.hidden, c.sparsity, c.dense_features));
+  Network net(case_spec(c));
   spread_input_table(net);
   const data::Batch b = synthetic_batch(6, net.spec().input_dim, c.dense_features, 11);
   const CheckResult r = check_gradients(net, b);
@@ -162,7 +176,7 @@ TEST_P(GradientCheck, EveryBlockMatchesCentralDifferences) {
 // The same check must reject a gradient that is off by a few percent.
 TEST_P(GradientCheck, RejectsAGradientOffByThreePercent) {
   const Case& c = GetParam();
-  Network net(small_spec(c.hidden, c.sparsity, c.dense_features));
+  Network net(case_spec(c));
   spread_input_table(net);
   const data::Batch b = synthetic_batch(6, net.spec().input_dim, c.dense_features, 11);
   EXPECT_GT(check_gradients(net, b, 1.03).worst, 1.0);
@@ -190,16 +204,20 @@ TEST(GradientCheckGuard, SparseCasesSelectInputDependentSubsets) {
   EXPECT_NE(active_sets(net, b), sets);
 }
 
-INSTANTIATE_TEST_SUITE_P(Nets, GradientCheck,
-                         ::testing::Values(Case{"dense_h16_dense_features", {16}, {1.0}, true},
-                                           Case{"dense_h16_no_dense_features", {16}, {1.0}, false},
-                                           Case{"dense_h16_12", {16, 12}, {1.0, 1.0}, true},
-                                           Case{"no_hidden", {}, {}, true}, Case{"sparse_h16", {16}, {0.5}, true},
-                                           Case{"sparse_h16_12", {16, 12}, {0.5, 0.5}, true},
-                                           Case{"sparse_h16_12_no_dense_features", {16, 12}, {0.5, 0.5}, false},
-                                           Case{"sparse_then_dense_h16_12", {16, 12}, {0.5, 1.0}, true},
-                                           Case{"dense_then_sparse_h16_12", {16, 12}, {1.0, 0.5}, true}),
-                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Nets, GradientCheck,
+    ::testing::Values(Case{"dense_h16_dense_features", {16}, {1.0}, true},
+                      Case{"dense_h16_no_dense_features", {16}, {1.0}, false},
+                      Case{"dense_h16_12", {16, 12}, {1.0, 1.0}, true}, Case{"no_hidden", {}, {}, true},
+                      Case{"sparse_h16", {16}, {0.5}, true}, Case{"sparse_h16_12", {16, 12}, {0.5, 0.5}, true},
+                      Case{"sparse_h16_12_no_dense_features", {16, 12}, {0.5, 0.5}, false},
+                      Case{"sparse_then_dense_h16_12", {16, 12}, {0.5, 1.0}, true},
+                      Case{"dense_then_sparse_h16_12", {16, 12}, {1.0, 0.5}, true},
+                      // The sparse-input layer computing one of its two blocks per sample.
+                      Case{"embed_sparse_no_hidden", {}, {}, true, 0.5},
+                      Case{"embed_sparse_h16", {16}, {1.0}, true, 0.5},
+                      Case{"embed_sparse_then_sparse_h16_no_dense_features", {16}, {0.5}, false, 0.5}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace sparsetrain::model

@@ -51,6 +51,21 @@ TEST(OptimizerOptions, SkippedStepsReachTheOptimizer) {
   EXPECT_THROW(cli::parse_args({"--optim.skipped_steps", "freeze"}), cli::ConfigError);
 }
 
+// A sharded table does not fetch chosen blocks: embed_sparsity < 1 with more than one rank
+// needs the replicated table, and says so; on one rank the table is whole either way.
+TEST(NetworkSpec, EmbedSparsityNeedsAReplicatedTableAcrossRanks) {
+  const auto sharded = cli::parse_args({"--model.embed_sparsity", "0.5", "--dist.embedding", "sharded"}).config;
+  try {
+    network_spec(sharded, 0, 2);
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const cli::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("dist.embedding = replicated"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(network_spec(sharded, 0, 1).embed_sparsity, 0.5);
+  const auto replicated = cli::parse_args({"--model.embed_sparsity", "0.5", "--dist.embedding", "replicated"}).config;
+  EXPECT_EQ(network_spec(replicated, 1, 2).embed_shard_count, 1u);
+}
+
 TEST(ConfigureRuntime, DenormalModeOnEveryThread) {
 #if !(defined(__x86_64__) || defined(__i386__))
   GTEST_SKIP() << "no MXCSR on this architecture";

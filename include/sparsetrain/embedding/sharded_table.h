@@ -1,5 +1,5 @@
 #pragma once
-// The row-sharded input table (collective.embedding = sharded): rank r holds the rows
+// The row-sharded input table (dist.embedding = sharded): rank r holds the rows
 // g with g % P == r, with their Adam moments and step counters, and nothing else of
 // the table. A step, pipelined so it costs one small alltoall of counts and two
 // alltoallv rounds:

@@ -22,10 +22,22 @@ struct KernelTable;
 
 namespace sparsetrain::model {
 
+// With model.embed_sparsity < 1 the sparse-input layer's outputs are chosen in blocks of this
+// many: one block of a table row is one 64-byte cache line, so each chosen block costs one
+// line per active id, and the Adam state of a block is one lazy "row" of its own.
+inline constexpr size_t kEmbedBlock = 16;
+
 struct NetworkSpec {
   uint64_t input_dim = 1 << 20;
   int embed_dim = 64;
-  bool dense_features = true;    // 13 dense values through a (13 x embed_dim) projection
+  bool dense_features = true;  // 13 dense values through a (13 x embed_dim) projection
+  // Fraction of the sparse-input layer's embed_dim outputs computed per sample (model.embed_sparsity):
+  // 1 = all of them. Below 1: the ceil(embed_sparsity * embed_dim / kEmbedBlock) blocks of
+  // kEmbedBlock outputs with the largest summed pre-activation, read from a table of every
+  // row's block sums (input_dim x embed_dim / kEmbedBlock) that each update keeps exact. The
+  // input table is then stored as rows of kEmbedBlock floats (same memory, row-major), so
+  // backward and lazy Adam touch only the chosen blocks of the sample's rows.
+  double embed_sparsity = 1.0;
   std::vector<int> hidden;       // FC widths
   std::vector<double> sparsity;  // per hidden layer, (0, 1]
   lsh::LshConfig lsh;            // family, K, L, capacity (input_dim and seed set per layer)
@@ -43,7 +55,7 @@ struct NetworkSpec {
   // default). The other blocks are small and stay float32.
   bool bf16_moments = false;
   // The input table's rows held by this process: all of them, or with
-  // collective.embedding = sharded those of rank embed_shard_rank out of embed_shard_count
+  // dist.embedding = sharded those of rank embed_shard_rank out of embed_shard_count
   // (optim/row_shard.h); the rows a batch needs then come through EmbedRows.
   uint32_t embed_shard_rank = 0, embed_shard_count = 1;
   // false: leave the weights at zero (a network whose parameters are about to be loaded,
@@ -140,6 +152,14 @@ class Network {
   // Number of neurons each hidden layer computes per sample.
   const std::vector<size_t>& active_per_layer() const { return active_; }
 
+  // The sparse-input layer: outputs computed per sample (embed_dim unless embed_sparsity < 1).
+  size_t embed_active() const { return embed_sparse_ ? embed_active_blocks_ * kEmbedBlock : embed_width(); }
+  bool embed_sparse() const { return embed_sparse_; }
+  // embed_sparsity < 1: the optimizer changed these rows of "embed" (its rows of kEmbedBlock
+  // floats, as the step's SparseGrad lists them): brings their block sums up to date, so the
+  // next sample's choice of blocks sees the current weights. No-op otherwise.
+  void embed_rows_updated(const std::vector<uint32_t>& rows);
+
  private:
   struct Workspace;
   enum class TopUpSeed { Position, RowContent };
@@ -163,11 +183,32 @@ class Network {
   void input_table_gradient(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g);
   void input_bias_and_projection_gradient(const data::Batch& batch, std::vector<BlockGrad>& grads);
   void init_weights();
+  size_t embed_width() const { return static_cast<size_t>(spec_.embed_dim); }
+  // embed_sparsity < 1: sample s's chosen blocks and their outputs (instead of input_layer_forward).
+  void sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s, int tid);
+  void choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_t* chosen);
+  void sum_fixed_blocks();       // the bias's and dense projection's block sums, once per forward
+  void refresh_block_sums();     // every row's block sums from the weights
+  void rebuild_hidden_tables();  // the hidden layers' LSH tables
+  void sparse_input_table_gradient(const data::Batch& batch, optim::SparseGrad& g);
+  // Layer l's input as forward() left it, for sample 0 (sample s at + s * width): dense (width =
+  // the layer's input size) or the previous layer's active outputs (ids in idx).
+  struct LayerInput {
+    bool dense;
+    size_t width;
+    const uint32_t* idx;
+    float* act;
+    float* delta;
+  };
+  LayerInput layer_input(size_t l);
 
   NetworkSpec spec_;
   std::vector<optim::ParamBlock> blocks_;
   size_t embed_ = 0, embed_bias_ = 0, dense_proj_ = SIZE_MAX, out_ = 0;
   std::vector<size_t> fc_;                                // block index of each hidden layer
+  bool embed_sparse_ = false;                             // embed_sparsity < 1
+  size_t embed_blocks_ = 0, embed_active_blocks_ = 0;     // blocks per row; chosen per sample
+  optim::FloatArray block_sums_;                          // input_dim x embed_blocks_ (embed_sparse_)
   std::vector<size_t> active_;                            // active neurons per hidden layer
   std::vector<bool> layer_dense_;                         // sparsity == 1
   std::vector<std::unique_ptr<lsh::NeuronIndex>> index_;  // per hidden layer (null when dense)

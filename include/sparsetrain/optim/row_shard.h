@@ -1,6 +1,6 @@
 #pragma once
 // Which rows of a table this process holds. A replicated table holds all of them
-// (count = 1); a sharded one (collective.embedding = sharded) holds global row g on rank
+// (count = 1); a sharded one (dist.embedding = sharded) holds global row g on rank
 // g % count at local index g / count. The same stride is the HDF5 hyperslab a rank
 // writes and reads, so resharding on resume is reading another stride.
 #include <cstdint>
