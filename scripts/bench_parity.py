@@ -18,7 +18,8 @@ commands to OUT (default scripts/bench/results/parity.md). Runs JOBS processes a
 
 With --sweep-sparsity S1,S2,... [--sweep-lsh TxB,...] it runs, instead of the A/B, the default
 model at those model.sparsity values and LSH settings (tables x bits), beside PyTorch: what
-sparsity costs in AUC and gains in speed.
+sparsity costs in AUC and gains in speed. With --compare 'LABEL=ARGS;...' [--dense true,false] it
+runs those candidate settings of the sparsetrain model instead (choosing defaults across profiles).
 
   scripts/bench_parity.py [--profiles kaggle,1tb] [--rows 500000] [--test-rows 100000]
                           [--seeds 1,2,3] [--jobs 2] [--only REGEX] [--out FILE]
@@ -70,6 +71,18 @@ def sweep_variants(sparsities, lsh_settings):
         out.append((f"sparsetrain default sparse, lsh {tables} tables x {bits} bits", "st", "true",
                     ["--lsh.tables", tables, "--lsh.bits", bits]))
     out.append(("PyTorch, pytorch init", "torch", "true", ["--init", "pytorch", "--dense-features", "true"]))
+    return out
+
+
+def compare_variants(spec, dense_settings):
+    """Candidate defaults side by side: spec is "LABEL=ARGS;LABEL=ARGS" (ARGS may be empty =
+    today's defaults), each run with every dense-features setting, beside PyTorch."""
+    out = []
+    for dense in dense_settings:
+        for item in spec.split(";"):
+            label, _, extra = item.partition("=")
+            out.append((f"sparsetrain {label.strip()}", "st", dense, extra.split() + ["--data.dense_features", dense]))
+        out.append(("PyTorch, pytorch init", "torch", dense, ["--init", "pytorch", "--dense-features", dense]))
     return out
 
 
@@ -131,6 +144,9 @@ def main():
                     "(named in the variant)")
     ap.add_argument("--sweep-sparsity", default="", help="instead of the A/B: these model.sparsity values, e.g. 0.01,0.03,1")
     ap.add_argument("--sweep-lsh", default="", help="with --sweep-sparsity: these TABLESxBITS settings, e.g. 2x5,8x6")
+    ap.add_argument("--compare", default="", help="instead of the A/B: candidate defaults 'LABEL=ARGS;LABEL=ARGS' "
+                    "(e.g. 'default=;2 tables=--lsh.tables 2'), each with every --dense setting, beside PyTorch")
+    ap.add_argument("--dense", default="true,false", help="with --compare: the data.dense_features settings")
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
     ap.add_argument("--work", default="/tmp/sparsetrain-parity")
     ap.add_argument("--out", default=str(ROOT / "scripts/bench/results/parity.md"))
@@ -138,7 +154,9 @@ def main():
     work = pathlib.Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    if args.sweep_sparsity:
+    if args.compare:
+        chosen = compare_variants(args.compare, args.dense.split(","))
+    elif args.sweep_sparsity:
         chosen = sweep_variants(args.sweep_sparsity.split(","), [x for x in args.sweep_lsh.split(",") if x])
     else:
         chosen = [v for v in variants() if re.search(args.only, v[0]) or "pytorch init" in v[0]]
