@@ -24,6 +24,12 @@ runs those candidate settings of the sparsetrain model instead (choosing default
   scripts/bench_parity.py [--profiles kaggle,1tb] [--rows 500000] [--test-rows 100000]
                           [--seeds 1,2,3] [--jobs 2] [--only REGEX] [--out FILE]
                           [--sweep-sparsity 0.01,0.03,0.1,1 [--sweep-lsh 2x5,8x6]]
+
+In the sweep each sparsetrain row also shows "LSH recall@k (random)": the median over seeds of
+the mean recall of the neurons LSH selects per hidden layer against the exact top-k by
+pre-activation (k = the neurons it computes), then in brackets a random selection's k / width.
+build/bench_lsh_recall (SPARSETRAIN_BUILD_BENCH, next to --binary) measures it on each run's
+model.h5 over the first --recall-rows test rows (default 20,000; 0 leaves the column out).
 """
 import argparse
 import concurrent.futures as cf
@@ -99,7 +105,17 @@ def make_data(binary, work, profile, rows, test_rows):
     return train, test, best, float(labels.mean())
 
 
-def run_one(binary, work, train, test, name, system, dense, extra, seed):
+def lsh_recall(binary, model, test, rows):
+    """Per hidden layer, bench_lsh_recall's line on `model` over the first `rows` rows of `test`."""
+    cmd = [str(pathlib.Path(binary).parent / "bench_lsh_recall"), "--model", str(model), "--data", str(test),
+           "--rows", str(rows), "--train.threads", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
+    return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+
+
+def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_rows=0):
     if system == "st":
         # One directory per (profile, variant, dense features, seed): two runs that share one
         # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
@@ -113,22 +129,34 @@ def run_one(binary, work, train, test, name, system, dense, extra, seed):
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
     summary = json.loads(p.stdout.strip().splitlines()[-1])
-    return {"auc": summary["auc"], "sps": summary["samples_per_s"], "cmd": " ".join(cmd)}
+    out = {"auc": summary["auc"], "sps": summary["samples_per_s"], "cmd": " ".join(cmd)}
+    if system == "st" and recall_rows > 0:
+        out["recall"] = lsh_recall(binary, run_dir / "model.h5", test, recall_rows)
+    return out
 
 
-def table(profile, best, rate, jobs, results):
+def recall_cell(runs):
+    """Median over seeds of each hidden layer's recall, with a random selection's (k / width)."""
+    if not all("recall" in r for r in runs):
+        return ""
+    layers = zip(*(r["recall"] for r in runs))
+    return " / ".join(f"{statistics.median(x['recall'] for x in layer):.3f} ({layer[0]['random_recall']:.3f})"
+                      for layer in layers)
+
+
+def table(profile, best, rate, jobs, results, recall=False):
     torch_ref = {d: statistics.median(r["auc"] for r in results[("PyTorch, pytorch init", d)])
                  for d in ("true", "false") if ("PyTorch, pytorch init", d) in results}
     lines = [f"### profile `{profile}`: click rate {rate:.3f}, best reachable test AUC {best:.4f}", "",
              "| variant | dense features | test AUC per seed | median | vs PyTorch (its init, same inputs) | "
-             f"samples/s ({jobs} runs at a time) |",
-             "| --- | --- | --- | ---: | ---: | ---: |"]
+             f"samples/s ({jobs} runs at a time) |" + (" LSH recall@k (random) |" if recall else ""),
+             "| --- | --- | --- | ---: | ---: | ---: |" + (" ---: |" if recall else "")]
     for (name, dense), runs in results.items():
         aucs = [r["auc"] for r in runs]
         med = statistics.median(aucs)
         sps = statistics.median(r["sps"] for r in runs)
         lines.append(f"| {name} | {dense} | {', '.join(f'{a:.4f}' for a in aucs)} | {med:.4f} | "
-                     f"{med - torch_ref[dense]:+.4f} | {sps:,.0f} |")
+                     f"{med - torch_ref[dense]:+.4f} | {sps:,.0f} |" + (f" {recall_cell(runs)} |" if recall else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -150,6 +178,8 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
     ap.add_argument("--work", default="/tmp/sparsetrain-parity")
     ap.add_argument("--out", default=str(ROOT / "scripts/bench/results/parity.md"))
+    ap.add_argument("--recall-rows", type=int, default=20000,
+                    help="with --sweep-sparsity: test rows for each run's LSH recall column (0: no column)")
     args = ap.parse_args()
     work = pathlib.Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
@@ -163,6 +193,10 @@ def main():
     if args.st_args:
         chosen = [(f"{n}, {args.st_args}", sy, d, e + args.st_args.split()) if sy == "st" else (n, sy, d, e)
                   for n, sy, d, e in chosen]
+    recall_rows = args.recall_rows if args.sweep_sparsity else 0
+    if recall_rows > 0 and not (pathlib.Path(args.binary).parent / "bench_lsh_recall").exists():
+        sys.exit(f"bench_parity.py: the recall column needs {pathlib.Path(args.binary).parent / 'bench_lsh_recall'} "
+                 "(build with -DSPARSETRAIN_BUILD_BENCH=ON), or pass --recall-rows 0")
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout
     report = [f"# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
               f"{args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "
@@ -173,10 +207,10 @@ def main():
     for profile in args.profiles.split(","):
         train, test, best, rate = make_data(args.binary, work, profile, args.rows, args.test_rows)
         with cf.ThreadPoolExecutor(args.jobs) as pool:
-            futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, dense, extra, s)
-                                    for s in seeds] for name, system, dense, extra in chosen}
+            futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, dense, extra, s,
+                                                recall_rows) for s in seeds] for name, system, dense, extra in chosen}
             results = {k: [f.result() for f in fs] for k, fs in futs.items()}
-        text = table(profile, best, rate, args.jobs, results)
+        text = table(profile, best, rate, args.jobs, results, recall=recall_rows > 0)
         print(text, flush=True)
         report.append(text)
         report.append("Commands (seed 1):\n\n```\n" +

@@ -533,6 +533,52 @@ void Network::predict(const data::Batch& batch, uint64_t sample_base, float* pro
   for (size_t s = 0; s < batch.rows; ++s) probs[s] = sigmoid(ws_->logit[s]);
 }
 
+size_t Network::last_batch_rows() const { return ws_->logit.size(); }
+
+void Network::check_last_forward(size_t l, size_t s) const {
+  if (l >= fc_.size())
+    throw std::out_of_range("hidden layer " + std::to_string(l) + " out of range: the network has " +
+                            std::to_string(fc_.size()));
+  if (s >= last_batch_rows())
+    throw std::out_of_range("sample " + std::to_string(s) + " out of range: the last forward had " +
+                            std::to_string(last_batch_rows()) + " rows");
+}
+
+std::span<const uint32_t> Network::selection(size_t l, size_t s) const {
+  check_last_forward(l, s);
+  return {&ws_->idx[l][s * active_[l]], active_[l]};
+}
+
+std::span<const float> Network::selected_activations(size_t l, size_t s) const {
+  check_last_forward(l, s);
+  return {&ws_->act[l][s * active_[l]], active_[l]};
+}
+
+// hidden_layers_forward's arithmetic for every neuron instead of the selected ones: the same
+// kernel (dot_rows on a dense input, sparse_dot on a sparse one), then bias + that.
+void Network::exact_preactivations(size_t l, size_t s, std::vector<float>& out) const {
+  check_last_forward(l, s);
+  const auto& K = kernels::active();
+  const Workspace& ws = *ws_;
+  const optim::ParamBlock& W = blocks_[fc_[l]];
+  const size_t width = static_cast<size_t>(spec_.hidden[l]);
+  const size_t in = l == 0 ? static_cast<size_t>(spec_.embed_dim) : static_cast<size_t>(spec_.hidden[l - 1]);
+  out.resize(width);
+  const bool input_dense = l == 0 ? !embed_sparse_ : layer_dense_[l - 1];
+  if (input_dense) {
+    const float* x = l == 0 ? &ws.h0[s * in] : &ws.act[l - 1][s * in];
+    std::vector<uint32_t> all(width);
+    std::iota(all.begin(), all.end(), 0u);
+    K.dot_rows(W.w.data(), W.cols, all.data(), width, x, in, out.data());
+  } else {  // the previous layer's selected outputs (the sparse-input layer's chosen ones for l = 0)
+    const size_t A = l == 0 ? embed_active() : active_[l - 1];
+    const uint32_t* x_idx = l == 0 ? &ws.idx0[s * A] : &ws.idx[l - 1][s * A];
+    const float* x_val = l == 0 ? &ws.h0[s * A] : &ws.act[l - 1][s * A];
+    for (size_t n = 0; n < width; ++n) out[n] = K.sparse_dot(W.row(n), x_idx, x_val, A);
+  }
+  for (size_t n = 0; n < width; ++n) out[n] = W.row(n)[in] + out[n];
+}
+
 void Network::forward_backward(const data::Batch& batch, float loss_scale, uint64_t step, uint64_t sample_base,
                                std::vector<BlockGrad>& grads, StepStats& stats, const EmbedRows* rows) {
   if (batch.rows >= (1u << 24)) throw std::invalid_argument("batch too large: at most 2^24 - 1 rows per rank");

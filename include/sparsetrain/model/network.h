@@ -9,6 +9,7 @@
 // number of threads (only on the kernel table: AVX-512 and scalar round differently).
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,25 @@ class Network {
   // floats, as the step's SparseGrad lists them): brings their block sums up to date, so the
   // next sample's choice of blocks sees the current weights. No-op otherwise.
   void embed_rows_updated(const std::vector<uint32_t>& rows);
+  // ---- What the last forward pass (predict, infer or forward_backward) selected. ----
+  // For measuring the LSH selection (model/lsh_recall.h); read-only views of buffers the
+  // forward fills anyway, so they cost nothing when unused. Valid until the next forward.
+  // l is a hidden layer (0-based), s a sample of that batch; out of range: std::out_of_range.
+  //
+  // Rows of the last forward's batch (0 before any).
+  size_t last_batch_rows() const;
+  // The active_per_layer()[l] neuron ids layer l computed for sample s (distinct; all of
+  // them in order 0, 1, ... when the layer is dense), in the order the forward used.
+  std::span<const uint32_t> selection(size_t l, size_t s) const;
+  // Their outputs (post-ReLU), in the order of selection(l, s).
+  std::span<const float> selected_activations(size_t l, size_t s) const;
+  // The pre-activations of ALL hidden[l] neurons of layer l for sample s: out[n] = w_n . x + b_n
+  // (out is resized to hidden[l]), where x is the input the sample actually had in that forward
+  // (the sparse-input layer's output for l = 0, else layer l-1's outputs at its selected
+  // neurons, zero elsewhere) and the weights are the current ones. Same kernels and order of
+  // operations as the forward, so with the same kernel table and unchanged weights
+  // max(out[n], 0) is bit for bit the forward's output of every selected neuron n.
+  void exact_preactivations(size_t l, size_t s, std::vector<float>& out) const;
 
  private:
   struct Workspace;
@@ -169,6 +189,7 @@ class Network {
   void input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const float* table,
                            const uint32_t* row_of, size_t s);
   float hidden_layers_forward(const kernels::KernelTable& K, size_t s, uint64_t top_up_seed, int tid);
+  void check_last_forward(size_t l, size_t s) const;  // for the accessors of the last forward
   // forward_backward's stages after forward(), in the order it runs them. Separate functions
   // only for reading: each keeps its OpenMP loop and the order of every floating-point operation.
   double output_delta(const data::Batch& batch, float loss_scale);  // returns the batch's BCE sum
