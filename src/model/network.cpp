@@ -59,21 +59,40 @@ void prefetch_rows(const float* table, size_t D, const uint32_t* ids) {
   }
 }
 
+// The first two cache lines of each of the kIds rows `ids` (row length n floats): the
+// hardware prefetcher streams the rest of a row once its start is in flight.
+void prefetch_row_starts(const float* table, size_t n, const uint32_t* ids) {
+  for (int j = 0; j < kIds; ++j) {
+    const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(ids[j]) * n);
+    __builtin_prefetch(row);
+    __builtin_prefetch(row + 64);
+  }
+}
+
+// The chosen blocks (one cache line each) of the kIds rows `ids` of a table with rows of D floats.
+void prefetch_blocks(const float* table, size_t D, const uint32_t* ids, const uint32_t* blocks, size_t nblocks) {
+  for (int j = 0; j < kIds; ++j) {
+    const float* row = table + static_cast<size_t>(ids[j]) * D;
+    for (size_t k = 0; k < nblocks; ++k) __builtin_prefetch(row + static_cast<size_t>(blocks[k]) * kEmbedBlock);
+  }
+}
+
 }  // namespace
 
 // Per-batch buffers, reused across steps (resized, never shrunk).
 struct Network::Workspace {
-  std::vector<float> h0;                   // B x D: sparse-input layer output (post-ReLU); B x embed_active
-  std::vector<float> d0;                   // B x D: its delta                                when embed_sparse_
-  std::vector<uint32_t> idx0;              // embed_sparse_: B x embed_active, the outputs h0 holds
-  std::vector<uint32_t> chosen;            // embed_sparse_: B x embed_active_blocks_, ascending
-  std::vector<float> fixed_sums;           // embed_sparse_: (1 + kDense) x blocks: bias, projection
-  optim::SparseGrad input_ids;             // embed_sparse_: the batch's input ids (rows only), grouped
-  std::vector<uint32_t> id_block_start;    // embed_sparse_: per input id, its first gradient row
-  std::vector<std::vector<uint32_t>> idx;  // per layer: B x active, neuron ids
-  std::vector<std::vector<float>> act;     // per layer: B x active, post-ReLU outputs
-  std::vector<std::vector<float>> delta;   // per layer: B x active
-  std::vector<float> logit, dlogit;        // B
+  std::vector<float> h0;                        // B x D: sparse-input layer output (post-ReLU); B x embed_active
+  std::vector<float> d0;                        // B x D: its delta                                when embed_sparse_
+  std::vector<uint32_t> idx0;                   // embed_sparse_: B x embed_active, the outputs h0 holds
+  std::vector<uint32_t> chosen;                 // embed_sparse_: B x embed_active_blocks_, ascending
+  std::vector<float> fixed_sums;                // embed_sparse_: (1 + kDense) x blocks: bias, projection
+  optim::SparseGrad input_ids;                  // embed_sparse_: the batch's input ids (rows only), grouped
+  std::vector<uint32_t> id_block_start;         // embed_sparse_: per input id, its first gradient row
+  std::vector<uint32_t> list_start, id_blocks;  // embed_sparse_: an id's distinct blocks (ids of several samples)
+  std::vector<std::vector<uint32_t>> idx;       // per layer: B x active, neuron ids
+  std::vector<std::vector<float>> act;          // per layer: B x active, post-ReLU outputs
+  std::vector<std::vector<float>> delta;        // per layer: B x active
+  std::vector<float> logit, dlogit;             // B
   // Inverted index per layer: for neuron n, entries [start[n], start[n+1]) of `entry`
   // hold s*active + k for every sample s that computed n (at position k), in sample order.
   std::vector<std::vector<uint32_t>> inv_start, inv_entry;
@@ -322,6 +341,14 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
+    if (embed_sparse_) {  // every sample's blocks first, so the outputs' lines can be loaded ahead
+#pragma omp for schedule(static)
+      for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+        const size_t s = static_cast<size_t>(sl);
+        if (s + 2 < B) prefetch_row_starts(block_sums_.data(), embed_blocks_, &batch.ids[(s + 2) * kIds]);
+        choose_blocks(batch, s, tid, &ws_->chosen[s * embed_active_blocks_]);
+      }
+    }
 #pragma omp for schedule(static)
     for (long sl = 0; sl < static_cast<long>(B); ++sl) {
       const size_t s = static_cast<size_t>(sl);
@@ -329,7 +356,10 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       // two samples ahead (one ahead left the cold rows of the steady state still in flight:
       // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
       if (embed_sparse_) {
-        sparse_input_layer_forward(K, batch, s, tid);
+        if (s + 2 < B)
+          prefetch_blocks(table, D, &batch.ids[(s + 2) * kIds], &ws_->chosen[(s + 2) * embed_active_blocks_],
+                          embed_active_blocks_);
+        sparse_input_layer_forward(K, batch, s);
       } else {
         if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
         input_layer_forward(K, batch, table, row_of, s);
@@ -441,13 +471,12 @@ void Network::choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_
   }
 }
 
-// embed_sparsity < 1: sample s's chosen outputs, each computed as input_layer_forward computes
-// it (bias, then the 39 rows in order, then the dense projection, then the ReLU).
-void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s, int tid) {
+// embed_sparsity < 1: sample s's chosen outputs (choose_blocks ran for it), each computed as input_layer_forward
+// computes it (bias, then the 39 rows in order, then the dense projection, then the ReLU).
+void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s) {
   Workspace& ws = *ws_;
   const size_t D = embed_width(), A = embed_active_blocks_, W = embed_active();
-  uint32_t* chosen = &ws.chosen[s * A];
-  choose_blocks(batch, s, tid, chosen);
+  const uint32_t* chosen = &ws.chosen[s * A];
   const float* table = blocks_[embed_].w.data();  // rows of D floats, as the model sees them
   const float* eb = blocks_[embed_bias_].w.data();
   const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
@@ -907,13 +936,26 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
     }
   };
   auto single = [&](long r) { return row_start[r + 1] - row_start[r] == 1; };
+  // An id of several samples keeps its block list for the second pass, at list_start[r]
+  // (room for min(samples x A, blocks) entries).
+  ws.list_start.assign(ids.size() + 1, 0);
+  for (long r = 0; r < nids; ++r)
+    ws.list_start[static_cast<size_t>(r) + 1] =
+        ws.list_start[static_cast<size_t>(r)] +
+        (single(r) ? 0 : static_cast<uint32_t>(std::min<size_t>((row_start[r + 1] - row_start[r]) * A, nb)));
+  ws.id_blocks.resize(ws.list_start.back());
 #pragma omp parallel
   {
     std::vector<uint32_t> mark(nb, 0), blocks;
 #pragma omp for schedule(static)
     for (long r = 0; r < nids; ++r) {
-      if (!single(r)) blocks_of(r, mark, blocks);
-      ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(single(r) ? A : blocks.size());
+      if (single(r)) {
+        ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(A);
+        continue;
+      }
+      blocks_of(r, mark, blocks);
+      std::copy(blocks.begin(), blocks.end(), ws.id_blocks.begin() + ws.list_start[static_cast<size_t>(r)]);
+      ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(blocks.size());
     }
   }
   for (size_t r = 0; r < ids.size(); ++r) ws.id_block_start[r + 1] += ws.id_block_start[r];
@@ -922,7 +964,7 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
   g.values.resize(g.rows.size() * kEmbedBlock);  // every value is written below
 #pragma omp parallel
   {
-    std::vector<uint32_t> mark(nb, 0), blocks, slot(nb);
+    std::vector<uint32_t> slot(nb);
 #pragma omp for schedule(static)
     for (long r = 0; r < nids; ++r) {
       const uint32_t base = ws.id_block_start[static_cast<size_t>(r)];
@@ -934,12 +976,13 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
         std::copy(&ws.d0[s * W0], &ws.d0[s * W0] + W0, out);
         continue;
       }
-      blocks_of(r, mark, blocks);
-      for (uint32_t i = 0; i < blocks.size(); ++i) {
+      const uint32_t* blocks = &ws.id_blocks[ws.list_start[static_cast<size_t>(r)]];
+      const uint32_t count = ws.id_block_start[static_cast<size_t>(r) + 1] - base;
+      for (uint32_t i = 0; i < count; ++i) {
         slot[blocks[i]] = i;
         g.rows[base + i] = first + blocks[i];
       }
-      std::fill(out, out + blocks.size() * kEmbedBlock, 0.0f);
+      std::fill(out, out + size_t{count} * kEmbedBlock, 0.0f);
       for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e) {
         const size_t s = row_samples[e];
         for (size_t k = 0; k < A; ++k) {

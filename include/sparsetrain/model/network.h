@@ -206,7 +206,7 @@ class Network {
   void init_weights();
   size_t embed_width() const { return static_cast<size_t>(spec_.embed_dim); }
   // embed_sparsity < 1: sample s's chosen blocks and their outputs (instead of input_layer_forward).
-  void sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s, int tid);
+  void sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s);
   void choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_t* chosen);
   void sum_fixed_blocks();       // the bias's and dense projection's block sums, once per forward
   void refresh_block_sums();     // every row's block sums from the weights
