@@ -52,6 +52,15 @@ SHAPE = ["--data.input_dim", "1048576", "--model.embed_dim", "64", "--model.hidd
          "--train.batch_size", "1024", "--train.threads", "1", "--train.log_every", "100000"]
 TORCH_SHAPE = ["--input-dim", "1048576", "--embed-dim", "64", "--hidden", "1024", "--lr", "0.003",
                "--batch-size", "1024", "--threads", "1"]
+# --shape wide: ThirdAI's 1B shape (configs/criteo-1tb-1b-wide.ini: 100,000 ids x 10,240, no hidden
+# layer), at that config's learning rate. ~12.5 GB per run: use --jobs 1.
+WIDE = ["--data.input_dim", "100000", "--model.embed_dim", "10240", "--model.hidden", "", "--optim.lr", "0.001",
+        "--train.batch_size", "1024", "--train.threads", "1", "--train.log_every", "100000"]
+TORCH_WIDE = ["--input-dim", "100000", "--embed-dim", "10240", "--hidden", "", "--lr", "0.001", "--batch-size", "1024",
+              "--threads", "1"]
+
+
+SHAPE_NOW, TORCH_SHAPE_NOW = SHAPE, TORCH_SHAPE  # --shape picks
 
 
 def variants():
@@ -80,7 +89,7 @@ def sweep_variants(sparsities, lsh_settings):
     return out
 
 
-def compare_variants(spec, dense_settings):
+def compare_variants(spec, dense_settings, with_torch=True):
     """Candidate defaults side by side: spec is "LABEL=ARGS;LABEL=ARGS" (ARGS may be empty =
     today's defaults), each run with every dense-features setting, beside PyTorch."""
     out = []
@@ -88,7 +97,8 @@ def compare_variants(spec, dense_settings):
         for item in spec.split(";"):
             label, _, extra = item.partition("=")
             out.append((f"sparsetrain {label.strip()}", "st", dense, extra.split() + ["--data.dense_features", dense]))
-        out.append(("PyTorch, pytorch init", "torch", dense, ["--init", "pytorch", "--dense-features", dense]))
+        if with_torch:
+            out.append(("PyTorch, pytorch init", "torch", dense, ["--init", "pytorch", "--dense-features", dense]))
     return out
 
 
@@ -120,11 +130,11 @@ def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_
         # One directory per (profile, variant, dense features, seed): two runs that share one
         # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
         run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_dense_{dense}_{seed}")
-        cmd = [binary, "train", *SHAPE, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
+        cmd = [binary, "train", *SHAPE_NOW, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
                "--train.run_dir", str(run_dir), "--train.overwrite", "true", *extra]
     else:
         cmd = [sys.executable, str(ROOT / "scripts/pytorch_baseline.py"), "--train", str(train), "--test", str(test),
-               *TORCH_SHAPE, "--seed", str(seed), *extra]
+               *TORCH_SHAPE_NOW, "--seed", str(seed), *extra]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
@@ -147,8 +157,13 @@ def recall_cell(runs):
 def table(profile, best, rate, jobs, results, recall=False):
     torch_ref = {d: statistics.median(r["auc"] for r in results[("PyTorch, pytorch init", d)])
                  for d in ("true", "false") if ("PyTorch, pytorch init", d) in results}
+    versus = "vs PyTorch (its init, same inputs)"
+    if not torch_ref:  # --torch false: against the first variant of each dense-features setting
+        versus = "vs the first variant (same inputs)"
+        for (name, dense), runs in results.items():
+            torch_ref.setdefault(dense, statistics.median(r["auc"] for r in runs))
     lines = [f"### profile `{profile}`: click rate {rate:.3f}, best reachable test AUC {best:.4f}", "",
-             "| variant | dense features | test AUC per seed | median | vs PyTorch (its init, same inputs) | "
+             f"| variant | dense features | test AUC per seed | median | {versus} | "
              f"samples/s ({jobs} runs at a time) |" + (" LSH recall@k (random) |" if recall else ""),
              "| --- | --- | --- | ---: | ---: | ---: |" + (" ---: |" if recall else "")]
     for (name, dense), runs in results.items():
@@ -175,6 +190,9 @@ def main():
     ap.add_argument("--compare", default="", help="instead of the A/B: candidate defaults 'LABEL=ARGS;LABEL=ARGS' "
                     "(e.g. 'default=;2 tables=--lsh.tables 2'), each with every --dense setting, beside PyTorch")
     ap.add_argument("--dense", default="true,false", help="with --compare: the data.dense_features settings")
+    ap.add_argument("--torch", default="true", choices=["true", "false"], help="with --compare: the PyTorch rows")
+    ap.add_argument("--shape", default="benchmark", choices=["benchmark", "wide"],
+                    help="benchmark: 2^20 x 64, hidden 1024, lr 0.003; wide: 100,000 x 10,240, no hidden, lr 0.001")
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
     ap.add_argument("--work", default="/tmp/sparsetrain-parity")
     ap.add_argument("--out", default=str(ROOT / "scripts/bench/results/parity.md"))
@@ -184,8 +202,10 @@ def main():
     work = pathlib.Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
+    global SHAPE_NOW, TORCH_SHAPE_NOW
+    SHAPE_NOW, TORCH_SHAPE_NOW = (WIDE, TORCH_WIDE) if args.shape == "wide" else (SHAPE, TORCH_SHAPE)
     if args.compare:
-        chosen = compare_variants(args.compare, args.dense.split(","))
+        chosen = compare_variants(args.compare, args.dense.split(","), args.torch == "true")
     elif args.sweep_sparsity:
         chosen = sweep_variants(args.sweep_sparsity.split(","), [x for x in args.sweep_lsh.split(",") if x])
     else:
@@ -199,7 +219,7 @@ def main():
                  "(build with -DSPARSETRAIN_BUILD_BENCH=ON), or pass --recall-rows 0")
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout
     report = [f"# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
-              f"{args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "
+              f"{args.shape} shape; {args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "
               f"model seeds {args.seeds}; {cpu.strip()}, {args.jobs} runs at a time; "
               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} (PyTorch's speed depends on it, "
               f"its AUC does not: scripts/bench_all.sh sets it where OpenBLAS falls back to generic kernels); "

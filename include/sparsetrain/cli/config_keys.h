@@ -50,8 +50,8 @@
     "Hash family over neuron weights: signed random projections or densified winner-take-all")          \
   X(lsh, bits,          int,         5,         int_range(1, 20),                                       \
     "K: bits per table (2^K buckets)")                                                                   \
-  X(lsh, tables,        int,         4,         int_range(1, 1024),                                     \
-    "L: number of hash tables (4 x 5 bits beat 16 x 6 in speed and AUC in scripts/bench_all.sh)")        \
+  X(lsh, tables,        int,         2,         int_range(1, 1024),                                     \
+    "L: number of hash tables (2 x 5 bits: the best AUC against PyTorch on all 6 synth profiles, and faster than 4 x 5; scripts/bench/results/parity_defaults.md)") \
   X(lsh, bucket_capacity, int,       128,       int_range(1, 1 << 20),                                  \
     "Fixed capacity of each bucket (reservoir-sampled when full)")                                       \
   X(lsh, rebuild_every, int,         50,        int_range(1, 1 << 30),                                  \
