@@ -919,7 +919,8 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
   auto blocks_of = [&](long r, std::vector<uint32_t>& mark, std::vector<uint32_t>& out) {
     out.clear();
     const uint32_t stamp = static_cast<uint32_t>(r) + 1;
-    for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e)
+    // A frequent id has usually seen every block after a few dozen of its samples: stop there.
+    for (uint32_t e = row_start[r]; e < row_start[r + 1] && out.size() < nb; ++e)
       for (size_t k = 0; k < A; ++k) {
         const uint32_t b = ws.chosen[row_samples[e] * A + k];
         if (mark[b] != stamp) {
