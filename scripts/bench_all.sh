@@ -14,7 +14,9 @@
 # (sparsity 0.03, 2 tables x 5 bits); empty = skip),
 # EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1; for the accuracy per profile
 # (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
-# PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants).
+# PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants);
+# for the wide input layer (ThirdAI's 100,000 x 10,240 shape, ~12.5 GB per run, one at a time):
+# WIDE=0|1, WIDE_ROWS, WIDE_REPS, WIDE_SPARSITY.
 #
 # Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
 # comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
@@ -29,6 +31,7 @@ if [[ "$QUICK" == "1" ]]; then
   : "${TRAIN_ROWS:=200000}" "${TEST_ROWS:=50000}" "${REPS:=1}" "${TP_STEPS:=50}" "${EVALS:=3}"
   : "${MEM_INPUT_DIM:=1048576}" "${MPI_STEPS:=50}" "${RESULTS_DIR:=${WORK_DIR:-/tmp/sparsetrain-bench}/results-quick}"
   : "${PARITY_PROFILES:=kaggle,crosses}" "${PARITY_ROWS:=30000}" "${PARITY_TEST_ROWS:=10000}" "${PARITY_SEEDS:=1}"
+  : "${WIDE_ROWS:=5000}" "${WIDE_REPS:=1}"
 fi
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
@@ -273,6 +276,34 @@ if [[ $HAVE_MPI == 1 ]]; then
         --train.max_steps "$MPI_STEPS" --train.run_dir "$(fresh mpi$np)" || note "mpirun -np $np failed"
     done
   done
+fi
+
+# ---------------------------------------------------------------- the wide input layer
+# ThirdAI's 1B shape (configs/criteo-1tb-1b-wide.ini): 100,000 ids x 10,240 outputs, no hidden
+# layer. model.embed_sparsity WIDE_SPARSITY against 1 (every output), and PyTorch at the same shape
+# (EmbeddingBag(100000 x 10240, sum) + SparseAdam -> Linear(10240, 1)), side by side, one run at a
+# time (each holds ~12.5 GB), WIDE_ROWS rows of the training file, peak RSS from /usr/bin/time.
+WIDE_ROWS=${WIDE_ROWS:-60000}
+WIDE_REPS=${WIDE_REPS:-3}
+WIDE_SPARSITY=${WIDE_SPARSITY:-0.05}
+if [[ "${WIDE:-1}" == "1" ]]; then
+  say "wide input layer: 100000 x 10240, embed_sparsity $WIDE_SPARSITY vs 1 vs PyTorch, $WIDE_ROWS rows, $WIDE_REPS x"
+  head -n "$WIDE_ROWS" "$TRAIN" > "$WORK/wide.tsv"
+  WIDE_MODEL=(--data.input_dim 100000 --model.embed_dim 10240 --model.hidden "" --optim.lr 0.001
+              --train.batch_size "$BATCH" --train.threads 1)
+  for r in $(seq 1 "$WIDE_REPS"); do
+    for es in "$WIDE_SPARSITY" 1; do
+      name=wide_sparse_$r; [[ $es == 1 ]] && name=wide_dense_$r
+      run "$name" /usr/bin/time -v -o "$OUT/$name.time" "$TB" --data.train "$WORK/wide.tsv" "${WIDE_MODEL[@]}" \
+        --model.embed_sparsity "$es" || note "$name failed"
+    done
+    if [[ $HAVE_TORCH == 1 ]]; then
+      run "wide_torch_$r" /usr/bin/time -v -o "$OUT/wide_torch_$r.time" env "${TORCH_ENV[@]}" "$PY" \
+        scripts/pytorch_baseline.py --train "$WORK/wide.tsv" --input-dim 100000 --embed-dim 10240 --hidden "" \
+        --lr 0.001 --batch-size "$BATCH" --threads 1 || note "wide_torch_$r failed"
+    fi
+  done
+  rm -f "$WORK/wide.tsv"
 fi
 
 # ---------------------------------------------------------------- accuracy per synth profile

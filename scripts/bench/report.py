@@ -8,6 +8,7 @@ data files for the AUC-vs-time plot.
 Every number in the report is read from OUT: nothing is hard-coded except the targets.
 """
 import json
+import re
 import math
 import os
 import statistics
@@ -77,6 +78,51 @@ def status(ok):
     if ok is None:
         return "n/a"
     return "**met**" if ok else "**missed**"
+
+
+def peak_rss_kb(name):
+    p = os.path.join(OUT, name + ".time")
+    if not os.path.exists(p):
+        return None
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(p).read())
+    return int(m.group(1)) if m else None
+
+
+def wide_section():
+    """ThirdAI's 1B shape: embed_sparsity < 1 against 1 and PyTorch, training steps only."""
+    systems = [("wide_sparse", "sparsetrain, model.embed_sparsity < 1"), ("wide_dense", "sparsetrain, embed_sparsity 1"),
+               ("wide_torch", "PyTorch (EmbeddingBag + SparseAdam, Linear + Adam)")]
+    rates, rss, params = {}, {}, {}
+    for prefix, _ in systems:
+        k, rates[prefix], rss[prefix] = 1, [], []
+        while os.path.exists(os.path.join(OUT, f"{prefix}_{k}.json")):
+            d = load(f"{prefix}_{k}")
+            if d:
+                steps_s = d.get("train_s", 0) - d.get("read_s", 0) if "train_s" in d else d.get("seconds")
+                rate = d["samples"] / steps_s if prefix != "wide_torch" else d["samples_per_s"]
+                rates[prefix].append(rate)
+                params[prefix] = d.get("parameters", params.get("wide_dense"))
+                if peak_rss_kb(f"{prefix}_{k}"):
+                    rss[prefix].append(peak_rss_kb(f"{prefix}_{k}"))
+            k += 1
+    if not rates["wide_sparse"]:
+        return []
+    n_params = params.get("wide_sparse") or 1024153601
+    out = ["## The wide input layer (100,000 x 10,240: ThirdAI's 1B shape, 1 thread)", "",
+           "Training steps only (reading and parsing excluded on both sides), median of the repetitions; peak RSS",
+           "from /usr/bin/time over the whole process.", "",
+           "| system | samples/s | vs embed_sparsity 1 | vs PyTorch | peak RSS | bytes per parameter |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    dense, torch = med(rates["wide_dense"]), med(rates["wide_torch"])
+    for prefix, label in systems:
+        if not rates[prefix]:
+            continue
+        r = med(rates[prefix])
+        peak = med(rss[prefix]) if rss[prefix] else float("nan")
+        out.append(f"| {label} | {spread(rates[prefix])} | {f(r / dense, '{:.1f}x')} | {f(r / torch, '{:.1f}x')} | "
+                   f"{f(peak * 1024 / 1e9, '{:.2f} GB')} | {f(peak * 1024 / n_params, '{:.2f}')} |")
+    out.append("")
+    return out
 
 
 def time_to(curve, target, key="train_s"):
@@ -438,6 +484,9 @@ L.append("| --- | --- | --- | --- |")
 for m, v, t, s in rows:
     L.append(f"| {m} | {v} | {t} | {s} |")
 L.append("")
+wide = wide_section()
+if wide:
+    L.extend(wide)
 L.append("## Where the training time goes (bench_train_bench, full-length runs, 1 thread)")
 L.append("")
 L.append("| model | samples/s (wall) | samples per CPU-s | read+parse+featurize | forward+backward | optimizer | LSH rebuild | peak RSS |")
