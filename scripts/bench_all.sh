@@ -3,7 +3,8 @@
 # Criteo-like data with a known best AUC. Prints a Markdown table and writes
 # scripts/bench/results/latest.md (table + exact commands) and auc_vs_time.png.
 #
-#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores, plus ~25 min for the
+#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores, ~9 min for the wide input
+#                                        layer (WIDE=0 skips it; it needs ~16 GB of memory), ~25 min for the
 #                                        accuracy per synth profile; PARITY=0 skips that)
 #   QUICK=1 scripts/bench_all.sh         smoke test of the script (~3 min, results not kept)
 #
@@ -16,7 +17,7 @@
 # (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
 # PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants);
 # for the wide input layer (ThirdAI's 100,000 x 10,240 shape, ~12.5 GB per run, one at a time):
-# WIDE=0|1, WIDE_ROWS, WIDE_REPS, WIDE_SPARSITY.
+# WIDE=0|1, WIDE_ROWS, WIDE_TORCH_ROWS (PyTorch runs at ~250 samples/s there), WIDE_REPS, WIDE_SPARSITY.
 #
 # Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
 # comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
@@ -31,7 +32,7 @@ if [[ "$QUICK" == "1" ]]; then
   : "${TRAIN_ROWS:=200000}" "${TEST_ROWS:=50000}" "${REPS:=1}" "${TP_STEPS:=50}" "${EVALS:=3}"
   : "${MEM_INPUT_DIM:=1048576}" "${MPI_STEPS:=50}" "${RESULTS_DIR:=${WORK_DIR:-/tmp/sparsetrain-bench}/results-quick}"
   : "${PARITY_PROFILES:=kaggle,crosses}" "${PARITY_ROWS:=30000}" "${PARITY_TEST_ROWS:=10000}" "${PARITY_SEEDS:=1}"
-  : "${WIDE_ROWS:=5000}" "${WIDE_REPS:=1}"
+  : "${WIDE_ROWS:=5000}" "${WIDE_TORCH_ROWS:=2000}" "${WIDE_REPS:=1}"
 fi
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
@@ -284,8 +285,9 @@ fi
 # (EmbeddingBag(100000 x 10240, sum) + SparseAdam -> Linear(10240, 1)), side by side, one run at a
 # time (each holds ~12.5 GB), WIDE_ROWS rows of the training file, peak RSS from /usr/bin/time.
 WIDE_ROWS=${WIDE_ROWS:-60000}
+WIDE_TORCH_ROWS=${WIDE_TORCH_ROWS:-20000}
 WIDE_REPS=${WIDE_REPS:-3}
-WIDE_SPARSITY=${WIDE_SPARSITY:-0.05}
+WIDE_SPARSITY=${WIDE_SPARSITY:-0.025}   # configs/criteo-1tb-1b-wide.ini's
 if [[ "${WIDE:-1}" == "1" ]]; then
   say "wide input layer: 100000 x 10240, embed_sparsity $WIDE_SPARSITY vs 1 vs PyTorch, $WIDE_ROWS rows, $WIDE_REPS x"
   head -n "$WIDE_ROWS" "$TRAIN" > "$WORK/wide.tsv"
@@ -300,7 +302,7 @@ if [[ "${WIDE:-1}" == "1" ]]; then
     if [[ $HAVE_TORCH == 1 ]]; then
       run "wide_torch_$r" /usr/bin/time -v -o "$OUT/wide_torch_$r.time" env "${TORCH_ENV[@]}" "$PY" \
         scripts/pytorch_baseline.py --train "$WORK/wide.tsv" --input-dim 100000 --embed-dim 10240 --hidden "" \
-        --lr 0.001 --batch-size "$BATCH" --threads 1 || note "wide_torch_$r failed"
+        --lr 0.001 --batch-size "$BATCH" --threads 1 --max-rows "$WIDE_TORCH_ROWS" || note "wide_torch_$r failed"
     fi
   done
   rm -f "$WORK/wide.tsv"

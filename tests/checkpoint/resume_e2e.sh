@@ -72,6 +72,18 @@ train() {  # train <run_dir> <np> <log> [extra args...]
   shift 3
   "${MPI[@]}" -np "$np" "$BIN" train "${COMMON[@]}" --train.run_dir "$dir" "$@" > "$log.out" 2> "$log.err"
 }
+# stop_resume_exact NAME STEP ARGS...: an uninterrupted run (NAME"ref"), and one stopped at STEP and
+# resumed from its checkpoint there (NAME): the same model and metrics.
+stop_resume_exact() {
+  local name=$1 at=$2
+  shift 2
+  train "$WORK/${name}ref" 2 "$WORK/${name}ref" "$@" || fail "$name reference run failed: $(tail -5 "$WORK/${name}ref.err")"
+  train "$WORK/$name" 2 "$WORK/${name}1" "$@" --train.max_steps "$at" || fail "$name first part failed"
+  train "$WORK/$name" 2 "$WORK/${name}2" "$@" || fail "$name resume failed: $(tail -5 "$WORK/${name}2.err")"
+  grep -q "^resumed from .*ckpt-0*$at.h5 at step $at " "$WORK/${name}2.err" || fail "$name did not resume from step $at"
+  check_same_model "$WORK/${name}ref/model.h5" "$WORK/$name/model.h5"
+  same_metrics "$WORK/${name}ref/metrics.jsonl" "$WORK/$name/metrics.jsonl"
+}
 summary_field() { grep '^{"steps"' "$1" | tail -1 | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
 
 step "1. uninterrupted reference run (2 ranks)"
@@ -187,12 +199,7 @@ grep -q "^checkpoint step $last " "$WORK/t.err" || fail "no checkpoint at the en
 echo "   $timed checkpoints every 0.3 s of rank 0's clock, plus one at the end (step $last)"
 step "8. optim.moments = bfloat16: stop at step 137, resume, same model as uninterrupted"
 BF=(--optim.moments bfloat16 --train.epochs 3 --checkpoint.every_steps 40)
-train "$WORK/bref" 2 "$WORK/bref" "${BF[@]}" || fail "bfloat16 reference run failed: $(tail -5 "$WORK/bref.err")"
-train "$WORK/b" 2 "$WORK/b1" "${BF[@]}" --train.max_steps 137 || fail "bfloat16 first part failed"
-train "$WORK/b" 2 "$WORK/b2" "${BF[@]}" || fail "bfloat16 resume failed: $(tail -5 "$WORK/b2.err")"
-grep -q '^resumed from .*ckpt-0*137.h5 at step 137 ' "$WORK/b2.err" || fail "did not resume from step 137"
-check_same_model "$WORK/bref/model.h5" "$WORK/b/model.h5"
-same_metrics "$WORK/bref/metrics.jsonl" "$WORK/b/metrics.jsonl"
+stop_resume_exact b 137 "${BF[@]}"
 # And the moments are really stored as bfloat16 in the checkpoints.
 h5dump -H -d /params/embed/m "$(newest_ckpt "$WORK/b")" | grep -q 'H5T_STD_U16LE' ||
   fail "embed/m of a bfloat16 run is not stored as 16-bit values"
@@ -204,10 +211,5 @@ for i in "${!COMMON[@]}"; do
   prev=${COMMON[i]}
 done
 ES=(--model.embed_sparsity 0.25 --dist.embedding replicated --train.epochs 2 --checkpoint.every_steps 40)
-train "$WORK/eref" 2 "$WORK/eref" "${ES[@]}" || fail "embed_sparsity reference run failed: $(tail -5 "$WORK/eref.err")"
-train "$WORK/e" 2 "$WORK/e1" "${ES[@]}" --train.max_steps 101 || fail "embed_sparsity first part failed"
-train "$WORK/e" 2 "$WORK/e2" "${ES[@]}" || fail "embed_sparsity resume failed: $(tail -5 "$WORK/e2.err")"
-grep -q '^resumed from .*ckpt-0*101.h5 at step 101 ' "$WORK/e2.err" || fail "did not resume from step 101"
-check_same_model "$WORK/eref/model.h5" "$WORK/e/model.h5"
-same_metrics "$WORK/eref/metrics.jsonl" "$WORK/e/metrics.jsonl"
+stop_resume_exact e 101 "${ES[@]}"
 echo "PASS"

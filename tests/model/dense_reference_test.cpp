@@ -18,17 +18,12 @@
 namespace sparsetrain::model {
 namespace {
 
+using testing::block;
 using testing::dense_gradient;
 using testing::kDense;
 using testing::kIds;
 using testing::small_spec;
 using testing::synthetic_batch;
-
-const optim::ParamBlock& block(const Network& net, const std::string& name) {
-  for (const auto& b : net.blocks())
-    if (b.name == name) return b;
-  throw std::runtime_error("no block " + name);
-}
 
 struct Reference {
   std::vector<double> probs;

@@ -10,6 +10,7 @@
 namespace sparsetrain::model {
 namespace {
 
+using testing::block;
 using testing::kDense;
 using testing::small_spec;
 
@@ -35,12 +36,6 @@ Moments moments_of(const optim::ParamBlock& b, bool has_bias_column) {
     }
   m.std = std::sqrt(sum2 / static_cast<double>(n));
   return m;
-}
-
-const optim::ParamBlock& block(const Network& net, const std::string& name) {
-  for (const auto& b : net.blocks())
-    if (b.name == name) return b;
-  throw std::runtime_error("no block " + name);
 }
 
 TEST(Init, PytorchSchemeUsesPytorchsDefaultScales) {

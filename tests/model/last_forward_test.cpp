@@ -21,16 +21,11 @@
 namespace sparsetrain::model {
 namespace {
 
+using testing::block;
 using testing::kDense;
 using testing::kIds;
 using testing::small_spec;
 using testing::synthetic_batch;
-
-const optim::ParamBlock& block(const Network& net, const std::string& name) {
-  for (const auto& b : net.blocks())
-    if (b.name == name) return b;
-  throw std::runtime_error("no block " + name);
-}
 
 // The input hidden layer l had for sample s in the last forward, dense, in double: the
 // sparse-input layer recomputed from the weights (l = 0), else layer l-1's selected outputs

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "sparsetrain/data/featurizer.h"
@@ -92,6 +94,13 @@ inline std::vector<float> dense_gradient(const optim::ParamBlock& block, const B
               sg.values.begin() + static_cast<long>((r + 1) * sg.cols),
               out.begin() + static_cast<long>(sg.rows[r] * block.cols));
   return out;
+}
+
+// A network's parameter block by name ("embed", "fc1", "out", ...).
+inline const optim::ParamBlock& block(const Network& net, const std::string& name) {
+  for (const auto& b : net.blocks())
+    if (b.name == name) return b;
+  throw std::runtime_error("no block " + name);
 }
 
 // Mean binary cross-entropy of predict()'s probabilities, clamped as the network does.
