@@ -3,7 +3,7 @@
 # Criteo-like data with a known best AUC. Prints a Markdown table and writes
 # scripts/bench/results/latest.md (table + exact commands) and auc_vs_time.png.
 #
-#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores, ~9 min for the wide input
+#   scripts/bench_all.sh                 full run (~10-15 min on 2 cores, ~16 min for the wide input
 #                                        layer (WIDE=0 skips it; it needs ~16 GB of memory), ~25 min for the
 #                                        accuracy per synth profile; PARITY=0 skips that)
 #   QUICK=1 scripts/bench_all.sh         smoke test of the script (~3 min, results not kept)
@@ -17,7 +17,8 @@
 # (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
 # PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants);
 # for the wide input layer (ThirdAI's 100,000 x 10,240 shape, ~12.5 GB per run, one at a time):
-# WIDE=0|1, WIDE_ROWS, WIDE_TORCH_ROWS (PyTorch runs at ~250 samples/s there), WIDE_REPS, WIDE_SPARSITY.
+# WIDE=0|1, WIDE_ROWS, WIDE_TORCH_ROWS (default WIDE_ROWS; PyTorch trains ~250 samples/s there), WIDE_REPS,
+# WIDE_SPARSITY.
 #
 # Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
 # comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
@@ -285,7 +286,7 @@ fi
 # (EmbeddingBag(100000 x 10240, sum) + SparseAdam -> Linear(10240, 1)), side by side, one run at a
 # time (each holds ~12.5 GB), WIDE_ROWS rows of the training file, peak RSS from /usr/bin/time.
 WIDE_ROWS=${WIDE_ROWS:-60000}
-WIDE_TORCH_ROWS=${WIDE_TORCH_ROWS:-20000}
+WIDE_TORCH_ROWS=${WIDE_TORCH_ROWS:-$WIDE_ROWS}   # PyTorch's first steps run far slower: the same rows as ours
 WIDE_REPS=${WIDE_REPS:-3}
 WIDE_SPARSITY=${WIDE_SPARSITY:-0.025}   # configs/criteo-1tb-1b-wide.ini's
 if [[ "${WIDE:-1}" == "1" ]]; then
