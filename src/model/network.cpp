@@ -89,6 +89,8 @@ struct Network::Workspace {
   optim::SparseGrad input_ids;                  // embed_sparse_: the batch's input ids (rows only), grouped
   std::vector<uint32_t> id_block_start;         // embed_sparse_: per input id, its first gradient row
   std::vector<uint32_t> list_start, id_blocks;  // embed_sparse_: an id's distinct blocks (ids of several samples)
+  const uint32_t* id_sample_start = nullptr;    // embed_sparse_: the batch's samples grouped by input id
+  const uint32_t* id_samples = nullptr;         //   (group_input_rows' row_start, row_samples)
   std::vector<std::vector<uint32_t>> idx;       // per layer: B x active, neuron ids
   std::vector<std::vector<float>> act;          // per layer: B x active, post-ReLU outputs
   std::vector<std::vector<float>> delta;        // per layer: B x active
@@ -900,6 +902,31 @@ void Network::input_table_gradient(const data::Batch& batch, const EmbedRows* ro
   }
 }
 
+namespace {
+// The distinct blocks the samples `samples[0 .. n)` chose (`chosen`: A per sample), ascending.
+// mark: per thread, nb entries; block b is seen in this call if mark[b] == stamp (unique per call).
+void distinct_blocks(const uint32_t* chosen, size_t A, size_t nb, const uint32_t* samples, uint32_t n, uint32_t stamp,
+                     std::vector<uint32_t>& mark, std::vector<uint32_t>& out) {
+  out.clear();
+  // A frequent id has usually seen every block after a few dozen of its samples: stop there.
+  for (uint32_t e = 0; e < n && out.size() < nb; ++e)
+    for (size_t k = 0; k < A; ++k) {
+      const uint32_t b = chosen[samples[e] * A + k];
+      if (mark[b] != stamp) {
+        mark[b] = stamp;
+        out.push_back(b);
+      }
+    }
+  if (out.size() * 16 < nb) {  // few: sort them; many (a frequent id): read them off the marks in order
+    std::sort(out.begin(), out.end());
+  } else {
+    out.clear();
+    for (uint32_t b = 0; b < nb; ++b)
+      if (mark[b] == stamp) out.push_back(b);
+  }
+}
+}  // namespace
+
 // embed_sparsity < 1: the gradient rows are the chosen blocks of the batch's input rows (rows
 // of kEmbedBlock: input id * blocks + block), ascending; each sums the deltas of the samples
 // that have the id and chose the block, in sample order. Parallel over input ids, each id
@@ -907,85 +934,76 @@ void Network::input_table_gradient(const data::Batch& batch, const EmbedRows* ro
 // occur once: their rows are the sample's chosen blocks (ascending already) and its deltas.
 void Network::sparse_input_table_gradient(const data::Batch& batch, optim::SparseGrad& g) {
   Workspace& ws = *ws_;
-  const size_t nb = embed_blocks_, A = embed_active_blocks_, W0 = embed_active();
-  const uint32_t* row_start = nullptr;
-  const uint32_t* row_samples = nullptr;
-  group_input_rows(batch, nullptr, ws.input_ids, row_start, row_samples);
-  const std::vector<uint32_t>& ids = ws.input_ids.rows;
-  const long nids = static_cast<long>(ids.size());
-  ws.id_block_start.assign(ids.size() + 1, 0);
-  // Id r's distinct blocks, ascending, for an id of several samples (mark: per thread, block b
-  // seen for id r if mark[b] == r + 1).
-  auto blocks_of = [&](long r, std::vector<uint32_t>& mark, std::vector<uint32_t>& out) {
-    out.clear();
-    const uint32_t stamp = static_cast<uint32_t>(r) + 1;
-    // A frequent id has usually seen every block after a few dozen of its samples: stop there.
-    for (uint32_t e = row_start[r]; e < row_start[r + 1] && out.size() < nb; ++e)
-      for (size_t k = 0; k < A; ++k) {
-        const uint32_t b = ws.chosen[row_samples[e] * A + k];
-        if (mark[b] != stamp) {
-          mark[b] = stamp;
-          out.push_back(b);
-        }
-      }
-    if (out.size() * 16 < nb) {  // few: sort them; many (a frequent id): read them off the marks in order
-      std::sort(out.begin(), out.end());
-    } else {
-      out.clear();
-      for (uint32_t b = 0; b < nb; ++b)
-        if (mark[b] == stamp) out.push_back(b);
-    }
-  };
-  auto single = [&](long r) { return row_start[r + 1] - row_start[r] == 1; };
-  // An id of several samples keeps its block list for the second pass, at list_start[r]
-  // (room for min(samples x A, blocks) entries).
-  ws.list_start.assign(ids.size() + 1, 0);
-  for (long r = 0; r < nids; ++r)
-    ws.list_start[static_cast<size_t>(r) + 1] =
-        ws.list_start[static_cast<size_t>(r)] +
-        (single(r) ? 0 : static_cast<uint32_t>(std::min<size_t>((row_start[r + 1] - row_start[r]) * A, nb)));
+  group_input_rows(batch, nullptr, ws.input_ids, ws.id_sample_start, ws.id_samples);
+  list_id_blocks();
+  g.cols = kEmbedBlock;
+  g.rows.resize(ws.id_block_start.back());
+  g.values.resize(g.rows.size() * kEmbedBlock);  // every value is written by sum_id_blocks
+  sum_id_blocks(g);
+}
+
+// First pass: per input id, its first gradient row (id_block_start) and, for an id of several
+// samples, its distinct blocks (id_blocks from list_start[r]; room for min(samples x A, blocks)).
+void Network::list_id_blocks() {
+  Workspace& ws = *ws_;
+  const size_t nb = embed_blocks_, A = embed_active_blocks_;
+  const size_t nids = ws.input_ids.rows.size();
+  const uint32_t* start = ws.id_sample_start;
+  auto samples_of = [&](size_t r) { return start[r + 1] - start[r]; };
+  ws.list_start.assign(nids + 1, 0);
+  for (size_t r = 0; r < nids; ++r)
+    ws.list_start[r + 1] =
+        ws.list_start[r] + (samples_of(r) == 1 ? 0 : static_cast<uint32_t>(std::min<size_t>(samples_of(r) * A, nb)));
   ws.id_blocks.resize(ws.list_start.back());
+  ws.id_block_start.assign(nids + 1, 0);
 #pragma omp parallel
   {
     std::vector<uint32_t> mark(nb, 0), blocks;
 #pragma omp for schedule(static)
-    for (long r = 0; r < nids; ++r) {
-      if (single(r)) {
-        ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(A);
+    for (long rl = 0; rl < static_cast<long>(nids); ++rl) {
+      const size_t r = static_cast<size_t>(rl);
+      if (samples_of(r) == 1) {
+        ws.id_block_start[r + 1] = static_cast<uint32_t>(A);
         continue;
       }
-      blocks_of(r, mark, blocks);
-      std::copy(blocks.begin(), blocks.end(), ws.id_blocks.begin() + ws.list_start[static_cast<size_t>(r)]);
-      ws.id_block_start[static_cast<size_t>(r) + 1] = static_cast<uint32_t>(blocks.size());
+      distinct_blocks(ws.chosen.data(), A, nb, ws.id_samples + start[r], samples_of(r), static_cast<uint32_t>(r) + 1,
+                      mark, blocks);
+      std::copy(blocks.begin(), blocks.end(), ws.id_blocks.begin() + ws.list_start[r]);
+      ws.id_block_start[r + 1] = static_cast<uint32_t>(blocks.size());
     }
   }
-  for (size_t r = 0; r < ids.size(); ++r) ws.id_block_start[r + 1] += ws.id_block_start[r];
-  g.cols = kEmbedBlock;
-  g.rows.resize(ws.id_block_start.back());
-  g.values.resize(g.rows.size() * kEmbedBlock);  // every value is written below
+  for (size_t r = 0; r < nids; ++r) ws.id_block_start[r + 1] += ws.id_block_start[r];
+}
+
+// Second pass: each id's gradient rows, its samples' deltas added in sample order.
+void Network::sum_id_blocks(optim::SparseGrad& g) {
+  Workspace& ws = *ws_;
+  const size_t nb = embed_blocks_, A = embed_active_blocks_, W0 = embed_active();
+  const std::vector<uint32_t>& ids = ws.input_ids.rows;
+  const uint32_t* start = ws.id_sample_start;
 #pragma omp parallel
   {
     std::vector<uint32_t> slot(nb);
 #pragma omp for schedule(static)
-    for (long r = 0; r < nids; ++r) {
-      const uint32_t base = ws.id_block_start[static_cast<size_t>(r)];
-      const uint32_t first = ids[static_cast<size_t>(r)] * static_cast<uint32_t>(nb);
+    for (long rl = 0; rl < static_cast<long>(ids.size()); ++rl) {
+      const size_t r = static_cast<size_t>(rl);
+      const uint32_t base = ws.id_block_start[r], count = ws.id_block_start[r + 1] - base;
+      const uint32_t first = ids[r] * static_cast<uint32_t>(nb);
       float* out = &g.values[size_t{base} * kEmbedBlock];
-      if (single(r)) {
-        const size_t s = row_samples[row_start[r]];
+      if (start[r + 1] - start[r] == 1) {  // one sample: its chosen blocks and deltas as they are
+        const size_t s = ws.id_samples[start[r]];
         for (size_t k = 0; k < A; ++k) g.rows[base + k] = first + ws.chosen[s * A + k];
         std::copy(&ws.d0[s * W0], &ws.d0[s * W0] + W0, out);
         continue;
       }
-      const uint32_t* blocks = &ws.id_blocks[ws.list_start[static_cast<size_t>(r)]];
-      const uint32_t count = ws.id_block_start[static_cast<size_t>(r) + 1] - base;
+      const uint32_t* blocks = &ws.id_blocks[ws.list_start[r]];
       for (uint32_t i = 0; i < count; ++i) {
         slot[blocks[i]] = i;
         g.rows[base + i] = first + blocks[i];
       }
       std::fill(out, out + size_t{count} * kEmbedBlock, 0.0f);
-      for (uint32_t e = row_start[r]; e < row_start[r + 1]; ++e) {
-        const size_t s = row_samples[e];
+      for (uint32_t e = start[r]; e < start[r + 1]; ++e) {
+        const size_t s = ws.id_samples[e];
         for (size_t k = 0; k < A; ++k) {
           const float* __restrict d = &ws.d0[s * W0 + k * kEmbedBlock];
           float* __restrict o = out + size_t{slot[ws.chosen[s * A + k]]} * kEmbedBlock;

@@ -212,6 +212,8 @@ class Network {
   void refresh_block_sums();     // every row's block sums from the weights
   void rebuild_hidden_tables();  // the hidden layers' LSH tables
   void sparse_input_table_gradient(const data::Batch& batch, optim::SparseGrad& g);
+  void list_id_blocks();                     // its first pass: each input id's gradient rows
+  void sum_id_blocks(optim::SparseGrad& g);  // its second pass: their values
   // Layer l's input as forward() left it, for sample 0 (sample s at + s * width): dense (width =
   // the layer's input size) or the previous layer's active outputs (ids in idx).
   struct LayerInput {
