@@ -509,10 +509,11 @@ float Network::hidden_layers_forward(const kernels::KernelTable& K, size_t s, ui
   std::vector<float>& dense_in = ws.dense_in[tid];
   util::Rng rng(top_up_seed);
   // Dense view of the input, or null when it is sparse (x_idx, x_val: its x_nnz active values).
-  const float* x_dense = embed_sparse_ ? nullptr : &ws.h0[s * D];
-  const uint32_t* x_idx = embed_sparse_ ? &ws.idx0[s * embed_active()] : nullptr;
-  const float* x_val = embed_sparse_ ? &ws.h0[s * embed_active()] : nullptr;
-  size_t x_nnz = embed_sparse_ ? embed_active() : 0, in = D;
+  const LayerInput x0 = layer_input(0);
+  const float* x_dense = x0.dense ? x0.act + s * x0.width : nullptr;
+  const uint32_t* x_idx = x0.dense ? nullptr : x0.idx + s * x0.width;
+  const float* x_val = x0.dense ? nullptr : x0.act + s * x0.width;
+  size_t x_nnz = x0.dense ? 0 : x0.width, in = D;
   for (size_t l = 0; l < L; ++l) {
     const optim::ParamBlock& W = blocks_[fc_[l]];
     const size_t A = active_[l];
@@ -590,22 +591,18 @@ std::span<const float> Network::selected_activations(size_t l, size_t s) const {
 void Network::exact_preactivations(size_t l, size_t s, std::vector<float>& out) const {
   check_last_forward(l, s);
   const auto& K = kernels::active();
-  const Workspace& ws = *ws_;
   const optim::ParamBlock& W = blocks_[fc_[l]];
   const size_t width = static_cast<size_t>(spec_.hidden[l]);
   const size_t in = l == 0 ? static_cast<size_t>(spec_.embed_dim) : static_cast<size_t>(spec_.hidden[l - 1]);
   out.resize(width);
-  const bool input_dense = l == 0 ? !embed_sparse_ : layer_dense_[l - 1];
-  if (input_dense) {
-    const float* x = l == 0 ? &ws.h0[s * in] : &ws.act[l - 1][s * in];
+  const LayerInput x = layer_input(l);
+  if (x.dense) {
     std::vector<uint32_t> all(width);
     std::iota(all.begin(), all.end(), 0u);
-    K.dot_rows(W.w.data(), W.cols, all.data(), width, x, in, out.data());
+    K.dot_rows(W.w.data(), W.cols, all.data(), width, x.act + s * in, in, out.data());
   } else {  // the previous layer's selected outputs (the sparse-input layer's chosen ones for l = 0)
-    const size_t A = l == 0 ? embed_active() : active_[l - 1];
-    const uint32_t* x_idx = l == 0 ? &ws.idx0[s * A] : &ws.idx[l - 1][s * A];
-    const float* x_val = l == 0 ? &ws.h0[s * A] : &ws.act[l - 1][s * A];
-    for (size_t n = 0; n < width; ++n) out[n] = K.sparse_dot(W.row(n), x_idx, x_val, A);
+    const size_t A = x.width;
+    for (size_t n = 0; n < width; ++n) out[n] = K.sparse_dot(W.row(n), x.idx + s * A, x.act + s * A, A);
   }
   for (size_t n = 0; n < width; ++n) out[n] = W.row(n)[in] + out[n];
 }
@@ -666,8 +663,8 @@ void Network::backpropagate_deltas(size_t B) {
     const size_t s = static_cast<size_t>(sl);
     float* d0 = &ws.d0[s * W0];
     if (L == 0) {  // the output weights of the sparse-input layer's outputs (all D, or the chosen ones)
-      const uint32_t* idx0 = embed_sparse_ ? &ws.idx0[s * W0] : nullptr;
-      for (size_t j = 0; j < W0; ++j) d0[j] = ws.dlogit[s] * O.w[idx0 ? idx0[j] : j];
+      const LayerInput x = layer_input(0);
+      for (size_t j = 0; j < W0; ++j) d0[j] = ws.dlogit[s] * O.w[x.dense ? j : x.idx[s * W0 + j]];
       K.relu_backward(&ws.h0[s * W0], d0, W0);
       continue;
     }
@@ -688,7 +685,7 @@ void Network::backpropagate_deltas(size_t B) {
 }
 
 // Sample s's delta at layer l's input (d0 for l = 0) from its delta at layer l's active neurons.
-Network::LayerInput Network::layer_input(size_t l) {
+Network::LayerInput Network::layer_input(size_t l) const {
   Workspace& ws = *ws_;
   if (l == 0) return {!embed_sparse_, embed_active(), ws.idx0.data(), ws.h0.data(), ws.d0.data()};
   return {layer_dense_[l - 1], active_[l - 1], ws.idx[l - 1].data(), ws.act[l - 1].data(), ws.delta[l - 1].data()};
@@ -826,14 +823,17 @@ void Network::accumulate_layer_gradient(size_t l, size_t B, optim::SparseGrad& g
 void Network::finish_output_gradient(size_t B, optim::DenseGrad& g) {
   const auto& K = kernels::active();
   const Workspace& ws = *ws_;
-  const size_t D = static_cast<size_t>(spec_.embed_dim);
   const size_t last_width = blocks_[out_].cols - 1;
   float* gout = g.values.data();
-  if (fc_.empty() && embed_sparse_) {
-    const size_t W0 = embed_active();
-    for (size_t s = 0; s < B; ++s) K.sparse_axpy(ws.dlogit[s], &ws.idx0[s * W0], &ws.h0[s * W0], W0, gout);
-  } else if (fc_.empty()) {
-    for (size_t s = 0; s < B; ++s) K.axpy(ws.dlogit[s], &ws.h0[s * D], gout, D);
+  if (fc_.empty()) {  // the output reads the sparse-input layer: all its outputs, or the chosen ones
+    const LayerInput x = layer_input(0);
+    const size_t W0 = x.width;
+    for (size_t s = 0; s < B; ++s) {
+      if (x.dense)
+        K.axpy(ws.dlogit[s], x.act + s * W0, gout, W0);
+      else
+        K.sparse_axpy(ws.dlogit[s], x.idx + s * W0, x.act + s * W0, W0, gout);
+    }
   }
   for (size_t s = 0; s < B; ++s) gout[last_width] += ws.dlogit[s];
 }

@@ -223,7 +223,7 @@ class Network {
     float* act;
     float* delta;
   };
-  LayerInput layer_input(size_t l);
+  LayerInput layer_input(size_t l) const;  // the workspace is the forward's scratch, not the model's state
 
   NetworkSpec spec_;
   std::vector<optim::ParamBlock> blocks_;
