@@ -19,8 +19,11 @@
 #include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/step_engine.h"
+#include "sparsetrain/util/json_number.h"
 
 namespace sparsetrain::train {
+
+using util::json_number;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -32,13 +35,6 @@ double process_cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-std::string fmt(double v, int precision = 6) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-  return buf;
 }
 
 // Seconds in the exchanges: the replicated blocks' (wall), and the sharded table's rounds.
@@ -288,10 +284,11 @@ class TrainingRun {
     if (root_) {
       const Progress progress = make_progress(epoch_, cfg_.train.epochs, reader_.epoch_fraction(), step_,
                                               cfg_.train.max_steps, since(t_start_));
-      metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"samples_per_s\":" << fmt(rate)
-               << ",\"loss\":" << fmt(last_loss_) << ",\"lr\":" << fmt(engine_.optimizer().current_lr())
-               << ",\"time_s\":" << fmt(since(t_start_)) << ",\"rebuild_s\":" << fmt(net_.rebuild_seconds_total())
-               << ",\"comm_bytes\":" << engine_.bytes_sent() << ",\"comm_s\":" << fmt(comm_seconds(engine_))
+      metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"samples_per_s\":" << json_number(rate)
+               << ",\"loss\":" << json_number(last_loss_) << ",\"lr\":" << json_number(engine_.optimizer().current_lr())
+               << ",\"time_s\":" << json_number(since(t_start_))
+               << ",\"rebuild_s\":" << json_number(net_.rebuild_seconds_total())
+               << ",\"comm_bytes\":" << engine_.bytes_sent() << ",\"comm_s\":" << json_number(comm_seconds(engine_))
                << progress_json_fields(progress) << "}\n";
       metrics_.flush();
       std::cerr << "step " << step_ << " | " << progress_line(progress, rate, last_loss_) << "\n";
@@ -304,10 +301,10 @@ class TrainingRun {
   void log_eval(const EvalResult& e) {
     if (!root_) return;
     metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"eval_rows\":" << e.rows
-             << ",\"auc\":" << fmt(e.auc) << ",\"logloss\":" << fmt(e.logloss) << "}\n";
+             << ",\"auc\":" << json_number(e.auc) << ",\"logloss\":" << json_number(e.logloss) << "}\n";
     metrics_.flush();
-    std::cerr << "eval step " << step_ << ": rows=" << e.rows << " auc=" << fmt(e.auc, 5)
-              << " logloss=" << fmt(e.logloss, 5) << "\n";
+    std::cerr << "eval step " << step_ << ": rows=" << e.rows << " auc=" << json_number(e.auc, 5)
+              << " logloss=" << json_number(e.logloss, 5) << "\n";
   }
 
   // Every rank's reading, summed, on stderr and in metrics.jsonl. A run that trained on
@@ -381,14 +378,15 @@ TrainSummary Trainer::run() {
 
 std::string to_json(const TrainSummary& s) {
   std::ostringstream os;
-  os << "{\"steps\":" << s.steps << ",\"samples\":" << s.samples << ",\"seconds\":" << fmt(s.seconds)
-     << ",\"samples_per_s\":" << fmt(s.samples_per_second) << ",\"cpu_s\":" << fmt(s.cpu_seconds)
-     << ",\"samples_per_cpu_s\":" << fmt(static_cast<double>(s.samples) / std::max(s.cpu_seconds, 1e-9))
-     << ",\"read_s\":" << fmt(s.read_seconds) << ",\"parameters\":" << s.parameters
-     << ",\"train_loss\":" << fmt(s.final_train_loss) << ",\"rebuild_s\":" << fmt(s.rebuild_seconds)
-     << ",\"comm_s\":" << fmt(s.comm_seconds) << ",\"comm_bytes\":" << s.comm_bytes;
+  os << "{\"steps\":" << s.steps << ",\"samples\":" << s.samples << ",\"seconds\":" << json_number(s.seconds)
+     << ",\"samples_per_s\":" << json_number(s.samples_per_second) << ",\"cpu_s\":" << json_number(s.cpu_seconds)
+     << ",\"samples_per_cpu_s\":" << json_number(static_cast<double>(s.samples) / std::max(s.cpu_seconds, 1e-9))
+     << ",\"read_s\":" << json_number(s.read_seconds) << ",\"parameters\":" << s.parameters
+     << ",\"train_loss\":" << json_number(s.final_train_loss) << ",\"rebuild_s\":" << json_number(s.rebuild_seconds)
+     << ",\"comm_s\":" << json_number(s.comm_seconds) << ",\"comm_bytes\":" << s.comm_bytes;
   if (s.evaluated)
-    os << ",\"test_rows\":" << s.eval.rows << ",\"auc\":" << fmt(s.eval.auc) << ",\"logloss\":" << fmt(s.eval.logloss);
+    os << ",\"test_rows\":" << s.eval.rows << ",\"auc\":" << json_number(s.eval.auc)
+       << ",\"logloss\":" << json_number(s.eval.logloss);
   if (s.resumed_from_step) os << ",\"resumed_from_step\":" << s.resumed_from_step;
   if (s.stop_signal) os << ",\"stop_signal\":" << s.stop_signal;
   os << "}";

@@ -28,17 +28,12 @@
 #include "sparsetrain/model/lsh_recall.h"
 #include "sparsetrain/model/network.h"
 #include "sparsetrain/train/setup.h"
+#include "sparsetrain/util/json_number.h"
 
 using namespace sparsetrain;
+using util::json_number;
 
 namespace {
-
-std::string num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
 
 uint64_t parse_rows(const std::string& s) {
   size_t used = 0;
@@ -103,10 +98,10 @@ int main(int argc, char** argv) {
       throw std::runtime_error("no valid rows in '" + data + "' (the files are empty or every row was malformed)");
     for (const model::LayerRecall& r : meter.layers())
       std::cout << "{\"layer\":" << r.layer << ",\"k\":" << r.k << ",\"width\":" << r.width
-                << ",\"recall\":" << num(r.recall) << ",\"random_recall\":" << num(r.random_recall)
-                << ",\"mass_captured\":" << num(r.mass_captured)
-                << ",\"random_mass_captured\":" << num(r.random_mass_captured) << ",\"samples\":" << r.samples << "}"
-                << std::endl;
+                << ",\"recall\":" << json_number(r.recall) << ",\"random_recall\":" << json_number(r.random_recall)
+                << ",\"mass_captured\":" << json_number(r.mass_captured)
+                << ",\"random_mass_captured\":" << json_number(r.random_mass_captured) << ",\"samples\":" << r.samples
+                << "}" << std::endl;
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "lsh_recall: error: " << e.what() << "\n";

@@ -38,8 +38,10 @@
 #include "sparsetrain/optim/optimizer.h"
 #include "sparsetrain/train/metrics.h"
 #include "sparsetrain/train/setup.h"
+#include "sparsetrain/util/json_number.h"
 
 using namespace sparsetrain;
+using util::json_number;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -72,13 +74,6 @@ Eval evaluate(model::Network& net, const cli::Config& cfg) {
   e.logloss = acc.logloss_sum() / static_cast<double>(std::max<uint64_t>(e.rows, 1));
   e.auc = acc.local_auc();
   return e;
-}
-
-std::string num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
 }
 
 }  // namespace
@@ -195,11 +190,11 @@ int main(int argc, char** argv) {
         const double train_s = since(t0) - t_eval - t_probe;
         const double cpu_s = cpu_seconds() - cpu0 - cpu_eval - cpu_probe;
         if (curve)
-          curve << "{\"samples\":" << samples << ",\"train_s\":" << num(train_s) << ",\"cpu_s\":" << num(cpu_s)
-                << ",\"read_s\":" << num(t_read) << ",\"auc\":" << num(e.auc) << ",\"logloss\":" << num(e.logloss)
-                << "}" << std::endl;
-        std::cerr << "eval step " << step << ": " << samples << " samples, " << num(train_s)
-                  << " s training, auc=" << num(e.auc) << "\n";
+          curve << "{\"samples\":" << samples << ",\"train_s\":" << json_number(train_s)
+                << ",\"cpu_s\":" << json_number(cpu_s) << ",\"read_s\":" << json_number(t_read)
+                << ",\"auc\":" << json_number(e.auc) << ",\"logloss\":" << json_number(e.logloss) << "}" << std::endl;
+        std::cerr << "eval step " << step << ": " << samples << " samples, " << json_number(train_s)
+                  << " s training, auc=" << json_number(e.auc) << "\n";
       }
     }
     const double wall = since(t0) - t_eval - t_probe;
@@ -212,22 +207,24 @@ int main(int argc, char** argv) {
       if (b) by_block += ",";
       by_block += "\"";
       by_block += net.blocks()[b].name;
-      by_block += "\":{\"s\":" + num(t_opt_block[b]);
-      by_block += ",\"rows_per_step\":" + num(rows_block[b] / std::max<double>(step, 1));
+      by_block += "\":{\"s\":" + json_number(t_opt_block[b]);
+      by_block += ",\"rows_per_step\":" + json_number(rows_block[b] / std::max<double>(step, 1));
       by_block += ",\"cols\":" + std::to_string(net.blocks()[b].cols) + "}";
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::cout << "{\"steps\":" << step << ",\"samples\":" << samples << ",\"train_s\":" << num(wall)
-              << ",\"cpu_s\":" << num(cpu) << ",\"samples_per_s\":" << num(samples / std::max(wall, 1e-9))
-              << ",\"samples_per_cpu_s\":" << num(samples / std::max(cpu, 1e-9)) << ",\"read_s\":" << num(t_read)
-              << ",\"fwd_bwd_s\":" << num(t_fb) << ",\"optim_s\":" << num(t_opt) << ",\"rebuild_s\":" << num(t_rebuild)
-              << ",\"block_sums_s\":" << num(t_block_sums) << ",\"rebuilds\":" << net.rebuild_count()
-              << (probe ? ",\"forward_probe_s\":" + num(t_probe) : std::string()) << ",\"optim_by_block\":{" << by_block
-              << "}"
+    std::cout << "{\"steps\":" << step << ",\"samples\":" << samples << ",\"train_s\":" << json_number(wall)
+              << ",\"cpu_s\":" << json_number(cpu)
+              << ",\"samples_per_s\":" << json_number(samples / std::max(wall, 1e-9))
+              << ",\"samples_per_cpu_s\":" << json_number(samples / std::max(cpu, 1e-9))
+              << ",\"read_s\":" << json_number(t_read) << ",\"fwd_bwd_s\":" << json_number(t_fb)
+              << ",\"optim_s\":" << json_number(t_opt) << ",\"rebuild_s\":" << json_number(t_rebuild)
+              << ",\"block_sums_s\":" << json_number(t_block_sums) << ",\"rebuilds\":" << net.rebuild_count()
+              << (probe ? ",\"forward_probe_s\":" + json_number(t_probe) : std::string()) << ",\"optim_by_block\":{"
+              << by_block << "}"
               << ",\"parameters\":" << net.num_parameters() << ",\"max_rss_kb\":" << ru.ru_maxrss
-              << ",\"auc\":" << num(fin.auc) << ",\"logloss\":" << num(fin.logloss) << ",\"test_rows\":" << fin.rows
-              << "}" << std::endl;
+              << ",\"auc\":" << json_number(fin.auc) << ",\"logloss\":" << json_number(fin.logloss)
+              << ",\"test_rows\":" << fin.rows << "}" << std::endl;
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "train_bench: " << e.what() << "\n";
