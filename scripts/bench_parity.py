@@ -58,9 +58,8 @@ WIDE = ["--data.input_dim", "100000", "--model.embed_dim", "10240", "--model.hid
         "--train.batch_size", "1024", "--train.threads", "1", "--train.log_every", "100000"]
 TORCH_WIDE = ["--input-dim", "100000", "--embed-dim", "10240", "--hidden", "", "--lr", "0.001", "--batch-size", "1024",
               "--threads", "1"]
-
-
-SHAPE_NOW, TORCH_SHAPE_NOW = SHAPE, TORCH_SHAPE  # --shape picks
+# --shape: (sparsetrain's arguments, pytorch_baseline.py's) for the same network.
+SHAPES = {"benchmark": (SHAPE, TORCH_SHAPE), "wide": (WIDE, TORCH_WIDE)}
 
 
 def variants():
@@ -125,16 +124,17 @@ def lsh_recall(binary, model, test, rows):
     return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
 
 
-def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_rows=0):
+def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_rows=0, shape="benchmark"):
+    st_shape, torch_shape = SHAPES[shape]
     if system == "st":
         # One directory per (profile, variant, dense features, seed): two runs that share one
         # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
         run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_dense_{dense}_{seed}")
-        cmd = [binary, "train", *SHAPE_NOW, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
+        cmd = [binary, "train", *st_shape, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
                "--train.run_dir", str(run_dir), "--train.overwrite", "true", *extra]
     else:
         cmd = [sys.executable, str(ROOT / "scripts/pytorch_baseline.py"), "--train", str(train), "--test", str(test),
-               *TORCH_SHAPE_NOW, "--seed", str(seed), *extra]
+               *torch_shape, "--seed", str(seed), *extra]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
@@ -197,7 +197,7 @@ def main():
                     "(e.g. 'default=;2 tables=--lsh.tables 2'), each with every --dense setting, beside PyTorch")
     ap.add_argument("--dense", default="true,false", help="with --compare: the data.dense_features settings")
     ap.add_argument("--torch", default="true", choices=["true", "false"], help="with --compare: the PyTorch rows")
-    ap.add_argument("--shape", default="benchmark", choices=["benchmark", "wide"],
+    ap.add_argument("--shape", default="benchmark", choices=sorted(SHAPES),
                     help="benchmark: 2^20 x 64, hidden 1024, lr 0.003; wide: 100,000 x 10,240, no hidden, lr 0.001")
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
     ap.add_argument("--work", default="/tmp/sparsetrain-parity")
@@ -208,8 +208,6 @@ def main():
     work = pathlib.Path(args.work)
     (work / "runs").mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    global SHAPE_NOW, TORCH_SHAPE_NOW
-    SHAPE_NOW, TORCH_SHAPE_NOW = (WIDE, TORCH_WIDE) if args.shape == "wide" else (SHAPE, TORCH_SHAPE)
     if args.compare:
         chosen = compare_variants(args.compare, args.dense.split(","), args.torch == "true")
     elif args.sweep_sparsity:
@@ -234,7 +232,7 @@ def main():
         train, test, best, rate = make_data(args.binary, work, profile, args.rows, args.test_rows)
         with cf.ThreadPoolExecutor(args.jobs) as pool:
             futs = {(name, dense): [pool.submit(run_one, args.binary, work, train, test, name, system, dense, extra, s,
-                                                recall_rows) for s in seeds] for name, system, dense, extra in chosen}
+                                                recall_rows, args.shape) for s in seeds] for name, system, dense, extra in chosen}
             results = {k: [f.result() for f in fs] for k, fs in futs.items()}
         text = table(profile, best, rate, args.jobs, results, recall=recall_rows > 0)
         print(text, flush=True)
