@@ -96,9 +96,11 @@ void BatchRows::number_slots(const optim::RowShard& shard) {
   for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
   slot_of_.resize(U);
   by_slot.resize(U);
+  sorted_slots.resize(U);
   for (size_t i = 0; i < U; ++i) {
     const uint64_t slot = at[shard.owner(ids[i])]++;
     slot_of_[static_cast<uint32_t>(keys_[i])] = static_cast<uint32_t>(slot);
+    sorted_slots[i] = static_cast<uint32_t>(slot);
     by_slot[slot] = ids[i];
   }
 }

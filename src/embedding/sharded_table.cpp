@@ -145,7 +145,8 @@ void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad&
   if (grad.cols != cols_ || grad.rows.size() != cur.size() || grad.values.size() != cur.size() * cols_)
     throw std::logic_error("ShardedTable::push_and_fetch: the gradient does not cover the batch's rows");
   const size_t P = served_.size();
-  const std::vector<uint64_t> counts = request_counts(next);
+  // No next batch (on every rank, as the call is collective): nobody asks for rows.
+  const std::vector<uint64_t> counts = next ? request_counts(next) : std::vector<uint64_t>(P, 0);
   double t0 = util::thread_cpu_seconds();
   // Round A: to each owner, the gradient rows of its ids (owner-major, as requested), then
   // the ids of the next batch it owns.
@@ -183,8 +184,52 @@ void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad&
   // last step, so they are applied before the new requests replace them.
   apply_owned(update, recv_words);
   take_requests(recv_.data(), counts, grad_words);
-  reply(next);
+  if (next) reply(next);
   ++stats_.steps;
+}
+
+void ShardedTable::replicate_row_values(float* values) {
+  const optim::RowShard& s = block_.shard;
+  const size_t P = s.count;
+  double t0 = util::thread_cpu_seconds();
+  std::vector<uint64_t> counts(P);
+  for (uint32_t r = 0; r < P; ++r) counts[r] = optim::RowShard{s.global_rows, r, s.count}.local_rows();
+  const std::vector<uint64_t> at = offsets(counts);
+  send_.resize(counts[s.rank]);
+  for (size_t i = 0; i < send_.size(); ++i) std::memcpy(&send_[i], &values[s.global(i)], sizeof(float));
+  recv_.resize(at[P]);
+  stats_.values_shared += send_.size();
+  stats_.values_s += util::thread_cpu_seconds() - t0;
+  const double w0 = util::wall_seconds();
+  comm_.allgatherv(send_.data(), counts, recv_.data());
+  stats_.wire_s += util::wall_seconds() - w0;
+  stats_.bytes_sent += send_.size() * sizeof(uint32_t) * (P - 1);
+  t0 = util::thread_cpu_seconds();
+  for (uint32_t r = 0; r < P; ++r) {  // rank r's entries, in its local order: global rows r, r + P, ...
+    const uint32_t* from = recv_.data() + at[r];
+    for (uint64_t i = 0; i < counts[r]; ++i) std::memcpy(&values[i * P + r], &from[i], sizeof(float));
+  }
+  stats_.values_s += util::thread_cpu_seconds() - t0;
+}
+
+void ShardedTable::replicate_updated_row_values(float* values) {
+  double t0 = util::thread_cpu_seconds();
+  std::vector<uint32_t>& pairs = send_;  // (global row, value bits) per updated row
+  pairs.resize(2 * merged_.rows.size());
+  for (size_t i = 0; i < merged_.rows.size(); ++i) {
+    const uint64_t g = block_.shard.global(merged_.rows[i]);
+    pairs[2 * i] = static_cast<uint32_t>(g);
+    std::memcpy(&pairs[2 * i + 1], &values[g], sizeof(float));
+  }
+  stats_.values_shared += merged_.rows.size();
+  stats_.values_s += util::thread_cpu_seconds() - t0;
+  const double w0 = util::wall_seconds();
+  const std::vector<uint32_t> all = comm_.allgatherv(pairs);
+  stats_.wire_s += util::wall_seconds() - w0;
+  stats_.bytes_sent += pairs.size() * sizeof(uint32_t) * (block_.shard.count - 1);
+  t0 = util::thread_cpu_seconds();
+  for (size_t i = 0; i < all.size(); i += 2) std::memcpy(&values[all[i]], &all[i + 1], sizeof(float));
+  stats_.values_s += util::thread_cpu_seconds() - t0;
 }
 
 }  // namespace sparsetrain::embedding

@@ -90,6 +90,7 @@ struct Network::Workspace {
   std::vector<uint32_t> id_block_start;         // embed_sparse_: per input id, its first gradient row
   std::vector<uint32_t> list_start, id_blocks;  // embed_sparse_: an id's distinct blocks (ids of several samples)
   const uint32_t* id_sample_start = nullptr;    // embed_sparse_: the batch's samples grouped by input id
+  optim::SparseGrad slot_grad;                  // embed_sparse_ with fetched rows: the gradient in slot order
   const uint32_t* id_samples = nullptr;         //   (group_input_rows' row_start, row_samples)
   std::vector<std::vector<uint32_t>> idx;       // per layer: B x active, neuron ids
   std::vector<std::vector<float>> act;          // per layer: B x active, post-ReLU outputs
@@ -131,9 +132,9 @@ double state_bytes(const NetworkSpec& spec) {
   const double shards = std::max<uint32_t>(spec.embed_shard_count, 1);
   const double embed_rows = std::ceil(static_cast<double>(spec.input_dim) / shards);
   double bytes = block(1, D, false);
-  if (spec.embed_sparsity < 1.0) {  // rows of kEmbedBlock, each with its step and its block sum
-    const double sub_rows = embed_rows * D / kEmbedBlock;
-    bytes += block(sub_rows, kEmbedBlock, spec.bf16_moments) + 4.0 * sub_rows;
+  if (spec.embed_sparsity < 1.0) {  // rows of kEmbedBlock, each with its step; every row's block sum
+    const double all_sub_rows = static_cast<double>(spec.input_dim) * D / kEmbedBlock;
+    bytes += block(std::ceil(all_sub_rows / shards), kEmbedBlock, spec.bf16_moments) + 4.0 * all_sub_rows;
   } else {
     bytes += block(embed_rows, D, spec.bf16_moments);
   }
@@ -176,14 +177,15 @@ Network::Network(const NetworkSpec& spec) : spec_(spec), ws_(std::make_unique<Wo
   blocks_.back().name = "embed";
   if (embed_sparse_) {
     if (D % kEmbedBlock != 0) throw std::invalid_argument("embed_sparsity < 1 needs embed_dim a multiple of 16");
-    if (spec_.embed_shard_count > 1) throw std::invalid_argument("embed_sparsity < 1 needs a replicated input table");
     embed_blocks_ = D / kEmbedBlock;
     if (spec_.input_dim * embed_blocks_ > (1ULL << 32))
       throw std::invalid_argument("embed_sparsity < 1 needs input_dim * embed_dim / 16 <= 2^32");
     embed_active_blocks_ = std::clamp<size_t>(
         static_cast<size_t>(std::ceil(spec_.embed_sparsity * static_cast<double>(embed_blocks_))), 1, embed_blocks_);
-    blocks_.back().allocate(spec_.input_dim * embed_blocks_, kEmbedBlock, true, spec_.bf16_moments);
-    block_sums_.resize(spec_.input_dim * embed_blocks_);
+    // Sharded, the rows of kEmbedBlock are what the owners hold: global row id * blocks + block.
+    blocks_.back().allocate_shard({spec_.input_dim * embed_blocks_, spec_.embed_shard_rank, spec_.embed_shard_count},
+                                  kEmbedBlock, true, spec_.bf16_moments);
+    block_sums_.resize(spec_.input_dim * embed_blocks_);  // every row's, on every rank
   } else {
     blocks_.back().allocate_shard({spec_.input_dim, spec_.embed_shard_rank, spec_.embed_shard_count}, D, true,
                                   spec_.bf16_moments);
@@ -228,10 +230,11 @@ void Network::init_weights() {
   // row, so the result depends neither on the thread count nor on which rank holds the
   // row (a sharded table's owner draws exactly the replicated table's values).
   // row_len: the block's rows as the model sees them. The input table stored in rows of
-  // kEmbedBlock (embed_sparsity < 1, never sharded) is drawn as its rows of embed_dim, so it
-  // starts from the same values as with embed_sparsity 1.
+  // kEmbedBlock (embed_sparsity < 1) is drawn as its rows of embed_dim, so it starts from the
+  // same values as with embed_sparsity 1 (sharded: fill_embed_blocks).
   auto fill = [&](optim::ParamBlock& b, size_t block_no, double stddev, size_t cols_to_fill, size_t row_len) {
     const float a = static_cast<float>(std::sqrt(3.0) * stddev);
+    if (row_len != b.cols && b.shard.sharded()) return fill_embed_blocks(b, block_no, a);
     const size_t rows = b.rows * b.cols / row_len;
 #pragma omp parallel for schedule(static)
     for (long rl = 0; rl < static_cast<long>(rows); ++rl) {
@@ -274,6 +277,29 @@ void Network::init_weights() {
   fill_layer(out_, in, in_active, 1.0);
 }
 
+// A sharded table of rows of kEmbedBlock (embed_sparsity < 1): each model row's stream is drawn
+// as the replicated fill draws it, up to the last of its blocks this rank owns, and those blocks
+// are kept. Every rank draws (part of) every row: like the replicated fill, not 1/P of it.
+void Network::fill_embed_blocks(optim::ParamBlock& b, size_t block_no, float a) {
+  const size_t nb = embed_blocks_, P = b.shard.count, me = b.shard.rank;
+#pragma omp parallel
+  {
+    std::vector<float> row(embed_width());
+#pragma omp for schedule(static)
+    for (long idl = 0; idl < static_cast<long>(spec_.input_dim); ++idl) {
+      const uint64_t id = static_cast<uint64_t>(idl), first_row = id * nb;
+      const size_t first = (me + P - first_row % P) % P;  // the first block of this row held here
+      if (first >= nb) continue;
+      const size_t last = first + (nb - 1 - first) / P * P;
+      util::Rng rng(util::derive_seed(spec_.seed, kSeedInit, (static_cast<uint64_t>(block_no) << 40) | id));
+      for (size_t j = 0; j < (last + 1) * kEmbedBlock; ++j)
+        row[j] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+      for (size_t k = first; k <= last; k += P)
+        std::copy_n(&row[k * kEmbedBlock], kEmbedBlock, b.row(b.shard.local(first_row + k)));
+    }
+  }
+}
+
 void Network::rebuild_hidden_tables() {
   for (size_t l = 0; l < fc_.size(); ++l) {
     if (!index_[l]) continue;
@@ -302,7 +328,8 @@ void Network::refresh_block_sums() {
   const optim::ParamBlock& E = blocks_[embed_];
 #pragma omp parallel for schedule(static)
   for (long r = 0; r < static_cast<long>(E.rows); ++r)
-    block_sums_[static_cast<size_t>(r)] = block_sum(E.row(static_cast<size_t>(r)));
+    block_sums_[E.shard.global(static_cast<size_t>(r))] = block_sum(E.row(static_cast<size_t>(r)));
+  block_sums_partial_ = E.shard.sharded();
 }
 
 void Network::embed_rows_updated(const std::vector<uint32_t>& rows) {
@@ -312,7 +339,7 @@ void Network::embed_rows_updated(const std::vector<uint32_t>& rows) {
   for (long k = 0; k < static_cast<long>(rows.size()); ++k) {
     // The rows were written a whole Adam pass ago and are scattered: ask for them 16 ahead.
     if (k + 16 < static_cast<long>(rows.size())) __builtin_prefetch(E.row(rows[k + 16]));
-    block_sums_[rows[k]] = block_sum(E.row(rows[k]));
+    block_sums_[E.shard.global(rows[k])] = block_sum(E.row(rows[k]));
   }
 }
 
@@ -335,15 +362,19 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   size_forward_workspace(B);
   const optim::ParamBlock& E = blocks_[embed_];
   if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
-  if (rows && embed_sparse_) throw std::logic_error("embed_sparsity < 1 reads its own input table");
   const float* table = rows ? rows->table : E.w.data();
   const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
-  if (embed_sparse_) sum_fixed_blocks();
+  const bool choose_here = embed_sparse_ && !rows;  // else the caller chose (choose_input_blocks)
+  if (choose_here) sum_fixed_blocks();
+  if (embed_sparse_ && rows) {
+    if (!rows->chosen) throw std::logic_error("embed_sparsity < 1 with fetched rows needs their chosen blocks");
+    std::copy_n(rows->chosen, B * embed_active_blocks_, ws_->chosen.begin());
+  }
 
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
-    if (embed_sparse_) {  // every sample's blocks first, so the outputs' lines can be loaded ahead
+    if (choose_here) {  // every sample's blocks first, so the outputs' lines can be loaded ahead
 #pragma omp for schedule(static)
       for (long sl = 0; sl < static_cast<long>(B); ++sl) {
         const size_t s = static_cast<size_t>(sl);
@@ -358,10 +389,10 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
       // two samples ahead (one ahead left the cold rows of the steady state still in flight:
       // with the Adam change below, +4..13% samples/s over 4 interleaved full-length pairs).
       if (embed_sparse_) {
-        if (s + 2 < B)
+        if (s + 2 < B && !rows)
           prefetch_blocks(table, D, &batch.ids[(s + 2) * kIds], &ws_->chosen[(s + 2) * embed_active_blocks_],
                           embed_active_blocks_);
-        sparse_input_layer_forward(K, batch, s);
+        sparse_input_layer_forward(K, batch, rows, s);
       } else {
         if (s + 2 < B) prefetch_rows(table, D, &row_of[(s + 2) * kIds]);
         input_layer_forward(K, batch, table, row_of, s);
@@ -381,7 +412,6 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
 void Network::size_forward_workspace(size_t B) {
   Workspace& ws = *ws_;
   const size_t L = fc_.size();
-  const int threads = omp_get_max_threads();
   ws.h0.resize(B * embed_active());
   if (embed_sparse_) {
     ws.idx0.resize(B * embed_active());
@@ -395,6 +425,13 @@ void Network::size_forward_workspace(size_t B) {
     ws.act[l].resize(B * active_[l]);
   }
   ws.logit.resize(B);
+  size_shared_scratch(B);
+}
+
+void Network::size_shared_scratch(size_t B) {
+  Workspace& ws = *ws_;
+  const size_t L = fc_.size();
+  const int threads = omp_get_max_threads();
   // Keyed on the per-thread vectors too: with no hidden layers the scratch list is
   // empty for any thread count, and picked[tid] must still exist.
   if (ws.lsh_scratch.size() != static_cast<size_t>(threads) * L || ws.picked.size() != static_cast<size_t>(threads)) {
@@ -473,13 +510,40 @@ void Network::choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_
   }
 }
 
-// embed_sparsity < 1: sample s's chosen outputs (choose_blocks ran for it), each computed as input_layer_forward
-// computes it (bias, then the 39 rows in order, then the dense projection, then the ReLU).
-void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s) {
+void Network::choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen,
+                                  std::vector<uint32_t>& table_rows) {
+  if (!embed_sparse_) throw std::logic_error("choose_input_blocks: the input layer is dense (embed_sparsity 1)");
+  if (block_sums_partial_)
+    throw std::logic_error("choose_input_blocks: the block sums hold only this rank's rows (gather them first)");
+  const size_t B = batch.rows, A = embed_active_blocks_, nb = embed_blocks_;
+  size_shared_scratch(B);
+  sum_fixed_blocks();
+  chosen.resize(B * A);
+  table_rows.resize(B * A * kIds);
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (long sl = 0; sl < static_cast<long>(B); ++sl) {
+      const size_t s = static_cast<size_t>(sl);
+      if (s + 2 < B) prefetch_row_starts(block_sums_.data(), nb, &batch.ids[(s + 2) * kIds]);
+      choose_blocks(batch, s, tid, &chosen[s * A]);
+      for (size_t k = 0; k < A; ++k)
+        for (int j = 0; j < kIds; ++j)
+          table_rows[(s * A + k) * kIds + static_cast<size_t>(j)] =
+              batch.ids[s * kIds + static_cast<size_t>(j)] * static_cast<uint32_t>(nb) + chosen[s * A + k];
+    }
+  }
+}
+
+// embed_sparsity < 1: sample s's chosen outputs (chosen already), each computed as input_layer_forward computes
+// it (bias, then the 39 rows in order, then the dense projection, then the ReLU). Its rows come from the table
+// (stored as rows of D floats, as the model sees them) or, fetched, from `rows` (rows of kEmbedBlock).
+void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const EmbedRows* rows,
+                                         size_t s) {
   Workspace& ws = *ws_;
   const size_t D = embed_width(), A = embed_active_blocks_, W = embed_active();
   const uint32_t* chosen = &ws.chosen[s * A];
-  const float* table = blocks_[embed_].w.data();  // rows of D floats, as the model sees them
   const float* eb = blocks_[embed_bias_].w.data();
   const optim::ParamBlock* P = dense_proj_ != SIZE_MAX ? &blocks_[dense_proj_] : nullptr;
   const uint32_t* ids = &batch.ids[s * kIds];
@@ -489,7 +553,10 @@ void Network::sparse_input_layer_forward(const kernels::KernelTable& K, const da
     const size_t col = static_cast<size_t>(chosen[k]) * kEmbedBlock;
     float* hk = h + k * kEmbedBlock;
     std::copy(eb + col, eb + col + kEmbedBlock, hk);
-    K.gather_rows_sum(table + col, D, ids, kIds, hk, kEmbedBlock);
+    if (rows)
+      K.gather_rows_sum(rows->table, kEmbedBlock, &rows->ids[(s * A + k) * kIds], kIds, hk, kEmbedBlock);
+    else
+      K.gather_rows_sum(blocks_[embed_].w.data() + col, D, ids, kIds, hk, kEmbedBlock);
     if (P)
       K.weighted_rows_sum(P->w.data() + col, P->cols, ws.iota.data(), &batch.dense[s * kDense], kDense, hk,
                           kEmbedBlock);
@@ -627,9 +694,10 @@ void Network::forward_backward(const data::Batch& batch, float loss_scale, uint6
     accumulate_layer_gradient(l, B, g, l + 1 == L ? grads[out_].dense_grad.values.data() : nullptr);
   }
   finish_output_gradient(B, grads[out_].dense_grad);
-  if (embed_sparse_)
+  if (embed_sparse_) {
     sparse_input_table_gradient(batch, grads[embed_].sparse_grad);
-  else
+    if (rows) sparse_input_gradient_to_slots(*rows, grads[embed_].sparse_grad);
+  } else
     input_table_gradient(batch, rows, grads[embed_].sparse_grad);
   input_bias_and_projection_gradient(batch, grads);
 }
@@ -940,6 +1008,24 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
   g.rows.resize(ws.id_block_start.back());
   g.values.resize(g.rows.size() * kEmbedBlock);  // every value is written by sum_id_blocks
   sum_id_blocks(g);
+}
+
+// Fetched rows (a sharded table): the gradient rows, ascending global rows, become the caller's slots.
+void Network::sparse_input_gradient_to_slots(const EmbedRows& rows, optim::SparseGrad& g) {
+  if (!rows.sorted_slots || rows.row_count != g.rows.size())
+    throw std::logic_error("embed_sparsity < 1: the fetched rows are not the rows the batch's choice reads");
+  optim::SparseGrad& by_slot = ws_->slot_grad;
+  by_slot.cols = g.cols;
+  by_slot.rows.resize(g.rows.size());
+  by_slot.values.resize(g.values.size());
+#pragma omp parallel for schedule(static)
+  for (long il = 0; il < static_cast<long>(g.rows.size()); ++il) {
+    const size_t i = static_cast<size_t>(il), slot = rows.sorted_slots[i];
+    by_slot.rows[slot] = static_cast<uint32_t>(slot);
+    std::copy_n(&g.values[i * kEmbedBlock], kEmbedBlock, &by_slot.values[slot * kEmbedBlock]);
+  }
+  std::swap(g.rows, by_slot.rows);
+  std::swap(g.values, by_slot.values);
 }
 
 // First pass: per input id, its first gradient row (id_block_start) and, for an id of several

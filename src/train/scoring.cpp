@@ -21,16 +21,30 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
   optim::ParamBlock& embed = network.blocks()[network.embed_block()];
   embedding::ShardedTable table(comm, embed);
   embedding::BatchRows rows;
+  // model.embed_sparsity < 1: each sample's blocks are chosen first, and only their rows travel.
+  const bool blocks = network.embed_sparse();
+  std::vector<uint32_t> chosen, block_rows;
+  if (blocks && network.block_sums_partial()) {  // just loaded: every owner's block sums to every rank
+    table.replicate_row_values(network.block_sums().data());
+    network.block_sums_completed();
+  }
   bool done = false;
   for (;;) {
     const size_t n = done ? 0 : next(batch);
     done = n == 0;
-    if (done) batch.ids.clear();                          // a rank that is done still serves its rows: it asks for none
+    if (done) batch.resize(0, false);                     // a rank that is done still serves its rows: it asks for none
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
-    rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
+    if (blocks) {
+      network.choose_input_blocks(batch, chosen, block_rows);
+      rows.plan(block_rows.data(), block_rows.size(), embed.shard,
+                static_cast<uint32_t>(network.embed_active_blocks() * data::Featurizer::kIdsPerRow));
+    } else {
+      rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
+    }
     table.fetch(rows);
     if (done) continue;
-    const model::EmbedRows view{rows.rows.data(), rows.slots.data()};
+    model::EmbedRows view{rows.rows.data(), rows.slots.data()};
+    if (blocks) view.chosen = chosen.data();
     probs.resize(n);
     network.infer(batch, probs.data(), &view);
     sink(batch, probs.data());

@@ -24,10 +24,6 @@ model::NetworkSpec network_spec(const cli::Config& c, int rank, int nranks) {
   s.input_dim = static_cast<uint64_t>(c.data.input_dim);
   s.embed_dim = c.model.embed_dim;
   s.embed_sparsity = c.model.embed_sparsity;
-  if (s.embed_sparsity < 1.0 && s.embed_shard_count > 1)
-    throw cli::ConfigError(
-        "model.embed_sparsity < 1 needs dist.embedding = replicated (a sharded table does not fetch "
-        "chosen blocks yet); allowed with sharded: model.embed_sparsity = 1");
   s.dense_features = c.data.dense_features;
   s.hidden = cli::hidden_sizes(c);
   s.sparsity = cli::layer_sparsity(c);

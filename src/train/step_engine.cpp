@@ -18,10 +18,33 @@ uint64_t StepEngine::bytes_sent() const {
 
 void StepEngine::start(GlobalBatch& first) {
   if (!table_) return;
-  const double c0 = util::thread_cpu_seconds();
-  first.table_rows.plan(first.batch.ids.data(), first.batch.ids.size(), table_->shard(), data::Featurizer::kIdsPerRow);
-  times_.plan += util::thread_cpu_seconds() - c0;
+  if (net_.embed_sparse() && net_.block_sums_partial()) share_block_sums(false);
+  plan_table_rows(first);
   table_->fetch(first.table_rows);
+}
+
+void StepEngine::plan_table_rows(GlobalBatch& b) {
+  const double c0 = util::thread_cpu_seconds();
+  if (net_.embed_sparse()) {
+    net_.choose_input_blocks(b.batch, b.chosen, b.block_rows);
+    const auto per_sample = static_cast<uint32_t>(net_.embed_active_blocks() * data::Featurizer::kIdsPerRow);
+    b.table_rows.plan(b.block_rows.data(), b.block_rows.size(), table_->shard(), per_sample);
+  } else {
+    b.table_rows.plan(b.batch.ids.data(), b.batch.ids.size(), table_->shard(), data::Featurizer::kIdsPerRow);
+  }
+  times_.plan += util::thread_cpu_seconds() - c0;
+}
+
+void StepEngine::share_block_sums(bool updated_only) {
+  if (updated_only) {
+    const double c0 = util::thread_cpu_seconds();
+    net_.embed_rows_updated(table_->applied_rows());
+    times_.block_sums += util::thread_cpu_seconds() - c0;
+    table_->replicate_updated_row_values(net_.block_sums().data());  // its own CPU: ShardStats::values_s
+  } else {
+    table_->replicate_row_values(net_.block_sums().data());
+  }
+  net_.block_sums_completed();
 }
 
 void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, GlobalBatch* next,
@@ -29,7 +52,10 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   optimizer_.begin_step(step);
   double c0 = util::thread_cpu_seconds();
   const embedding::BatchRows& tr = cur.table_rows;
-  const model::EmbedRows view{tr.rows.data(), tr.slots.data(), tr.size(), tr.slot_start.data(), tr.slot_samples.data()};
+  const model::EmbedRows view{
+      tr.rows.data(),        tr.slots.data(),        tr.size(),
+      tr.slot_start.data(),  tr.slot_samples.data(), net_.embed_sparse() ? cur.chosen.data() : nullptr,
+      tr.sorted_slots.data()};
   net_.forward_backward(cur.batch, 1.0f / static_cast<float>(cur.total), step, sample_base + cur.before_me, grads_,
                         window, table_ ? &view : nullptr);
   times_.compute += util::thread_cpu_seconds() - c0;
@@ -54,17 +80,23 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
     else
       optimizer_.apply(blocks[b], grads_[b].dense_grad);
   }
-  net_.embed_rows_updated(grads_[embed].sparse_grad.rows);  // embed_sparsity < 1: the block sums that choose outputs
   times_.apply += util::thread_cpu_seconds() - c0;
+  if (!table_) {  // embed_sparsity < 1: the block sums of the updated rows (no-op otherwise)
+    c0 = util::thread_cpu_seconds();
+    net_.embed_rows_updated(grads_[embed].sparse_grad.rows);
+    times_.block_sums += util::thread_cpu_seconds() - c0;
+  }
 
   // The sharded table: gradient rows to their owners, the next batch's rows back.
-  if (table_) {
+  if (table_ && net_.embed_sparse()) {  // in order: the next choice needs this step's update
+    table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, nullptr);
+    share_block_sums(true);
     if (next) {
-      c0 = util::thread_cpu_seconds();
-      next->table_rows.plan(next->batch.ids.data(), next->batch.ids.size(), table_->shard(),
-                            data::Featurizer::kIdsPerRow);
-      times_.plan += util::thread_cpu_seconds() - c0;
+      plan_table_rows(*next);
+      table_->fetch(next->table_rows);
     }
+  } else if (table_) {
+    if (next) plan_table_rows(*next);
     table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, next ? &next->table_rows : nullptr);
   }
   if (net_.rebuild_due(step)) {

@@ -11,7 +11,8 @@
 // JSON line: thread CPU ms per
 // step summed over ranks (and of the slowest rank) of compute (forward + backward), plan
 // (de-duplicating the next batch's ids), pack, merge, apply (optimizer), fetch (packing
-// and placing fetched rows), rebuild, and their sum "work"; work CPU per sample (summed
+// and placing fetched rows), rebuild, block_sums (embed_sparsity < 1: upkeep and sharing of
+// the block sums), and their sum "work"; work CPU per sample (summed
 // over ranks); wall ms per step inside collectives; bytes and messages per rank and step;
 // rows each owner updates per step and the owners' imbalance (max / mean). Thread CPU
 // (CLOCK_THREAD_CPUTIME_ID) measured outside MPI calls does not count the time a rank
@@ -273,6 +274,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   t.apply -= t0_times.apply;
   t.plan -= t0_times.plan;
   t.rebuild -= t0_times.rebuild;
+  t.block_sums -= t0_times.block_sums;
   collective::ExchangeStats x = engine.exchange().stats();
   x.seconds -= x0.seconds;
   x.pack_seconds -= x0.pack_seconds;
@@ -285,6 +287,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
     sh.merge_s -= sh0.merge_s;
     sh.apply_s -= sh0.apply_s;
     sh.fetch_s -= sh0.fetch_s;
+    sh.values_s -= sh0.values_s;
     sh.wire_s -= sh0.wire_s;
     sh.messages -= sh0.messages;
     sh.rows_applied -= sh0.rows_applied;
@@ -299,6 +302,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
     kApply,
     kFetch,
     kRebuild,
+    kBlockSums,
     kWork,
     kWire,
     kBytes,
@@ -315,7 +319,8 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   v[kApply] = t.apply + sh.apply_s;
   v[kFetch] = sh.fetch_s;
   v[kRebuild] = t.rebuild;
-  for (int i = kCompute; i <= kRebuild; ++i) v[kWork] += v[i];
+  v[kBlockSums] = t.block_sums + sh.values_s;
+  for (int i = kCompute; i <= kBlockSums; ++i) v[kWork] += v[i];
   v[kWire] = (x.seconds - x.pack_seconds - x.merge_seconds) + sh.wire_s;
   v[kBytes] = static_cast<double>(engine.bytes_sent() - bytes0);
   v[kMsgs] = static_cast<double>(sh.messages) + static_cast<double>(x.collectives) * (P - 1);
@@ -327,7 +332,7 @@ int run(std::vector<std::string> args, collective::Comm& comm) {
   if (!comm.is_root()) return 0;
   const double S = static_cast<double>(std::max<uint64_t>(step, 1));
   auto ms = [&](double x_) { return x_ * 1e3 / S; };
-  const char* names[] = {"compute", "plan", "pack", "merge", "apply", "fetch", "rebuild", "work"};
+  const char* names[] = {"compute", "plan", "pack", "merge", "apply", "fetch", "rebuild", "block_sums", "work"};
   std::printf(
       "{\"ranks\":%d,\"runtime\":\"%s\",\"embedding\":\"%s\",\"exchange\":\"%s\",\"global_batch\":%llu,"
       "\"steps\":%llu,\"samples\":%llu,\"seconds\":%.3f,\"cpu_ms_per_step_summed_over_ranks\":{",

@@ -11,6 +11,9 @@
 #      bitwise identical.
 #  (3) evaluate under mpirun -np 2 on a sharded model (rows fetched from their owners)
 #      prints the single-process figures; predict under mpirun -np 3 writes the same file.
+#  (4) model.embed_sparsity < 1 (the owners hold rows of 16 floats; only chosen blocks are
+#      fetched; block sums are kept on every rank): (1) for P = 2, a P = 2 checkpoint
+#      resumed on 3 ranks both ways, and evaluate/predict on 2 ranks as in (3).
 set -euo pipefail
 BIN=$1; FIX=$2
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
@@ -116,4 +119,33 @@ mpirun -np 3 --oversubscribe "$BIN" predict --model "$WORK/sh3/model.h5" --data 
 [[ $(wc -l < "$WORK/p3.txt") -eq 1617 ]] || fail "predict on 3 ranks wrote $(wc -l < "$WORK/p3.txt") lines"
 cmp -s "$WORK/p1.txt" "$WORK/p3.txt" || fail "predict: 3 sharded ranks differ from 1 process"
 echo "evaluate (2 ranks) and predict (3 ranks) on a sharded model match one process: $two"
+
+# (4)
+wide=(--model.embed_dim 64 --model.embed_sparsity 0.5)
+a=$(run wrep 2 --dist.embedding replicated "${wide[@]}" | strip)
+b=$(run wsh 2 --dist.embedding sharded "${wide[@]}" | strip)
+[[ "$a" == "$b" ]] || fail "embed_sparsity: summaries differ: replicated $a, sharded $b"
+same_model "$WORK/wrep/model.h5" "$WORK/wsh/model.h5"
+grep '"verified"' "$WORK/wrep/metrics.jsonl" > "$WORK/v_rep"
+grep '"verified"' "$WORK/wsh/metrics.jsonl" > "$WORK/v_sh"
+cmp -s "$WORK/v_rep" "$WORK/v_sh" || fail "embed_sparsity: the table hashes of the replica checks differ"
+for c in "$WORK"/wrep/checkpoints/ckpt-*.h5; do same_model "$c" "$WORK/wsh/checkpoints/$(basename "$c")"; done
+for mode in sharded replicated; do
+  mkdir -p "$WORK/wre$mode/checkpoints"
+  cp "$WORK/wsh/checkpoints/ckpt-000000000050.h5" "$WORK/wre$mode/checkpoints/"
+  cp "$WORK/wsh/metrics.jsonl" "$WORK/wre$mode/"
+  run "wre$mode" 3 --dist.embedding "$mode" "${wide[@]}" > /dev/null
+  grep -q "resumed from .*ckpt-000000000050.h5" "$WORK/wre$mode.err" || fail "wre$mode did not resume"
+done
+same_model "$WORK/wresharded/model.h5" "$WORK/wrereplicated/model.h5"
+one=$("$BIN" evaluate --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
+two=$(mpirun -np 2 --oversubscribe "$BIN" evaluate --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" \
+  2> "$WORK/ev.err" | tail -n 1)
+[[ -n "$one" && "$one" == "$two" ]] || fail "embed_sparsity evaluate: 1 process '$one', 2 sharded ranks '$two'"
+"$BIN" predict --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$WORK/w1.txt" > /dev/null
+mpirun -np 2 --oversubscribe "$BIN" predict --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" \
+  --output "$WORK/w2.txt" > /dev/null 2> "$WORK/pr.err"
+cmp -s "$WORK/w1.txt" "$WORK/w2.txt" || fail "embed_sparsity predict: 2 sharded ranks differ from 1 process"
+echo "embed_sparsity 0.5, P=2: sharded == replicated (summary, model.h5, checkpoints, replica checks);" \
+  "resumed on 3 ranks both ways alike; evaluate and predict on 2 ranks match one process"
 echo "PASS"

@@ -123,6 +123,46 @@ TEST(ShardedTable, OwnerUpdateGetsTheSummedRowsAsLocalIndices) {
   EXPECT_EQ(calls, 1);
 }
 
+// Per-row values every rank keeps (embed_sparsity's block sums): after a full replication
+// each rank holds every owner's entries; after a push, replicating the updated rows brings
+// exactly those rows' new entries to every rank and leaves the others alone.
+TEST(ShardedTable, RowValuesReachEveryRankWholeAndAfterAnUpdate) {
+  collective::Comm& c = world();
+  const uint32_t P = static_cast<uint32_t>(c.size()), me = static_cast<uint32_t>(c.rank());
+  optim::ParamBlock block;
+  block.allocate_shard({kRows, me, P}, kCols, true);
+  ShardedTable table(c, block);
+  std::vector<float> values(kRows, -1.0f);  // only this rank's entries are written
+  for (size_t l = 0; l < block.rows; ++l)
+    values[block.shard.global(l)] = 0.5f * static_cast<float>(block.shard.global(l));
+  table.replicate_row_values(values.data());
+  for (uint64_t g = 0; g < kRows; ++g) EXPECT_EQ(values[g], 0.5f * static_cast<float>(g)) << "row " << g;
+
+  BatchRows cur;
+  const auto ids0 = batch_ids(c.rank(), 0);
+  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
+  table.fetch(cur);
+  optim::SparseGrad g;
+  g.cols = kCols;
+  for (uint32_t s = 0; s < cur.size(); ++s) {
+    g.rows.push_back(s);
+    g.values.insert(g.values.end(), kCols, 1.0f);
+  }
+  table.push_and_fetch(
+      cur, g, [](optim::ParamBlock&, const optim::SparseGrad&) {}, nullptr);
+  for (uint32_t l : table.applied_rows()) values[block.shard.global(l)] = 1000.0f + static_cast<float>(l);
+  table.replicate_updated_row_values(values.data());
+  std::set<uint32_t> updated;  // every rank's round-0 ids
+  for (uint32_t r = 0; r < P; ++r)
+    for (uint32_t id : batch_ids(static_cast<int>(r), 0)) updated.insert(id);
+  for (uint64_t row = 0; row < kRows; ++row) {
+    const float want = updated.count(static_cast<uint32_t>(row)) ? 1000.0f + static_cast<float>(row / P)
+                                                                 : 0.5f * static_cast<float>(row);
+    EXPECT_EQ(values[row], want) << "row " << row;
+  }
+  EXPECT_EQ(table.stats().values_shared, block.rows + table.applied_rows().size());
+}
+
 }  // namespace
 }  // namespace sparsetrain::embedding
 

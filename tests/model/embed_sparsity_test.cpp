@@ -207,9 +207,84 @@ TEST(EmbedSparsity, BadSpecsAreRefused) {
   EXPECT_THROW(Network{s}, std::invalid_argument);
   s = spec({}, 0.0);
   EXPECT_THROW(Network{s}, std::invalid_argument);
-  s = spec({}, 0.5);
-  s.embed_shard_count = 2;
-  EXPECT_THROW(Network{s}, std::invalid_argument);
+}
+
+// A sharded table of blocks: each rank's rows (global row id * blocks + block at local index
+// global / P) start from the replicated table's values, for rank counts that divide the
+// blocks per row, do not, and exceed them. Until the owners' block sums are gathered the
+// choice is refused rather than made from a partial table.
+TEST(EmbedSparsity, ShardedRowsStartFromTheReplicatedValues) {
+  const Network whole(spec({16}, 0.5));
+  const optim::ParamBlock& W = whole.blocks()[0];
+  for (uint32_t P : {2u, 3u, 5u})
+    for (uint32_t rank = 0; rank < P; ++rank) {
+      NetworkSpec s = spec({16}, 0.5);
+      s.embed_shard_rank = rank;
+      s.embed_shard_count = P;
+      Network part(s);
+      const optim::ParamBlock& E = part.blocks()[0];
+      ASSERT_EQ(E.rows, E.shard.local_rows());
+      for (size_t r = 0; r < E.rows; ++r)
+        ASSERT_TRUE(std::equal(E.row(r), E.row(r) + kEmbedBlock, W.row(E.shard.global(r))))
+            << "P " << P << " rank " << rank << " local row " << r;
+      for (size_t b = 1; b < part.blocks().size(); ++b) EXPECT_TRUE(part.blocks()[b].w == whole.blocks()[b].w);
+      EXPECT_TRUE(part.block_sums_partial());
+      std::vector<uint32_t> chosen, rows;
+      EXPECT_THROW(part.choose_input_blocks(synthetic_batch(2, 200, true, 1), chosen, rows), std::logic_error);
+    }
+}
+
+// Fetched rows (what a sharded rank computes on): choose_input_blocks makes forward's own
+// choice, the outputs read from the fetched rows of 16 floats are the same bits, and the
+// gradient comes out in the caller's slot order (here the reverse of the rows' order).
+TEST(EmbedSparsity, FetchedRowsGiveTheSameOutputsAndGradientBySlot) {
+  Network net(spec({16}, 0.5));
+  const data::Batch batch = synthetic_batch(32, 200, true, 21);
+  std::vector<uint32_t> chosen, table_rows;
+  net.choose_input_blocks(batch, chosen, table_rows);
+  ASSERT_EQ(chosen.size(), batch.rows * net.embed_active_blocks());
+  std::vector<uint32_t> distinct(table_rows.begin(), table_rows.end());
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const size_t U = distinct.size();
+  std::vector<uint32_t> sorted_slots(U), slot_ids(table_rows.size());
+  std::vector<float> fetched(U * kEmbedBlock);
+  for (size_t i = 0; i < U; ++i) {
+    sorted_slots[i] = static_cast<uint32_t>(U - 1 - i);
+    std::copy_n(net.blocks()[0].row(distinct[i]), kEmbedBlock, &fetched[sorted_slots[i] * kEmbedBlock]);
+  }
+  for (size_t p = 0; p < table_rows.size(); ++p) {
+    const size_t i = std::lower_bound(distinct.begin(), distinct.end(), table_rows[p]) - distinct.begin();
+    slot_ids[p] = sorted_slots[i];
+  }
+  EmbedRows view{fetched.data(), slot_ids.data(), U};
+  view.chosen = chosen.data();
+  view.sorted_slots = sorted_slots.data();
+
+  std::vector<float> own(batch.rows), from_rows(batch.rows);
+  net.infer(batch, own.data());
+  net.infer(batch, from_rows.data(), &view);
+  EXPECT_EQ(own, from_rows);
+  std::vector<BlockGrad> g_own, g_rows;
+  StepStats st;
+  net.forward_backward(batch, 1.0f / 32, 1, 0, g_own, st);
+  ASSERT_EQ(g_own[0].sparse_grad.rows, distinct);  // the gradient's rows: exactly the rows the choice reads
+  net.forward_backward(batch, 1.0f / 32, 1, 0, g_rows, st, &view);
+  ASSERT_EQ(g_rows[0].sparse_grad.rows.size(), U);
+  for (size_t i = 0; i < U; ++i) {
+    const uint32_t slot = sorted_slots[i];
+    EXPECT_EQ(g_rows[0].sparse_grad.rows[slot], slot);
+    EXPECT_TRUE(std::equal(&g_own[0].sparse_grad.values[i * kEmbedBlock],
+                           &g_own[0].sparse_grad.values[(i + 1) * kEmbedBlock],
+                           &g_rows[0].sparse_grad.values[slot * kEmbedBlock]))
+        << "row " << distinct[i];
+  }
+  for (size_t b = 1; b < g_own.size(); ++b) {
+    EXPECT_EQ(g_own[b].dense_grad.values, g_rows[b].dense_grad.values) << "block " << b;
+    EXPECT_EQ(g_own[b].sparse_grad.values, g_rows[b].sparse_grad.values) << "block " << b;
+  }
+  view.chosen = nullptr;
+  EXPECT_THROW(net.infer(batch, own.data(), &view), std::logic_error);
 }
 
 // The memory estimate counts the per-block steps and block sums.

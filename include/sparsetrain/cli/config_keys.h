@@ -35,7 +35,7 @@
   X(model, embed_dim,   int,         64,        int_range(1, 65536),                                    \
     "Width of the sparse-input layer's output (row length of the input weight table)")                   \
   X(model, embed_sparsity, double,    1.0,       real_range(0.0, 1.0),                                   \
-    "Fraction of the sparse-input layer's embed_dim outputs computed per sample (1 = all): blocks of 16 with the largest summed pre-activation; below 1 needs embed_dim a multiple of 16 and a replicated table") \
+    "Fraction of the sparse-input layer's embed_dim outputs computed per sample (1 = all): blocks of 16 with the largest summed pre-activation; below 1 needs embed_dim a multiple of 16 (with a sharded table only the chosen blocks of a row are fetched)") \
   X(model, hidden,      std::string, "1024",    int_list(1, 1 << 24),                                   \
     "Hidden fully connected layer widths, comma separated (e.g. '1024,256'); may be empty")              \
   X(model, sparsity,    std::string, "0.03",    fraction_list(),                                        \

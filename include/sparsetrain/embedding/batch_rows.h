@@ -16,11 +16,12 @@ namespace sparsetrain::embedding {
 // grouped by owner for the push. The numbering changes no arithmetic: a sample still adds
 // its rows in feature order, and a row still sums its samples in sample order.
 struct BatchRows {
-  std::vector<uint32_t> ids;        // sorted, distinct feature ids of the batch
-  std::vector<uint32_t> by_slot;    // the same ids by slot (owner-major)
-  std::vector<uint32_t> slots;      // per feature position: its slot
-  std::vector<uint64_t> per_owner;  // per rank: how many of the ids it owns (its run of slots)
-  std::vector<float> rows;          // size() x cols: the rows by slot, once fetched (stale before)
+  std::vector<uint32_t> ids;           // sorted, distinct feature ids of the batch
+  std::vector<uint32_t> by_slot;       // the same ids by slot (owner-major)
+  std::vector<uint32_t> sorted_slots;  // per sorted id (ids[i]): its slot
+  std::vector<uint32_t> slots;         // per feature position: its slot
+  std::vector<uint64_t> per_owner;     // per rank: how many of the ids it owns (its run of slots)
+  std::vector<float> rows;             // size() x cols: the rows by slot, once fetched (stale before)
   // The features grouped by slot, for the backward (model::EmbedRows): slot s's samples
   // (position / 39) are slot_samples[slot_start[s] .. slot_start[s + 1]), in position order.
   std::vector<uint32_t> slot_start, slot_samples;

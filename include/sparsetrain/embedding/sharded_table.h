@@ -32,12 +32,14 @@ struct ShardStats {
   uint64_t rows_merged = 0;               // gradient rows this owner summed (every rank's, own included)
   uint64_t rows_served = 0;               // rows this owner sent back to requesters (own included)
   uint64_t bytes_sent = 0, messages = 0;  // to other ranks; messages = non-empty peer blocks
+  uint64_t values_shared = 0;             // row values this owner sent to every rank (replicate_*)
   double plan_s = 0;                      // de-duplicating the batch's ids (BatchRows::plan, counted by the caller)
   double pack_s = 0;                      // packing gradient rows and requests
   double merge_s = 0;                     // owner: summing the contributions
   double apply_s = 0;                     // owner: lazy Adam on its rows
   double fetch_s = 0;                     // owner: packing the requested rows; requester: placing them
   double wire_s = 0;                      // wall time in the collectives
+  double values_s = 0;                    // replicate_*: packing and placing the values
 };
 
 // What an owner does with the summed gradient of its rows (rows as local indices): lazy
@@ -53,11 +55,23 @@ class ShardedTable {
   void fetch(BatchRows& next);
   // This step's gradient of `cur` (grad.rows are cur's slots, every one of them, in slot
   // order) to the owners, who sum and apply `opt`; then `next`'s rows come back updated
-  // (null: this was the last step). Collective: every rank calls it in the same step.
+  // (null on every rank: this was the last step, or the caller fetches later with fetch()).
+  // Collective: every rank calls it in the same step.
   void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
                       BatchRows* next);
   // The same with any owner update in place of the optimizer.
   void push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update, BatchRows* next);
+
+  // The local rows the last push_and_fetch updated (this owner's, as local indices).
+  const std::vector<uint32_t>& applied_rows() const { return merged_.rows; }
+
+  // A value per global row that every rank keeps (model.embed_sparsity's block sums): `values`
+  // has global_rows entries, and each owner has written those of its own rows. Afterwards
+  // every rank has every owner's entries. Collective: one allgatherv.
+  void replicate_row_values(float* values);
+  // The same for the rows the last push_and_fetch updated (their owners wrote their entries):
+  // one allgatherv of (row, value) pairs. Collective.
+  void replicate_updated_row_values(float* values);
 
   const ShardStats& stats() const { return stats_; }
   ShardStats& stats() { return stats_; }

@@ -96,6 +96,13 @@ struct EmbedRows {
   size_t row_count = 0;
   const uint32_t* row_start = nullptr;    // row_count + 1
   const uint32_t* row_samples = nullptr;  // batch.rows * 39
+  // embed_sparsity < 1 (Network::choose_input_blocks made the choice and the ids): each sample's
+  // chosen blocks (batch.rows x embed_active_blocks()), and `ids` holds, per sample and chosen
+  // block, the slots of its 39 rows of kEmbedBlock floats (`table` has rows of kEmbedBlock). The
+  // gradient's rows then come out as slots through sorted_slots: the slot of the i-th smallest
+  // of the row_count distinct table rows (row_start and row_samples are not read).
+  const uint32_t* chosen = nullptr;
+  const uint32_t* sorted_slots = nullptr;
 };
 
 struct StepStats {
@@ -156,10 +163,24 @@ class Network {
   // The sparse-input layer: outputs computed per sample (embed_dim unless embed_sparsity < 1).
   size_t embed_active() const { return embed_sparse_ ? embed_active_blocks_ * kEmbedBlock : embed_width(); }
   bool embed_sparse() const { return embed_sparse_; }
+  size_t embed_active_blocks() const { return embed_active_blocks_; }
   // embed_sparsity < 1: the optimizer changed these rows of "embed" (its rows of kEmbedBlock
-  // floats, as the step's SparseGrad lists them): brings their block sums up to date, so the
-  // next sample's choice of blocks sees the current weights. No-op otherwise.
+  // floats, as the step's SparseGrad lists them; a sharded table: the owner's local rows):
+  // brings their block sums up to date, so the next sample's choice of blocks sees the
+  // current weights. No-op otherwise.
   void embed_rows_updated(const std::vector<uint32_t>& rows);
+  // embed_sparsity < 1: every table row's block sum (one float per global row of "embed").
+  // With a sharded table a refresh (construction, rebuild_tables) writes only this rank's
+  // rows: block_sums_partial() says so until the caller has gathered the owners' entries
+  // (embedding::ShardedTable::replicate_row_values) and calls block_sums_completed().
+  std::span<float> block_sums() { return {block_sums_.data(), block_sums_.size()}; }
+  bool block_sums_partial() const { return block_sums_partial_; }
+  void block_sums_completed() { block_sums_partial_ = false; }
+  // embed_sparsity < 1, for a table whose rows the caller fetches (sharded): the blocks each
+  // sample of `batch` computes, chosen from the current weights exactly as forward chooses
+  // them (batch.rows x embed_active_blocks(), ascending per sample), and the table rows the
+  // choice reads (global rows of kEmbedBlock: per sample, per chosen block, its 39 ids' rows).
+  void choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen, std::vector<uint32_t>& table_rows);
   // ---- What the last forward pass (predict, infer or forward_backward) selected. ----
   // For measuring the LSH selection (model/lsh_recall.h); read-only views of buffers the
   // forward fills anyway, so they cost nothing when unused. Valid until the next forward.
@@ -204,9 +225,14 @@ class Network {
   void input_table_gradient(const data::Batch& batch, const EmbedRows* rows, optim::SparseGrad& g);
   void input_bias_and_projection_gradient(const data::Batch& batch, std::vector<BlockGrad>& grads);
   void init_weights();
+  void fill_embed_blocks(optim::ParamBlock& b, size_t block_no, float a);  // init_weights: a sharded table of blocks
   size_t embed_width() const { return static_cast<size_t>(spec_.embed_dim); }
   // embed_sparsity < 1: sample s's chosen blocks and their outputs (instead of input_layer_forward).
-  void sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, size_t s);
+  void sparse_input_layer_forward(const kernels::KernelTable& K, const data::Batch& batch, const EmbedRows* rows,
+                                  size_t s);
+  // Per-thread buffers (LSH queries, block scores) for the current thread count, and iota for B rows.
+  void size_shared_scratch(size_t B);
+  void sparse_input_gradient_to_slots(const EmbedRows& rows, optim::SparseGrad& g);
   void choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_t* chosen);
   void sum_fixed_blocks();       // the bias's and dense projection's block sums, once per forward
   void refresh_block_sums();     // every row's block sums from the weights
@@ -232,6 +258,7 @@ class Network {
   bool embed_sparse_ = false;                             // embed_sparsity < 1
   size_t embed_blocks_ = 0, embed_active_blocks_ = 0;     // blocks per row; chosen per sample
   optim::FloatArray block_sums_;                          // input_dim x embed_blocks_ (embed_sparse_)
+  bool block_sums_partial_ = false;                       // sharded: only this rank's rows are current
   std::vector<size_t> active_;                            // active neurons per hidden layer
   std::vector<bool> layer_dense_;                         // sparsity == 1
   std::vector<std::unique_ptr<lsh::NeuronIndex>> index_;  // per hidden layer (null when dense)

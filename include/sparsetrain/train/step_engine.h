@@ -4,6 +4,11 @@
 // push of its gradient rows to their owners (who apply lazy Adam) together with the fetch
 // of the next batch's rows (embedding/sharded_table.h). Trainer::run and the scaling
 // benchmark both drive it, so the benchmark measures the trainer's own step.
+//
+// Sharded with model.embed_sparsity < 1, the next batch's rows depend on this step's update
+// (its blocks are chosen from the updated block sums), so the step runs in order: push the
+// gradient blocks (the owners apply Adam), the owners' new block sums to every rank, choose
+// the next batch's blocks, fetch just those blocks of its rows. Only chosen blocks travel.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -24,6 +29,9 @@ struct GlobalBatch {
   uint64_t total = 0;               // rows over all ranks (scales the loss)
   uint64_t before_me = 0;           // rows of lower ranks (with the step's first sample index: top-up seeds)
   embedding::BatchRows table_rows;  // sharded table only: the rows this batch reads
+  // Sharded with model.embed_sparsity < 1: each sample's chosen blocks, and the table rows (of
+  // 16 floats) they read (Network::choose_input_blocks); table_rows plans the latter.
+  std::vector<uint32_t> chosen, block_rows;
 };
 
 // Thread CPU seconds per phase on this rank (util/cpu_time.h), summed over steps.
@@ -31,8 +39,9 @@ struct StepTimes {
   double compute = 0;   // forward + backward
   double exchange = 0;  // replicated blocks: header, pack, collectives, merge (wall)
   double apply = 0;     // optimizer on the replicated blocks (and, replicated, on the table)
-  double plan = 0;      // sharded: de-duplicating the next batch's ids
+  double plan = 0;      // sharded: de-duplicating the next batch's ids (embed_sparsity < 1: choosing its blocks first)
   double rebuild = 0;   // LSH tables
+  double block_sums = 0;  // embed_sparsity < 1: the updated rows' block sums (sharded: + placing the owners')
 };
 
 class StepEngine {
@@ -65,6 +74,12 @@ class StepEngine {
   std::vector<model::BlockGrad> grads_;
   std::vector<collective::GradSlot> slots_;
   StepTimes times_;
+
+  // Sharded table: plans the rows `b` reads (its chosen blocks' rows with embed_sparsity < 1).
+  void plan_table_rows(GlobalBatch& b);
+  // embed_sparsity < 1, sharded: the owners' block sums (every row's after a refresh, else
+  // those of the rows the last push updated) to every rank.
+  void share_block_sums(bool updated_only);
 };
 
 // Reads this rank's next share of the global batch (local_batch rows), sums the row
