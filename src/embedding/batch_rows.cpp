@@ -62,9 +62,8 @@ void BatchRows::find_distinct(const uint32_t* feature_ids, size_t n) {
   }
 }
 
-// Sorts the distinct ids and numbers them owner-major (slot_of_: first-appearance index ->
-// slot).
-void BatchRows::number_slots(const optim::RowShard& shard) {
+// keys_ = (id << 32 | first-appearance index) of the distinct ids, sorted by id.
+void BatchRows::sort_distinct() {
   const size_t U = seen_.size();
   keys_.resize(U);
   uint32_t all_or = 0;
@@ -83,6 +82,13 @@ void BatchRows::number_slots(const optim::RowShard& shard) {
         [&](size_t e, uint32_t pos) { out[pos] = in[e]; }, nullptr, scratch_);
     keys_.swap(tmp_);
   }
+}
+
+// Sorts the distinct ids and numbers them owner-major (slot_of_: first-appearance index ->
+// slot).
+void BatchRows::number_slots(const optim::RowShard& shard) {
+  const size_t U = seen_.size();
+  sort_distinct();
   ids.resize(U);
   per_owner.assign(shard.count, 0);
   for (size_t i = 0; i < U; ++i) {
@@ -114,6 +120,89 @@ void BatchRows::group_by_slot(uint32_t features_per_sample) {
   cursor_.assign(slot_start.begin(), slot_start.end() - 1);
   slot_samples.resize(n);
   for (size_t p = 0; p < n; ++p) slot_samples[cursor_[slots[p]]++] = static_cast<uint32_t>(p / features_per_sample);
+}
+
+void BatchRows::plan_blocks(const uint32_t* feature_ids, size_t samples, uint32_t features_per_sample,
+                            const uint32_t* chosen, size_t per_sample_blocks, uint32_t blocks,
+                            const optim::RowShard& shard) {
+  const size_t F = features_per_sample, A = per_sample_blocks, n = samples * F;
+  if (n * A >= (uint64_t{1} << 32)) throw std::invalid_argument("BatchRows::plan_blocks: too many rows in one batch");
+  if (blocks == 0 || shard.global_rows % blocks != 0)
+    throw std::invalid_argument("BatchRows::plan_blocks: the table is not in rows of " + std::to_string(blocks) +
+                                " blocks");
+  find_distinct(feature_ids, n);
+  sort_distinct();
+  rank_of_.resize(seen_.size());
+  for (size_t i = 0; i < seen_.size(); ++i) rank_of_[static_cast<uint32_t>(keys_[i])] = static_cast<uint32_t>(i);
+  const size_t words = (blocks + 63) / 64;
+  mark_blocks(samples, features_per_sample, chosen, A, words);
+  list_block_rows(blocks, words, shard);
+  // Every position's slot: its id's first row of the block's word, plus the id's blocks below it in that word.
+  slots.resize(n * A);
+  for (size_t s = 0; s < samples; ++s)
+    for (size_t k = 0; k < A; ++k) {
+      const uint32_t b = chosen[s * A + k], w = b / 64;
+      const uint64_t below = (uint64_t{1} << (b % 64)) - 1;
+      uint32_t* out = &slots[(s * A + k) * F];
+      for (size_t j = 0; j < F; ++j) {
+        const size_t r = rank_of_[first_[s * F + j]];
+        const uint32_t u =
+            bits_before_[r * words + w] + static_cast<uint32_t>(std::popcount(bits_[r * words + w] & below));
+        out[j] = sorted_slots[u];
+      }
+    }
+  slot_start.clear();
+  slot_samples.clear();
+}
+
+// bits_: per distinct id (in id order), the blocks any of its samples chose.
+void BatchRows::mark_blocks(size_t samples, uint32_t features_per_sample, const uint32_t* chosen,
+                            size_t per_sample_blocks, size_t words) {
+  const size_t F = features_per_sample, A = per_sample_blocks;
+  bits_.assign(seen_.size() * words, 0);
+  mask_.resize(words);
+  for (size_t s = 0; s < samples; ++s) {
+    std::fill(mask_.begin(), mask_.end(), 0);
+    for (size_t k = 0; k < A; ++k) mask_[chosen[s * A + k] / 64] |= uint64_t{1} << (chosen[s * A + k] % 64);
+    for (size_t j = 0; j < F; ++j) {
+      uint64_t* id_bits = &bits_[rank_of_[first_[s * F + j]] * words];
+      for (size_t w = 0; w < words; ++w) id_bits[w] |= mask_[w];
+    }
+  }
+}
+
+// The marked rows in row order (id order, then block order), numbered owner-major as plan() numbers them.
+void BatchRows::list_block_rows(uint32_t blocks, size_t words, const optim::RowShard& shard) {
+  const size_t D = seen_.size();
+  bits_before_.resize(D * words);
+  uint32_t total = 0;
+  for (size_t i = 0; i < D * words; ++i) {
+    bits_before_[i] = total;
+    total += static_cast<uint32_t>(std::popcount(bits_[i]));
+  }
+  ids.resize(total);
+  per_owner.assign(shard.count, 0);
+  size_t u = 0;
+  for (size_t r = 0; r < D; ++r) {
+    const uint64_t first_row = (keys_[r] >> 32) * uint64_t{blocks};
+    if (first_row >= shard.global_rows)
+      throw std::out_of_range("feature id " + std::to_string(keys_[r] >> 32) + " is outside the table of " +
+                              std::to_string(shard.global_rows / blocks) + " rows");
+    for (size_t w = 0; w < words; ++w)
+      for (uint64_t word = bits_[r * words + w]; word != 0; word &= word - 1) {
+        ids[u] = static_cast<uint32_t>(first_row + w * 64 + static_cast<uint64_t>(std::countr_zero(word)));
+        ++per_owner[shard.owner(ids[u++])];
+      }
+  }
+  std::vector<uint64_t> at(shard.count, 0);
+  for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
+  sorted_slots.resize(total);
+  by_slot.resize(total);
+  for (size_t i = 0; i < total; ++i) {
+    const uint64_t slot = at[shard.owner(ids[i])]++;
+    sorted_slots[i] = static_cast<uint32_t>(slot);
+    by_slot[slot] = ids[i];
+  }
 }
 
 }  // namespace sparsetrain::embedding

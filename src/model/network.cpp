@@ -510,8 +510,7 @@ void Network::choose_blocks(const data::Batch& batch, size_t s, int tid, uint32_
   }
 }
 
-void Network::choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen,
-                                  std::vector<uint32_t>& table_rows) {
+void Network::choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen) {
   if (!embed_sparse_) throw std::logic_error("choose_input_blocks: the input layer is dense (embed_sparsity 1)");
   if (block_sums_partial_)
     throw std::logic_error("choose_input_blocks: the block sums hold only this rank's rows (gather them first)");
@@ -519,7 +518,6 @@ void Network::choose_input_blocks(const data::Batch& batch, std::vector<uint32_t
   size_shared_scratch(B);
   sum_fixed_blocks();
   chosen.resize(B * A);
-  table_rows.resize(B * A * kIds);
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
@@ -528,10 +526,6 @@ void Network::choose_input_blocks(const data::Batch& batch, std::vector<uint32_t
       const size_t s = static_cast<size_t>(sl);
       if (s + 2 < B) prefetch_row_starts(block_sums_.data(), nb, &batch.ids[(s + 2) * kIds]);
       choose_blocks(batch, s, tid, &chosen[s * A]);
-      for (size_t k = 0; k < A; ++k)
-        for (int j = 0; j < kIds; ++j)
-          table_rows[(s * A + k) * kIds + static_cast<size_t>(j)] =
-              batch.ids[s * kIds + static_cast<size_t>(j)] * static_cast<uint32_t>(nb) + chosen[s * A + k];
     }
   }
 }

@@ -23,7 +23,7 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
   embedding::BatchRows rows;
   // model.embed_sparsity < 1: each sample's blocks are chosen first, and only their rows travel.
   const bool blocks = network.embed_sparse();
-  std::vector<uint32_t> chosen, block_rows;
+  std::vector<uint32_t> chosen;
   if (blocks && network.block_sums_partial()) {  // just loaded: every owner's block sums to every rank
     table.replicate_row_values(network.block_sums().data());
     network.block_sums_completed();
@@ -35,9 +35,9 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
     if (done) batch.resize(0, false);                     // a rank that is done still serves its rows: it asks for none
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
     if (blocks) {
-      network.choose_input_blocks(batch, chosen, block_rows);
-      rows.plan(block_rows.data(), block_rows.size(), embed.shard,
-                static_cast<uint32_t>(network.embed_active_blocks() * data::Featurizer::kIdsPerRow));
+      network.choose_input_blocks(batch, chosen);
+      rows.plan_blocks(batch.ids.data(), batch.rows, data::Featurizer::kIdsPerRow, chosen.data(),
+                       network.embed_active_blocks(), network.embed_blocks(), embed.shard);
     } else {
       rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
     }

@@ -26,9 +26,9 @@ void StepEngine::start(GlobalBatch& first) {
 void StepEngine::plan_table_rows(GlobalBatch& b) {
   const double c0 = util::thread_cpu_seconds();
   if (net_.embed_sparse()) {
-    net_.choose_input_blocks(b.batch, b.chosen, b.block_rows);
-    const auto per_sample = static_cast<uint32_t>(net_.embed_active_blocks() * data::Featurizer::kIdsPerRow);
-    b.table_rows.plan(b.block_rows.data(), b.block_rows.size(), table_->shard(), per_sample);
+    net_.choose_input_blocks(b.batch, b.chosen);
+    b.table_rows.plan_blocks(b.batch.ids.data(), b.batch.rows, data::Featurizer::kIdsPerRow, b.chosen.data(),
+                             net_.embed_active_blocks(), net_.embed_blocks(), table_->shard());
   } else {
     b.table_rows.plan(b.batch.ids.data(), b.batch.ids.size(), table_->shard(), data::Featurizer::kIdsPerRow);
   }

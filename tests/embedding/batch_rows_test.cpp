@@ -51,6 +51,47 @@ TEST(BatchRows, PlanMatchesSortUniqueAndGroupsByOwner) {
   }
 }
 
+// plan_blocks (a table in rows of `blocks` blocks, each sample reading its chosen blocks of its
+// ids' rows) gives what plan() gives over those rows written out, for block counts below, at
+// and above a 64-bit word, ids repeated within and across samples, 1, 3 and 7 ranks.
+TEST(BatchRows, PlanBlocksMatchesPlanOverTheRowsItReads) {
+  std::mt19937_64 rng(11);
+  constexpr uint32_t F = 39;
+  for (uint32_t blocks : {1u, 4u, 64u, 65u, 640u})
+    for (uint32_t P : {1u, 3u, 7u}) {
+      const uint64_t table_ids = 500;
+      const size_t samples = 57, A = std::min<size_t>(blocks, 5);
+      std::vector<uint32_t> ids(samples * F), chosen, rows;
+      for (auto& id : ids) id = static_cast<uint32_t>(rng() % table_ids);
+      for (size_t s = 0; s < samples; ++s) {
+        std::vector<uint32_t> all(blocks);
+        for (uint32_t b = 0; b < blocks; ++b) all[b] = b;
+        std::shuffle(all.begin(), all.end(), rng);
+        std::sort(all.begin(), all.begin() + static_cast<long>(A));
+        chosen.insert(chosen.end(), all.begin(), all.begin() + static_cast<long>(A));
+      }
+      for (size_t s = 0; s < samples; ++s)
+        for (size_t k = 0; k < A; ++k)
+          for (uint32_t j = 0; j < F; ++j) rows.push_back(ids[s * F + j] * blocks + chosen[s * A + k]);
+      const optim::RowShard shard{table_ids * blocks, P - 1, P};
+      BatchRows want, got;
+      want.plan(rows.data(), rows.size(), shard, F);
+      got.plan_blocks(ids.data(), samples, F, chosen.data(), A, blocks, shard);
+      SCOPED_TRACE(::testing::Message() << blocks << " blocks, P " << P);
+      EXPECT_EQ(got.ids, want.ids);
+      EXPECT_EQ(got.by_slot, want.by_slot);
+      EXPECT_EQ(got.per_owner, want.per_owner);
+      EXPECT_EQ(got.slots, want.slots);
+      EXPECT_EQ(got.sorted_slots, want.sorted_slots);
+      EXPECT_TRUE(got.slot_start.empty());
+    }
+  BatchRows b;
+  const std::vector<uint32_t> one_id(F, 10), block = {2};
+  EXPECT_THROW(b.plan_blocks(one_id.data(), 1, F, block.data(), 1, 4, {40, 0, 2}), std::out_of_range);
+  EXPECT_THROW(b.plan_blocks(one_id.data(), 1, F, block.data(), 1, 3, {40, 0, 2}), std::invalid_argument);
+  EXPECT_NO_THROW(b.plan_blocks(one_id.data(), 1, F, block.data(), 1, 4, {44, 0, 2}));
+}
+
 TEST(BatchRows, RefusesIdsOutsideTheTable) {
   const std::vector<uint32_t> ids = {3, 9, 10};
   BatchRows b;

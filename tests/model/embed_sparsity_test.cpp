@@ -229,8 +229,8 @@ TEST(EmbedSparsity, ShardedRowsStartFromTheReplicatedValues) {
             << "P " << P << " rank " << rank << " local row " << r;
       for (size_t b = 1; b < part.blocks().size(); ++b) EXPECT_TRUE(part.blocks()[b].w == whole.blocks()[b].w);
       EXPECT_TRUE(part.block_sums_partial());
-      std::vector<uint32_t> chosen, rows;
-      EXPECT_THROW(part.choose_input_blocks(synthetic_batch(2, 200, true, 1), chosen, rows), std::logic_error);
+      std::vector<uint32_t> chosen;
+      EXPECT_THROW(part.choose_input_blocks(synthetic_batch(2, 200, true, 1), chosen), std::logic_error);
     }
 }
 
@@ -240,9 +240,14 @@ TEST(EmbedSparsity, ShardedRowsStartFromTheReplicatedValues) {
 TEST(EmbedSparsity, FetchedRowsGiveTheSameOutputsAndGradientBySlot) {
   Network net(spec({16}, 0.5));
   const data::Batch batch = synthetic_batch(32, 200, true, 21);
-  std::vector<uint32_t> chosen, table_rows;
-  net.choose_input_blocks(batch, chosen, table_rows);
-  ASSERT_EQ(chosen.size(), batch.rows * net.embed_active_blocks());
+  std::vector<uint32_t> chosen, table_rows;  // per sample, chosen block and feature: the row it reads
+  net.choose_input_blocks(batch, chosen);
+  const size_t A = net.embed_active_blocks();
+  ASSERT_EQ(chosen.size(), batch.rows * A);
+  for (size_t s = 0; s < batch.rows; ++s)
+    for (size_t k = 0; k < A; ++k)
+      for (int j = 0; j < testing::kIds; ++j)
+        table_rows.push_back(batch.ids[s * testing::kIds + j] * static_cast<uint32_t>(kBlocks) + chosen[s * A + k]);
   std::vector<uint32_t> distinct(table_rows.begin(), table_rows.end());
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());

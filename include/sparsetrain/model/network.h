@@ -96,7 +96,7 @@ struct EmbedRows {
   size_t row_count = 0;
   const uint32_t* row_start = nullptr;    // row_count + 1
   const uint32_t* row_samples = nullptr;  // batch.rows * 39
-  // embed_sparsity < 1 (Network::choose_input_blocks made the choice and the ids): each sample's
+  // embed_sparsity < 1 (Network::choose_input_blocks made the choice): each sample's
   // chosen blocks (batch.rows x embed_active_blocks()), and `ids` holds, per sample and chosen
   // block, the slots of its 39 rows of kEmbedBlock floats (`table` has rows of kEmbedBlock). The
   // gradient's rows then come out as slots through sorted_slots: the slot of the i-th smallest
@@ -164,6 +164,7 @@ class Network {
   size_t embed_active() const { return embed_sparse_ ? embed_active_blocks_ * kEmbedBlock : embed_width(); }
   bool embed_sparse() const { return embed_sparse_; }
   size_t embed_active_blocks() const { return embed_active_blocks_; }
+  uint32_t embed_blocks() const { return static_cast<uint32_t>(embed_blocks_); }  // blocks per table row
   // embed_sparsity < 1: the optimizer changed these rows of "embed" (its rows of kEmbedBlock
   // floats, as the step's SparseGrad lists them; a sharded table: the owner's local rows):
   // brings their block sums up to date, so the next sample's choice of blocks sees the
@@ -178,9 +179,9 @@ class Network {
   void block_sums_completed() { block_sums_partial_ = false; }
   // embed_sparsity < 1, for a table whose rows the caller fetches (sharded): the blocks each
   // sample of `batch` computes, chosen from the current weights exactly as forward chooses
-  // them (batch.rows x embed_active_blocks(), ascending per sample), and the table rows the
-  // choice reads (global rows of kEmbedBlock: per sample, per chosen block, its 39 ids' rows).
-  void choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen, std::vector<uint32_t>& table_rows);
+  // them (batch.rows x embed_active_blocks(), ascending per sample). Sample s then reads
+  // block b of its ids' table rows: global rows id * embed_dim / kEmbedBlock + b.
+  void choose_input_blocks(const data::Batch& batch, std::vector<uint32_t>& chosen);
   // ---- What the last forward pass (predict, infer or forward_backward) selected. ----
   // For measuring the LSH selection (model/lsh_recall.h); read-only views of buffers the
   // forward fills anyway, so they cost nothing when unused. Valid until the next forward.

@@ -29,9 +29,9 @@ struct GlobalBatch {
   uint64_t total = 0;               // rows over all ranks (scales the loss)
   uint64_t before_me = 0;           // rows of lower ranks (with the step's first sample index: top-up seeds)
   embedding::BatchRows table_rows;  // sharded table only: the rows this batch reads
-  // Sharded with model.embed_sparsity < 1: each sample's chosen blocks, and the table rows (of
-  // 16 floats) they read (Network::choose_input_blocks); table_rows plans the latter.
-  std::vector<uint32_t> chosen, block_rows;
+  // Sharded with model.embed_sparsity < 1: each sample's chosen blocks (Network::choose_input_blocks),
+  // whose rows of 16 floats table_rows plans.
+  std::vector<uint32_t> chosen;
 };
 
 // Thread CPU seconds per phase on this rank (util/cpu_time.h), summed over steps.
