@@ -367,7 +367,8 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   const bool choose_here = embed_sparse_ && !rows;  // else the caller chose (choose_input_blocks)
   if (choose_here) sum_fixed_blocks();
   if (embed_sparse_ && rows) {
-    if (!rows->chosen) throw std::logic_error("embed_sparsity < 1 with fetched rows needs their chosen blocks");
+    if (!rows->chosen && B > 0)
+      throw std::logic_error("embed_sparsity < 1 with fetched rows needs their chosen blocks");
     std::copy_n(rows->chosen, B * embed_active_blocks_, ws_->chosen.begin());
   }
 
@@ -1006,7 +1007,7 @@ void Network::sparse_input_table_gradient(const data::Batch& batch, optim::Spars
 
 // Fetched rows (a sharded table): the gradient rows, ascending global rows, become the caller's slots.
 void Network::sparse_input_gradient_to_slots(const EmbedRows& rows, optim::SparseGrad& g) {
-  if (!rows.sorted_slots || rows.row_count != g.rows.size())
+  if (rows.row_count != g.rows.size() || (!rows.sorted_slots && rows.row_count > 0))
     throw std::logic_error("embed_sparsity < 1: the fetched rows are not the rows the batch's choice reads");
   optim::SparseGrad& by_slot = ws_->slot_grad;
   by_slot.cols = g.cols;

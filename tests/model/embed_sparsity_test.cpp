@@ -290,6 +290,12 @@ TEST(EmbedSparsity, FetchedRowsGiveTheSameOutputsAndGradientBySlot) {
   }
   view.chosen = nullptr;
   EXPECT_THROW(net.infer(batch, own.data(), &view), std::logic_error);
+  // A rank whose share of the global batch is empty passes empty (null) arrays.
+  data::Batch none;
+  none.resize(0, true);
+  const EmbedRows nothing{};
+  EXPECT_NO_THROW(net.forward_backward(none, 1.0f, 2, 0, g_rows, st, &nothing));
+  EXPECT_TRUE(g_rows[0].sparse_grad.rows.empty());
 }
 
 // The memory estimate counts the per-block steps and block sums.
