@@ -224,11 +224,18 @@ void ShardedTable::replicate_updated_row_values(float* values) {
   stats_.values_shared += merged_.rows.size();
   stats_.values_s += util::thread_cpu_seconds() - t0;
   const double w0 = util::wall_seconds();
-  const std::vector<uint32_t> all = comm_.allgatherv(pairs);
+  const uint64_t mine = pairs.size();
+  const std::vector<uint64_t> counts = comm_.allgather(&mine, 1);
+  const std::vector<uint64_t> at = offsets(counts);
+  recv_.resize(at.back());
+  comm_.allgatherv(pairs.data(), counts, recv_.data());
   stats_.wire_s += util::wall_seconds() - w0;
-  stats_.bytes_sent += pairs.size() * sizeof(uint32_t) * (block_.shard.count - 1);
+  stats_.bytes_sent += mine * sizeof(uint32_t) * (block_.shard.count - 1);
   t0 = util::thread_cpu_seconds();
-  for (size_t i = 0; i < all.size(); i += 2) std::memcpy(&values[all[i]], &all[i + 1], sizeof(float));
+  for (size_t r = 0; r < counts.size(); ++r) {
+    if (r == block_.shard.rank) continue;  // this owner's entries are in place already
+    for (uint64_t i = at[r]; i < at[r + 1]; i += 2) std::memcpy(&values[recv_[i]], &recv_[i + 1], sizeof(float));
+  }
   stats_.values_s += util::thread_cpu_seconds() - t0;
 }
 
