@@ -12,8 +12,9 @@
 #  (3) evaluate under mpirun -np 2 on a sharded model (rows fetched from their owners)
 #      prints the single-process figures; predict under mpirun -np 3 writes the same file.
 #  (4) model.embed_sparsity < 1 (the owners hold rows of 16 floats; only chosen blocks are
-#      fetched; block sums are kept on every rank): (1) for P = 2, a P = 2 checkpoint
-#      resumed on 3 ranks both ways, and evaluate/predict on 2 ranks as in (3).
+#      fetched; block sums are kept on every rank): (1) for P = 2 (and 2 threads per rank
+#      give the same sharded model), a P = 2 checkpoint resumed on 3 ranks both ways, and
+#      evaluate/predict on 2 ranks as in (3).
 set -euo pipefail
 BIN=$1; FIX=$2
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
@@ -130,6 +131,8 @@ grep '"verified"' "$WORK/wrep/metrics.jsonl" > "$WORK/v_rep"
 grep '"verified"' "$WORK/wsh/metrics.jsonl" > "$WORK/v_sh"
 cmp -s "$WORK/v_rep" "$WORK/v_sh" || fail "embed_sparsity: the table hashes of the replica checks differ"
 for c in "$WORK"/wrep/checkpoints/ckpt-*.h5; do same_model "$c" "$WORK/wsh/checkpoints/$(basename "$c")"; done
+run wth2 2 --dist.embedding sharded "${wide[@]}" --train.threads 2 > /dev/null
+same_model "$WORK/wsh/model.h5" "$WORK/wth2/model.h5"
 for mode in sharded replicated; do
   mkdir -p "$WORK/wre$mode/checkpoints"
   cp "$WORK/wsh/checkpoints/ckpt-000000000050.h5" "$WORK/wre$mode/checkpoints/"
@@ -146,6 +149,6 @@ two=$(mpirun -np 2 --oversubscribe "$BIN" evaluate --model "$WORK/wsh/model.h5" 
 mpirun -np 2 --oversubscribe "$BIN" predict --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" \
   --output "$WORK/w2.txt" > /dev/null 2> "$WORK/pr.err"
 cmp -s "$WORK/w1.txt" "$WORK/w2.txt" || fail "embed_sparsity predict: 2 sharded ranks differ from 1 process"
-echo "embed_sparsity 0.5, P=2: sharded == replicated (summary, model.h5, checkpoints, replica checks);" \
+echo "embed_sparsity 0.5, P=2: sharded == replicated (summary, model.h5, checkpoints, replica checks), 1 or 2 threads;" \
   "resumed on 3 ranks both ways alike; evaluate and predict on 2 ranks match one process"
 echo "PASS"
