@@ -159,6 +159,7 @@ if [[ "${SKIP_BUILD:-0}" != "1" ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD_DIR" -j"$NCPU" --target sparsetrain bench_train_bench bench_featurize_dump >/dev/null
   cmake --build "$BUILD_DIR" -j"$NCPU" --target bench_parse_bench >/dev/null 2>&1 || note "bench_parse_bench not built"
+  cmake --build "$BUILD_DIR" -j"$NCPU" --target bench_scaling_bench >/dev/null 2>&1 || note "bench_scaling_bench not built"
 fi
 ST=$BUILD_DIR/sparsetrain
 TB=$BUILD_DIR/bench_train_bench
@@ -285,6 +286,9 @@ fi
 # layer. model.embed_sparsity WIDE_SPARSITY against 1 (every output), and PyTorch at the same shape
 # (EmbeddingBag(100000 x 10240, sum) + SparseAdam -> Linear(10240, 1)), side by side, one run at a
 # time (each holds ~12.5 GB), WIDE_ROWS rows of the training file, peak RSS from /usr/bin/time.
+# Then the sharded table (WIDE_SHARDED=0 skips it): the trainer's own step (bench_scaling_bench) on
+# 1 process and on 2 sharded ranks, WIDE_SPARSITY and 1, WIDE_SHARD_STEPS timed steps: bytes per
+# rank and step (only chosen blocks travel, against whole rows) and work per sample.
 WIDE_ROWS=${WIDE_ROWS:-60000}
 WIDE_TORCH_ROWS=${WIDE_TORCH_ROWS:-$WIDE_ROWS}   # PyTorch's first steps run far slower: the same rows as ours
 WIDE_REPS=${WIDE_REPS:-3}
@@ -300,6 +304,18 @@ if [[ "${WIDE:-1}" == "1" ]]; then
       run "$name" /usr/bin/time -v -o "$OUT/$name.time" "$TB" --data.train "$WORK/wide.tsv" "${WIDE_MODEL[@]}" \
         --model.embed_sparsity "$es" || note "$name failed"
     done
+    SB=$BUILD_DIR/bench_scaling_bench
+    if [[ $HAVE_MPI == 1 && -x "$SB" && "${WIDE_SHARDED:-1}" == "1" ]]; then
+      for es in "$WIDE_SPARSITY" 1; do
+        for np in 1 2; do
+          name=wide_shard_es${es}_np${np}_$r
+          run "$name" mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 \
+            -x OMPI_MCA_mpi_yield_when_idle=1 -np "$np" "$SB" --data.train "$WORK/wide.tsv" --data.test "" \
+            "${WIDE_MODEL[@]}" --dist.embedding sharded --model.embed_sparsity "$es" \
+            --bench.steps "${WIDE_SHARD_STEPS:-40}" --bench.warmup 3 || note "$name failed"
+        done
+      done
+    fi
     if [[ $HAVE_TORCH == 1 ]]; then
       run "wide_torch_$r" /usr/bin/time -v -o "$OUT/wide_torch_$r.time" env "${TORCH_ENV[@]}" "$PY" \
         scripts/pytorch_baseline.py --train "$WORK/wide.tsv" --input-dim 100000 --embed-dim 10240 --hidden "" \

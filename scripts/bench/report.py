@@ -10,6 +10,7 @@ Every number in the report is read from OUT: nothing is hard-coded except the ta
 import json
 import re
 import math
+import glob
 import os
 import statistics
 import sys
@@ -122,7 +123,39 @@ def wide_section():
         out.append(f"| {label} | {spread(rates[prefix])} | {f(r / dense, '{:.1f}x')} | {f(r / torch, '{:.1f}x')} | "
                    f"{f(peak * 1024 / 1e9, '{:.2f} GB')} | {f(peak * 1024 / n_params, '{:.2f}')} |")
     out.append("")
-    return out
+    return out + wide_sharded_section()
+
+
+def wide_sharded_section():
+    """The wide shape's sharded table: 1 process against 2 sharded ranks (bench_scaling_bench)."""
+    names = glob.glob(os.path.join(OUT, "wide_shard_es*_np1_1.json"))
+    values = sorted({os.path.basename(n)[len("wide_shard_es"):-len("_np1_1.json")] for n in names}, key=float)
+    rows = []
+    for es in values:
+        work1 = None
+        for np_ in (1, 2):
+            runs = []
+            k = 1
+            while os.path.exists(os.path.join(OUT, f"wide_shard_es{es}_np{np_}_{k}.json")):
+                d = load(f"wide_shard_es{es}_np{np_}_{k}")
+                if d:
+                    runs.append(d)
+                k += 1
+            if not runs:
+                continue
+            work = med([d["work_cpu_us_per_sample"] for d in runs])
+            work1 = work if np_ == 1 else work1
+            eff = f"{work1 / work:.2f}" if np_ == 2 and work1 else ""
+            bytes_ = med([d["bytes_sent_per_step_per_rank"] for d in runs]) if np_ == 2 else None
+            rows.append(f"| {es} | {np_} | {spread([d['samples'] / d['seconds'] for d in runs])} | {work:.1f} | {eff} | "
+                        f"{f(bytes_ / 1e6, '{:.1f} MB') if bytes_ is not None else ''} |")
+    if not rows:
+        return []
+    return ["Sharded table (`dist.embedding = sharded`, the trainer's own step in bench_scaling_bench): only the",
+            "chosen blocks of a row travel, against whole rows at embed_sparsity 1. Work = thread CPU per sample",
+            "summed over ranks; efficiency = 1 process / 2 ranks; samples/s is wall time, the ranks sharing the cores.",
+            "", "| embed_sparsity | ranks | samples/s | work CPU us/sample | work efficiency | bytes per rank and step |",
+            "| --- | --- | --- | --- | --- | --- |"] + rows + [""]
 
 
 def time_to(curve, target, key="train_s"):
