@@ -9,8 +9,8 @@
 #  (2) Resharding: resume a P = 2 checkpoint on 3 ranks and a P = 3 one on 2 ranks, once
 #      sharded and once replicated, from copies of the same file: the finished models are
 #      bitwise identical.
-#  (3) evaluate under mpirun -np 2 on a sharded model (rows fetched from their owners)
-#      prints the single-process figures; predict under mpirun -np 3 writes the same file.
+#  (3) evaluate under mpirun -np 2 and 3 on a sharded model (rows fetched from their owners)
+#      prints the single-process figures, and predict writes the same file.
 #  (4) model.embed_sparsity < 1 (the owners hold rows of 16 floats; only chosen blocks are
 #      fetched; block sums are kept on every rank): (1) for P = 2 (and 2 threads per rank
 #      give the same sharded model), a P = 2 checkpoint resumed on 3 ranks both ways, and
@@ -57,6 +57,21 @@ run() {
     > "$WORK/$name.out" 2> "$WORK/$name.err" || rc=$?
   [[ $rc -eq 0 ]] || { cat "$WORK/$name.err" >&2; fail "$name: exit $rc"; }
   tail -n 1 "$WORK/$name.out"
+}
+# same_scores MODEL NP: evaluate under mpirun -np NP (the table sharded, rows fetched from their
+# owners) prints the single-process figures, and predict writes the same file. SCORES = the figures.
+same_scores() {
+  local model=$1 np=$2 one many
+  one=$("$BIN" evaluate --model "$model" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
+  many=$(mpirun -np "$np" --oversubscribe "$BIN" evaluate --model "$model" --data "$FIX/criteo_sample_test.tsv" \
+    2> "$WORK/ev.err" | tail -n 1)
+  [[ -n "$one" && "$one" == "$many" ]] || fail "evaluate $model: 1 process '$one', $np sharded ranks '$many'"
+  "$BIN" predict --model "$model" --data "$FIX/criteo_sample_test.tsv" --output "$WORK/p1.txt" > /dev/null
+  mpirun -np "$np" --oversubscribe "$BIN" predict --model "$model" --data "$FIX/criteo_sample_test.tsv" \
+    --output "$WORK/pn.txt" > /dev/null 2> "$WORK/pr.err"
+  [[ $(wc -l < "$WORK/pn.txt") -eq 1617 ]] || fail "predict $model on $np ranks wrote $(wc -l < "$WORK/pn.txt") lines"
+  cmp -s "$WORK/p1.txt" "$WORK/pn.txt" || fail "predict $model: $np sharded ranks differ from 1 process"
+  SCORES=$many
 }
 # The summary without timings and byte counts (the modes move different bytes).
 strip() { sed -E 's/"(seconds|samples_per_s|cpu_s|samples_per_cpu_s|read_s|rebuild_s|comm_s|comm_bytes)":[^,]*,//g'; }
@@ -110,16 +125,9 @@ for from in 2 3; do
 done
 
 # (3)
-one=$("$BIN" evaluate --model "$WORK/sh2/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
-two=$(mpirun -np 2 --oversubscribe "$BIN" evaluate --model "$WORK/sh2/model.h5" --data "$FIX/criteo_sample_test.tsv" \
-  2> "$WORK/ev.err" | tail -n 1)
-[[ -n "$one" && "$one" == "$two" ]] || fail "evaluate: 1 process '$one', 2 sharded ranks '$two'"
-"$BIN" predict --model "$WORK/sh3/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$WORK/p1.txt" > /dev/null
-mpirun -np 3 --oversubscribe "$BIN" predict --model "$WORK/sh3/model.h5" --data "$FIX/criteo_sample_test.tsv" \
-  --output "$WORK/p3.txt" > /dev/null 2> "$WORK/pr.err"
-[[ $(wc -l < "$WORK/p3.txt") -eq 1617 ]] || fail "predict on 3 ranks wrote $(wc -l < "$WORK/p3.txt") lines"
-cmp -s "$WORK/p1.txt" "$WORK/p3.txt" || fail "predict: 3 sharded ranks differ from 1 process"
-echo "evaluate (2 ranks) and predict (3 ranks) on a sharded model match one process: $two"
+same_scores "$WORK/sh3/model.h5" 3
+same_scores "$WORK/sh2/model.h5" 2
+echo "evaluate and predict on 2 and 3 ranks on a sharded model match one process: $SCORES"
 
 # (4)
 wide=(--model.embed_dim 64 --model.embed_sparsity 0.5)
@@ -141,14 +149,7 @@ for mode in sharded replicated; do
   grep -q "resumed from .*ckpt-000000000050.h5" "$WORK/wre$mode.err" || fail "wre$mode did not resume"
 done
 same_model "$WORK/wresharded/model.h5" "$WORK/wrereplicated/model.h5"
-one=$("$BIN" evaluate --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" | tail -n 1)
-two=$(mpirun -np 2 --oversubscribe "$BIN" evaluate --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" \
-  2> "$WORK/ev.err" | tail -n 1)
-[[ -n "$one" && "$one" == "$two" ]] || fail "embed_sparsity evaluate: 1 process '$one', 2 sharded ranks '$two'"
-"$BIN" predict --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" --output "$WORK/w1.txt" > /dev/null
-mpirun -np 2 --oversubscribe "$BIN" predict --model "$WORK/wsh/model.h5" --data "$FIX/criteo_sample_test.tsv" \
-  --output "$WORK/w2.txt" > /dev/null 2> "$WORK/pr.err"
-cmp -s "$WORK/w1.txt" "$WORK/w2.txt" || fail "embed_sparsity predict: 2 sharded ranks differ from 1 process"
+same_scores "$WORK/wsh/model.h5" 2
 echo "embed_sparsity 0.5, P=2: sharded == replicated (summary, model.h5, checkpoints, replica checks), 1 or 2 threads;" \
   "resumed on 3 ranks both ways alike; evaluate and predict on 2 ranks match one process"
 echo "PASS"

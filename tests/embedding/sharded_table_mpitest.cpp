@@ -28,6 +28,20 @@ std::vector<uint32_t> batch_ids(int rank, int round) {
   return ids;
 }
 
+// Plans and fetches this rank's round-0 batch into `cur`; returns a gradient of 1 for each of its slots.
+optim::SparseGrad fetch_round0_with_unit_gradient(ShardedTable& table, const optim::ParamBlock& block, BatchRows& cur) {
+  const auto ids0 = batch_ids(world().rank(), 0);
+  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
+  table.fetch(cur);
+  optim::SparseGrad g;
+  g.cols = kCols;
+  for (uint32_t s = 0; s < cur.size(); ++s) {
+    g.rows.push_back(s);
+    g.values.insert(g.values.end(), kCols, 1.0f);
+  }
+  return g;
+}
+
 TEST(ShardedTable, FetchesOwnersRowsAndSumsPushesInRankOrder) {
   collective::Comm& c = world();
   const uint32_t P = static_cast<uint32_t>(c.size()), me = static_cast<uint32_t>(c.rank());
@@ -97,15 +111,7 @@ TEST(ShardedTable, OwnerUpdateGetsTheSummedRowsAsLocalIndices) {
   block.allocate_shard({kRows, me, P}, kCols, true);
   ShardedTable table(c, block);
   BatchRows cur;
-  const auto ids0 = batch_ids(c.rank(), 0);
-  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
-  table.fetch(cur);
-  optim::SparseGrad g;
-  g.cols = kCols;
-  for (uint32_t s = 0; s < cur.size(); ++s) {
-    g.rows.push_back(s);
-    g.values.insert(g.values.end(), kCols, 1.0f);
-  }
+  const optim::SparseGrad g = fetch_round0_with_unit_gradient(table, block, cur);
   std::set<uint32_t> want;
   for (uint32_t r = 0; r < P; ++r)
     for (uint32_t id : batch_ids(static_cast<int>(r), 0))
@@ -139,15 +145,7 @@ TEST(ShardedTable, RowValuesReachEveryRankWholeAndAfterAnUpdate) {
   for (uint64_t g = 0; g < kRows; ++g) EXPECT_EQ(values[g], 0.5f * static_cast<float>(g)) << "row " << g;
 
   BatchRows cur;
-  const auto ids0 = batch_ids(c.rank(), 0);
-  cur.plan(ids0.data(), ids0.size(), block.shard, 39);
-  table.fetch(cur);
-  optim::SparseGrad g;
-  g.cols = kCols;
-  for (uint32_t s = 0; s < cur.size(); ++s) {
-    g.rows.push_back(s);
-    g.values.insert(g.values.end(), kCols, 1.0f);
-  }
+  const optim::SparseGrad g = fetch_round0_with_unit_gradient(table, block, cur);
   table.push_and_fetch(
       cur, g, [](optim::ParamBlock&, const optim::SparseGrad&) {}, nullptr);
   for (uint32_t l : table.applied_rows()) values[block.shard.global(l)] = 1000.0f + static_cast<float>(l);
