@@ -265,9 +265,11 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
   if (!rows && E.shard.sharded()) throw std::logic_error("a sharded input table needs the batch's fetched rows");
   const float* table = rows ? rows->table : E.w.data();
   const uint32_t* row_of = rows ? rows->ids : batch.ids.data();
-  const bool choose_here = embed_sparse_ && !rows;  // else the caller chose (choose_input_blocks)
-  if (choose_here) sum_fixed_blocks();
-  if (embed_sparse_ && rows) {
+  // embed_sparsity < 1: every sample's blocks first, so the outputs' lines can be loaded ahead
+  // (with fetched rows the caller chose them, through the same choose_input_blocks).
+  if (embed_sparse_ && !rows) {
+    choose_input_blocks(batch, ws_->chosen);
+  } else if (embed_sparse_) {
     if (!rows->chosen && B > 0)
       throw std::logic_error("embed_sparsity < 1 with fetched rows needs their chosen blocks");
     std::copy_n(rows->chosen, B * embed_active_blocks_, ws_->chosen.begin());
@@ -276,14 +278,6 @@ void Network::forward(const data::Batch& batch, uint64_t step, uint64_t sample_b
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
-    if (choose_here) {  // every sample's blocks first, so the outputs' lines can be loaded ahead
-#pragma omp for schedule(static)
-      for (long sl = 0; sl < static_cast<long>(B); ++sl) {
-        const size_t s = static_cast<size_t>(sl);
-        if (s + 2 < B) prefetch_row_starts(block_sums_.data(), embed_blocks_, &batch.ids[(s + 2) * kIds]);
-        choose_blocks(batch, s, tid, &ws_->chosen[s * embed_active_blocks_]);
-      }
-    }
 #pragma omp for schedule(static)
     for (long sl = 0; sl < static_cast<long>(B); ++sl) {
       const size_t s = static_cast<size_t>(sl);

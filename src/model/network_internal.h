@@ -1,6 +1,6 @@
 #pragma once
 // What network.cpp and sparse_input_layer.cpp (both Network's) share: the batch shape, the seed
-// tags, a prefetch helper, and the per-batch workspace. Internal to src/model.
+// tags and the per-batch workspace. Internal to src/model.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -18,16 +18,6 @@ inline constexpr int kDense = data::Featurizer::kDensePerRow;
 
 // Sub-stream tags for util::derive_seed.
 enum SeedTag : uint64_t { kSeedInit = 1, kSeedLsh = 2, kSeedTopUp = 3 };
-
-// The first two cache lines of each of the kIds rows `ids` (row length n floats): the
-// hardware prefetcher streams the rest of a row once its start is in flight.
-inline void prefetch_row_starts(const float* table, size_t n, const uint32_t* ids) {
-  for (int j = 0; j < kIds; ++j) {
-    const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(ids[j]) * n);
-    __builtin_prefetch(row);
-    __builtin_prefetch(row + 64);
-  }
-}
 
 }  // namespace internal
 

@@ -21,6 +21,16 @@ namespace sparsetrain::model {
 using namespace internal;  // NOLINT(google-build-using-namespace): the constants both files share
 
 namespace {
+// The first two cache lines of each of the kIds rows `ids` (row length n floats): the
+// hardware prefetcher streams the rest of a row once its start is in flight.
+void prefetch_row_starts(const float* table, size_t n, const uint32_t* ids) {
+  for (int j = 0; j < kIds; ++j) {
+    const char* row = reinterpret_cast<const char*>(table + static_cast<size_t>(ids[j]) * n);
+    __builtin_prefetch(row);
+    __builtin_prefetch(row + 64);
+  }
+}
+
 // The sum of a block's kEmbedBlock weights, in column order: a block sum is a function of
 // the block's weights alone, so the incremental update and a full refresh agree bitwise.
 inline float block_sum(const float* w) {
