@@ -90,22 +90,27 @@ void BatchRows::number_slots(const optim::RowShard& shard) {
   const size_t U = seen_.size();
   sort_distinct();
   ids.resize(U);
-  per_owner.assign(shard.count, 0);
   for (size_t i = 0; i < U; ++i) {
     ids[i] = static_cast<uint32_t>(keys_[i] >> 32);
     if (ids[i] >= shard.global_rows)
       throw std::out_of_range("feature id " + std::to_string(ids[i]) + " is outside the table of " +
                               std::to_string(shard.global_rows) + " rows");
-    ++per_owner[shard.owner(ids[i])];
   }
+  number_by_owner(shard);
+  slot_of_.resize(U);
+  for (size_t i = 0; i < U; ++i) slot_of_[static_cast<uint32_t>(keys_[i])] = sorted_slots[i];
+}
+
+// Slots for the sorted `ids`, owner-major: per_owner, sorted_slots and by_slot.
+void BatchRows::number_by_owner(const optim::RowShard& shard) {
+  per_owner.assign(shard.count, 0);
+  for (uint32_t id : ids) ++per_owner[shard.owner(id)];
   std::vector<uint64_t> at(shard.count, 0);
   for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
-  slot_of_.resize(U);
-  by_slot.resize(U);
-  sorted_slots.resize(U);
-  for (size_t i = 0; i < U; ++i) {
+  sorted_slots.resize(ids.size());
+  by_slot.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
     const uint64_t slot = at[shard.owner(ids[i])]++;
-    slot_of_[static_cast<uint32_t>(keys_[i])] = static_cast<uint32_t>(slot);
     sorted_slots[i] = static_cast<uint32_t>(slot);
     by_slot[slot] = ids[i];
   }
@@ -181,7 +186,6 @@ void BatchRows::list_block_rows(uint32_t blocks, size_t words, const optim::RowS
     total += static_cast<uint32_t>(std::popcount(bits_[i]));
   }
   ids.resize(total);
-  per_owner.assign(shard.count, 0);
   size_t u = 0;
   for (size_t r = 0; r < D; ++r) {
     const uint64_t first_row = (keys_[r] >> 32) * uint64_t{blocks};
@@ -189,20 +193,10 @@ void BatchRows::list_block_rows(uint32_t blocks, size_t words, const optim::RowS
       throw std::out_of_range("feature id " + std::to_string(keys_[r] >> 32) + " is outside the table of " +
                               std::to_string(shard.global_rows / blocks) + " rows");
     for (size_t w = 0; w < words; ++w)
-      for (uint64_t word = bits_[r * words + w]; word != 0; word &= word - 1) {
-        ids[u] = static_cast<uint32_t>(first_row + w * 64 + static_cast<uint64_t>(std::countr_zero(word)));
-        ++per_owner[shard.owner(ids[u++])];
-      }
+      for (uint64_t word = bits_[r * words + w]; word != 0; word &= word - 1)
+        ids[u++] = static_cast<uint32_t>(first_row + w * 64 + static_cast<uint64_t>(std::countr_zero(word)));
   }
-  std::vector<uint64_t> at(shard.count, 0);
-  for (uint32_t r = 1; r < shard.count; ++r) at[r] = at[r - 1] + per_owner[r - 1];
-  sorted_slots.resize(total);
-  by_slot.resize(total);
-  for (size_t i = 0; i < total; ++i) {
-    const uint64_t slot = at[shard.owner(ids[i])]++;
-    sorted_slots[i] = static_cast<uint32_t>(slot);
-    by_slot[slot] = ids[i];
-  }
+  number_by_owner(shard);
 }
 
 }  // namespace sparsetrain::embedding

@@ -44,6 +44,7 @@ struct BatchRows {
   void find_distinct(const uint32_t* feature_ids, size_t n);
   void sort_distinct();  // keys_: (id << 32 | first-appearance index), by id
   void number_slots(const optim::RowShard& shard);
+  void number_by_owner(const optim::RowShard& shard);  // sorted_slots, by_slot, per_owner for the sorted ids
   void group_by_slot(uint32_t features_per_sample);
   // plan_blocks' stages: each distinct id's chosen blocks as bits, then the rows they make.
   void mark_blocks(size_t samples, uint32_t features_per_sample, const uint32_t* chosen, size_t per_sample_blocks,
