@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "sparsetrain/embedding/sharded_table.h"
+#include "sparsetrain/train/table_rows.h"
 
 namespace sparsetrain::train {
 
@@ -21,30 +22,18 @@ void score_batches(model::Network& network, collective::Comm& comm, const std::f
   optim::ParamBlock& embed = network.blocks()[network.embed_block()];
   embedding::ShardedTable table(comm, embed);
   embedding::BatchRows rows;
-  // model.embed_sparsity < 1: each sample's blocks are chosen first, and only their rows travel.
-  const bool blocks = network.embed_sparse();
-  std::vector<uint32_t> chosen;
-  if (blocks && network.block_sums_partial()) {  // just loaded: every owner's block sums to every rank
-    table.replicate_row_values(network.block_sums().data());
-    network.block_sums_completed();
-  }
+  std::vector<uint32_t> chosen;         // model.embed_sparsity < 1: each sample's blocks, whose rows alone travel
+  complete_block_sums(network, table);  // a model just loaded
   bool done = false;
   for (;;) {
     const size_t n = done ? 0 : next(batch);
     done = n == 0;
     if (done) batch.resize(0, false);                     // a rank that is done still serves its rows: it asks for none
     if (comm.sum(static_cast<uint64_t>(n)) == 0) return;  // every rank is done
-    if (blocks) {
-      network.choose_input_blocks(batch, chosen);
-      rows.plan_blocks(batch.ids.data(), batch.rows, data::Featurizer::kIdsPerRow, chosen.data(),
-                       network.embed_active_blocks(), network.embed_blocks(), embed.shard);
-    } else {
-      rows.plan(batch.ids.data(), batch.ids.size(), embed.shard, data::Featurizer::kIdsPerRow);
-    }
+    plan_table_rows(network, batch, embed.shard, chosen, rows);
     table.fetch(rows);
     if (done) continue;
-    model::EmbedRows view{rows.rows.data(), rows.slots.data()};
-    if (blocks) view.chosen = chosen.data();
+    const model::EmbedRows view = fetched_rows(network, rows, chosen);
     probs.resize(n);
     network.infer(batch, probs.data(), &view);
     sink(batch, probs.data());

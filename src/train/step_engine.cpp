@@ -1,5 +1,6 @@
 #include "sparsetrain/train/step_engine.h"
 
+#include "sparsetrain/train/table_rows.h"
 #include "sparsetrain/util/cpu_time.h"
 
 namespace sparsetrain::train {
@@ -18,44 +19,29 @@ uint64_t StepEngine::bytes_sent() const {
 
 void StepEngine::start(GlobalBatch& first) {
   if (!table_) return;
-  if (net_.embed_sparse() && net_.block_sums_partial()) share_block_sums(false);
-  plan_table_rows(first);
+  complete_block_sums(net_, *table_);
+  plan(first);
   table_->fetch(first.table_rows);
 }
 
-void StepEngine::plan_table_rows(GlobalBatch& b) {
+void StepEngine::plan(GlobalBatch& b) {
   const double c0 = util::thread_cpu_seconds();
-  if (net_.embed_sparse()) {
-    net_.choose_input_blocks(b.batch, b.chosen);
-    b.table_rows.plan_blocks(b.batch.ids.data(), b.batch.rows, data::Featurizer::kIdsPerRow, b.chosen.data(),
-                             net_.embed_active_blocks(), net_.embed_blocks(), table_->shard());
-  } else {
-    b.table_rows.plan(b.batch.ids.data(), b.batch.ids.size(), table_->shard(), data::Featurizer::kIdsPerRow);
-  }
+  plan_table_rows(net_, b.batch, table_->shard(), b.chosen, b.table_rows);
   times_.plan += util::thread_cpu_seconds() - c0;
 }
 
-void StepEngine::share_block_sums(bool updated_only) {
-  if (updated_only) {
-    const double c0 = util::thread_cpu_seconds();
-    net_.embed_rows_updated(table_->applied_rows());
-    times_.block_sums += util::thread_cpu_seconds() - c0;
-    table_->replicate_updated_row_values(net_.block_sums().data());  // its own CPU: ShardStats::values_s
-  } else {
-    table_->replicate_row_values(net_.block_sums().data());
-  }
-  net_.block_sums_completed();
+void StepEngine::share_updated_block_sums() {
+  const double c0 = util::thread_cpu_seconds();
+  net_.embed_rows_updated(table_->applied_rows());
+  times_.block_sums += util::thread_cpu_seconds() - c0;
+  table_->replicate_updated_row_values(net_.block_sums().data());  // its own CPU: ShardStats::values_s
 }
 
 void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, GlobalBatch* next,
                       model::StepStats& window) {
   optimizer_.begin_step(step);
   double c0 = util::thread_cpu_seconds();
-  const embedding::BatchRows& tr = cur.table_rows;
-  const model::EmbedRows view{
-      tr.rows.data(),        tr.slots.data(),        tr.size(),
-      tr.slot_start.data(),  tr.slot_samples.data(), net_.embed_sparse() ? cur.chosen.data() : nullptr,
-      tr.sorted_slots.data()};
+  const model::EmbedRows view = fetched_rows(net_, cur.table_rows, cur.chosen);
   net_.forward_backward(cur.batch, 1.0f / static_cast<float>(cur.total), step, sample_base + cur.before_me, grads_,
                         window, table_ ? &view : nullptr);
   times_.compute += util::thread_cpu_seconds() - c0;
@@ -90,13 +76,13 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   // The sharded table: gradient rows to their owners, the next batch's rows back.
   if (table_ && net_.embed_sparse()) {  // in order: the next choice needs this step's update
     table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, nullptr);
-    share_block_sums(true);
+    share_updated_block_sums();
     if (next) {
-      plan_table_rows(*next);
+      plan(*next);
       table_->fetch(next->table_rows);
     }
   } else if (table_) {
-    if (next) plan_table_rows(*next);
+    if (next) plan(*next);
     table_->push_and_fetch(cur.table_rows, grads_[embed].sparse_grad, optimizer_, next ? &next->table_rows : nullptr);
   }
   if (net_.rebuild_due(step)) {

@@ -75,11 +75,11 @@ class StepEngine {
   std::vector<collective::GradSlot> slots_;
   StepTimes times_;
 
-  // Sharded table: plans the rows `b` reads (its chosen blocks' rows with embed_sparsity < 1).
-  void plan_table_rows(GlobalBatch& b);
-  // embed_sparsity < 1, sharded: the owners' block sums (every row's after a refresh, else
-  // those of the rows the last push updated) to every rank.
-  void share_block_sums(bool updated_only);
+  // Sharded table: plans the rows `b` reads (table_rows.h), timed as StepTimes::plan.
+  void plan(GlobalBatch& b);
+  // embed_sparsity < 1, sharded: the owners' new block sums of the rows the last push updated,
+  // to every rank.
+  void share_updated_block_sums();
 };
 
 // Reads this rank's next share of the global batch (local_batch rows), sums the row
