@@ -38,9 +38,7 @@ inline float block_sum(const float* w) {
   for (size_t c = 0; c < kEmbedBlock; ++c) s += w[c];
   return s;
 }
-}  // namespace
 
-namespace {
 // The distinct blocks the samples `samples[0 .. n)` chose (`chosen`: A per sample), ascending.
 // mark: per thread, nb entries; block b is seen in this call if mark[b] == stamp (unique per call).
 void distinct_blocks(const uint32_t* chosen, size_t A, size_t nb, const uint32_t* samples, uint32_t n, uint32_t stamp,

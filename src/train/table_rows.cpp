@@ -9,8 +9,8 @@ void plan_table_rows(model::Network& net, const data::Batch& batch, const optim:
     return;
   }
   net.choose_input_blocks(batch, chosen);
-  rows.plan_blocks(batch.ids.data(), batch.rows, data::Featurizer::kIdsPerRow, chosen.data(),
-                   net.embed_active_blocks(), net.embed_blocks(), shard);
+  rows.plan_blocks(batch.ids.data(), batch.rows, data::Featurizer::kIdsPerRow, chosen.data(), net.embed_active_blocks(),
+                   net.embed_blocks(), shard);
 }
 
 void complete_block_sums(model::Network& net, embedding::ShardedTable& table) {
