@@ -137,7 +137,11 @@ void ShardedTable::apply_owned(const OwnerUpdate& update, const std::vector<uint
 void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const optim::Optimizer& opt,
                                   BatchRows* next) {
   push_and_fetch(
-      cur, grad, [&opt](optim::ParamBlock& local, const optim::SparseGrad& summed) { opt.apply(local, summed); }, next);
+      cur, grad,
+      [&opt](optim::ParamBlock& local, const optim::SparseGrad& summed) {
+        opt.apply(local, summed, optim::Optimizer::Rows::InputTable);
+      },
+      next);
 }
 
 void ShardedTable::push_and_fetch(const BatchRows& cur, const optim::SparseGrad& grad, const OwnerUpdate& update,

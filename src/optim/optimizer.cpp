@@ -97,7 +97,7 @@ inline void prefetch_row(const ParamBlock& block, size_t row) {
   for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(w + b, 1);
 }
 
-void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
+void Optimizer::apply(ParamBlock& block, const SparseGrad& grad, Rows rows) const {
   const long n = static_cast<long>(grad.rows.size());
   if (!adam_) {
     constexpr long kAhead = 4;
@@ -125,7 +125,9 @@ void Optimizer::apply(ParamBlock& block, const SparseGrad& grad) const {
     last = t;
   }
   kernels::AdamRowParams p = adam_params(0);  // the decays come per row from the arrays
-  p.key_stride = block.shard.count;           // bfloat16 rounding keyed by global row
+  if (rows == Rows::InputTable && options_.table_eps == OptimizerOptions::EpsPlacement::Raw)
+    p.eps_hat = static_cast<float>(options_.eps);  // the kernels add eps_hat to sqrt(v) as it is
+  p.key_stride = block.shard.count;                // bfloat16 rounding keyed by global row
   p.key_offset = block.shard.rank;
   const auto& k = kernels::active();
   const uint32_t seed = round_seed();

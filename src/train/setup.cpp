@@ -95,6 +95,8 @@ optim::OptimizerOptions optimizer_options(const cli::Config& c) {
   o.warmup_steps = c.optim.warmup_steps;
   o.skipped_steps = c.optim.skipped_steps == cli::SkippedSteps::Hold ? optim::OptimizerOptions::SkippedSteps::Hold
                                                                      : optim::OptimizerOptions::SkippedSteps::Decay;
+  o.table_eps = c.optim.table_eps == cli::TableEps::Raw ? optim::OptimizerOptions::EpsPlacement::Raw
+                                                        : optim::OptimizerOptions::EpsPlacement::Corrected;
   return o;
 }
 

@@ -62,7 +62,8 @@ void StepEngine::step(uint64_t step, uint64_t sample_base, GlobalBatch& cur, Glo
   for (size_t b = 0; b < blocks.size(); ++b) {
     if (table_ && b == embed) continue;
     if (grads_[b].sparse)
-      optimizer_.apply(blocks[b], grads_[b].sparse_grad);
+      optimizer_.apply(blocks[b], grads_[b].sparse_grad,
+                       b == embed ? optim::Optimizer::Rows::InputTable : optim::Optimizer::Rows::Other);
     else
       optimizer_.apply(blocks[b], grads_[b].dense_grad);
   }

@@ -237,6 +237,41 @@ TEST_P(OptimizerTest, HoldAndDecayAgreeOnRowsTouchedEveryStep) {
   EXPECT_EQ(0, std::memcmp(a.m.data(), b.m.data(), a.m.size() * sizeof(float)));
 }
 
+TEST_P(OptimizerTest, RawTableEpsIsPyTorchSparseAdamOnTheInputTableOnly) {
+  // PyTorch's SparseAdam: w -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps). Small gradients
+  // (1e-7, below eps / sqrt(1-b2^t) early on) make the eps placement show in the update.
+  OptimizerOptions o;
+  o.lr = 0.01;
+  o.eps = 1e-6;
+  o.table_eps = OptimizerOptions::EpsPlacement::Raw;
+  Optimizer opt(o);
+  ParamBlock table = make_block(2, 6, true, 11), other = make_block(2, 6, true, 11);
+  RefRow raw = ref_row(table, 1), corrected = ref_row(other, 1);
+  util::Rng rng(12);
+  for (uint64_t t = 1; t <= 5; ++t) {
+    SparseGrad g = sparse_grad({1}, 6, rng);
+    for (float& x : g.values) x *= 1e-6f;
+    opt.begin_step(t);
+    opt.apply(table, g, Optimizer::Rows::InputTable);
+    opt.apply(other, g);  // any other block keeps Adam's rule
+    const double c1 = 1 - std::pow(o.beta1, static_cast<double>(t));
+    const double c2 = 1 - std::pow(o.beta2, static_cast<double>(t));
+    std::vector<double> gr(g.values.begin(), g.values.end());
+    for (size_t j = 0; j < 6; ++j) {
+      raw.m[j] = o.beta1 * raw.m[j] + (1 - o.beta1) * gr[j];
+      raw.v[j] = o.beta2 * raw.v[j] + (1 - o.beta2) * gr[j] * gr[j];
+      raw.w[j] -= o.lr * std::sqrt(c2) / c1 * raw.m[j] / (std::sqrt(raw.v[j]) + o.eps);
+    }
+    ref_adam(corrected, gr, o, t, o.lr, true);
+  }
+  for (size_t j = 0; j < 6; ++j) {
+    EXPECT_NEAR(table.w[6 + j], raw.w[j], 2e-6) << "col " << j;
+    EXPECT_NEAR(other.w[6 + j], corrected.w[j], 2e-6) << "col " << j;
+    // The two rules differ by far more than the tolerance here: the test can tell them apart.
+    EXPECT_GT(std::abs(raw.w[j] - corrected.w[j]), 1e-5) << "col " << j;
+  }
+}
+
 TEST_P(OptimizerTest, SkipsLongerThanTheDecayTableMatchTextbookAdam) {
   // The decay of a row that skipped k steps comes from a table for k < 4096 and from exp()
   // beyond: a row touched at steps 1, 5000 (4,998 skipped) and 9000 (3,999 skipped) must

@@ -51,6 +51,13 @@ TEST(OptimizerOptions, SkippedStepsReachTheOptimizer) {
   EXPECT_THROW(cli::parse_args({"--optim.skipped_steps", "freeze"}), cli::ConfigError);
 }
 
+TEST(OptimizerOptions, TableEpsReachesTheOptimizer) {
+  using Eps = optim::OptimizerOptions::EpsPlacement;
+  EXPECT_EQ(optimizer_options(cli::parse_args({}).config).table_eps, Eps::Corrected);
+  EXPECT_EQ(optimizer_options(cli::parse_args({"--optim.table_eps", "raw"}).config).table_eps, Eps::Raw);
+  EXPECT_THROW(cli::parse_args({"--optim.table_eps", "sparse"}), cli::ConfigError);
+}
+
 // embed_sparsity < 1 shards like the dense table: across ranks the table is split, on one rank
 // it is whole either way, and the memory estimate counts this rank's blocks plus every row's
 // block sum (replicated on every rank).

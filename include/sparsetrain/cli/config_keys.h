@@ -79,7 +79,9 @@
   X(optim, moments,     Moments, Moments::Float32, one_of_enum<Moments>(),                          \
     "Adam's m and v of the sparse-input table: 'float32', or 'bfloat16' (stochastically rounded): 8 instead of 12 bytes per parameter, at a measured cost of 0.0005-0.006 test AUC (README)") \
   X(optim, skipped_steps, SkippedSteps, SkippedSteps::Decay, one_of_enum<SkippedSteps>(),                  \
-    "Lazy Adam on the steps a row skips: 'decay' its moments by beta^k as dense Adam's zero gradients would, or 'hold' them until its next update (PyTorch SparseAdam, TF LazyAdam)")
+    "Lazy Adam on the steps a row skips: 'decay' its moments by beta^k as dense Adam's zero gradients would, or 'hold' them until its next update (PyTorch SparseAdam, TF LazyAdam)") \
+  X(optim, table_eps,   TableEps, TableEps::Corrected, one_of_enum<TableEps>(),                           \
+    "Where Adam's eps enters for the sparse-input table: 'corrected' beside sqrt of the bias-corrected v (PyTorch's Adam; every other block), or 'raw' beside sqrt of the raw v (PyTorch's SparseAdam, TF's Adam): an effective eps of eps/sqrt(1-beta2^t)")
 
 #define ST_KEYS_train(X)                                                                                \
   X(train, batch_size,  int,         1024,      int_range(1, 1 << 22),                                  \

@@ -8,6 +8,13 @@
 // SkippedSteps::Hold instead leaves a skipped row's moments as they were until its
 // next update, as PyTorch's SparseAdam and TensorFlow Addons' LazyAdam do: a rare
 // feature keeps its momentum and its second-moment scale.
+//
+// Where eps enters: Kingma & Ba's Algorithm 1 and PyTorch's Adam add it to sqrt(v_hat),
+// the bias-corrected second moment. PyTorch's SparseAdam (and TensorFlow's Adam) add it
+// to sqrt(v) and bias-correct the step instead: an effective eps of eps / sqrt(1 - beta2^t),
+// 32x larger at t = 1 with beta2 = 0.999, which damps the first updates of rows with
+// small gradients. EpsPlacement::Raw gives the input table that rule (optim.table_eps),
+// so sparsetrain can compute exactly what a PyTorch model with SparseAdam computes.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,9 +26,11 @@ namespace sparsetrain::optim {
 
 struct OptimizerOptions {
   enum class Algorithm { Adam, Sgd };
-  enum class SkippedSteps { Decay, Hold };  // what a lazy row's moments do on the steps it skips
+  enum class SkippedSteps { Decay, Hold };     // what a lazy row's moments do on the steps it skips
+  enum class EpsPlacement { Corrected, Raw };  // eps beside sqrt(v_hat), or beside sqrt(v)
   Algorithm algorithm = Algorithm::Adam;
   SkippedSteps skipped_steps = SkippedSteps::Decay;
+  EpsPlacement table_eps = EpsPlacement::Corrected;  // the input table's; every other block: Corrected
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;
@@ -34,8 +43,10 @@ class Optimizer {
 
   // Starts global step t (1-based) and fixes the learning rate for it.
   void begin_step(uint64_t t);
+  // Which block a sparse update is for: options().table_eps applies to the input table only.
+  enum class Rows { Other, InputTable };
   // Apply this step's gradients. Thread-parallel over rows (OpenMP); deterministic.
-  void apply(ParamBlock& block, const SparseGrad& grad) const;
+  void apply(ParamBlock& block, const SparseGrad& grad, Rows rows = Rows::Other) const;
   void apply(ParamBlock& block, const DenseGrad& grad) const;
 
   double current_lr() const { return lr_now_; }
@@ -55,9 +66,9 @@ class Optimizer {
   OptimizerOptions options_;
   bool adam_ = true;
   uint64_t t_ = 0;
-  double lr_now_ = 0, lr_t_ = 0, eps_hat_ = 0;
-  double log_beta1_ = 0, log_beta2_ = 0;  // of the skipped-step decay: 0 (no decay) under Hold
-  std::vector<float> decay1_, decay2_;    // beta1^k, beta2^k for k < kDecayTable (1 under Hold)
+  double lr_now_ = 0, lr_t_ = 0, eps_hat_ = 0;  // eps_hat_: eps scaled to sit beside sqrt(v) (Corrected)
+  double log_beta1_ = 0, log_beta2_ = 0;        // of the skipped-step decay: 0 (no decay) under Hold
+  std::vector<float> decay1_, decay2_;          // beta1^k, beta2^k for k < kDecayTable (1 under Hold)
 };
 
 }  // namespace sparsetrain::optim
