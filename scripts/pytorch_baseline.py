@@ -262,6 +262,44 @@ def check_ids(args):
     return 0 if ok else 1
 
 
+def sparsetrain_blocks(net):
+    """(block name, (torch weight, torch bias or None)) in sparsetrain's model-file layout:
+    embed (rows x D), embed_bias (1 x D), dense_proj (13 x D: Linear's weight transposed), fc<l> and
+    out (out x in+1: the bias is the last column)."""
+    blocks = [("embed", (net.embed.weight, None)), ("embed_bias", (net.embed_bias, None)),
+              ("dense_proj", (net.dense_proj.weight, None))]
+    blocks += [(f"fc{l + 1}", (fc.weight, fc.bias)) for l, fc in enumerate(net.fcs)]
+    return blocks + [("out", (net.out.weight, net.out.bias))]
+
+
+def load_sparsetrain_weights(net, path):
+    import h5py  # Debian's python3-h5py; only this option needs it
+    import torch
+    with h5py.File(path, "r") as f, torch.no_grad():
+        for name, (w, b) in sparsetrain_blocks(net):
+            a = torch.from_numpy(f[f"params/{name}/w"][()])
+            if name == "dense_proj":
+                w.copy_(a.t())
+            elif b is None:
+                w.copy_(a.reshape(w.shape))
+            else:
+                w.copy_(a[:, :-1]), b.copy_(a[:, -1])
+
+
+def save_sparsetrain_weights(net, path):
+    import h5py
+    import torch
+    with h5py.File(path, "w") as f, torch.no_grad():
+        for name, (w, b) in sparsetrain_blocks(net):
+            if name == "dense_proj":
+                a = w.t()
+            elif b is None:
+                a = w.reshape(-1, w.shape[-1])
+            else:
+                a = torch.cat([w, b[:, None]], dim=1)
+            f[f"params/{name}/w"] = a.contiguous().numpy()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", required=True)
@@ -287,6 +325,11 @@ def main():
                          "Kaiming-uniform weights and uniform biases; the table N(0, 0.01^2), as CTR code scales it)")
     ap.add_argument("--dense-features", choices=["true", "false"], default="true",
                     help="false: no dense input (like --data.dense_features false): only the 39 hashed ids")
+    ap.add_argument("--init-from", metavar="MODEL_H5",
+                    help="start from the weights of a sparsetrain model file (needs python3-h5py): the "
+                         "same-start check of scripts/bench/same_start.py")
+    ap.add_argument("--save", metavar="MODEL_H5",
+                    help="write the final weights in sparsetrain's model-file layout (params/<block>/w)")
     ap.add_argument("--denormals", choices=["flush", "keep"], default="flush",
                     help="like sparsetrain's train.denormals: 'flush' sets FTZ+DAZ (torch.set_flush_denormal), "
                          "so neither side pays Intel's subnormal assists")
@@ -373,6 +416,8 @@ def main():
             return self.out(h).squeeze(1)
 
     net = Net()
+    if args.init_from:
+        load_sparsetrain_weights(net, args.init_from)
     dense_params = [p for n, p in net.named_parameters() if not n.startswith("embed.")]
     opt_sparse = torch.optim.SparseAdam([net.embed.weight], lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)
     opt_dense = torch.optim.Adam(dense_params, lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)
@@ -441,6 +486,8 @@ def main():
     }
     if last:
         summary.update(auc=last["auc"], logloss=last["logloss"], test_rows=int(len(y_te)))
+    if args.save:
+        save_sparsetrain_weights(net, args.save)
     print(json.dumps(summary))
     return 0
 
