@@ -88,14 +88,19 @@ def sweep_variants(sparsities, lsh_settings):
     return out
 
 
-def compare_variants(spec, dense_settings, with_torch=True):
+def compare_variants(spec, dense_settings, with_torch=True, torch_spec=""):
     """Candidate defaults side by side: spec is "LABEL=ARGS;LABEL=ARGS" (ARGS may be empty =
-    today's defaults), each run with every dense-features setting, beside PyTorch."""
+    today's defaults), each run with every dense-features setting, beside PyTorch; torch_spec
+    the same for more PyTorch variants (pytorch_baseline.py's arguments)."""
     out = []
     for dense in dense_settings:
-        for item in spec.split(";"):
+        for item in filter(None, spec.split(";")):
             label, _, extra = item.partition("=")
             out.append((f"sparsetrain {label.strip()}", "st", dense, extra.split() + ["--data.dense_features", dense]))
+        for item in filter(None, torch_spec.split(";")):
+            label, _, extra = item.partition("=")
+            out.append((f"PyTorch {label.strip()}", "torch", dense,
+                        ["--init", "pytorch", "--dense-features", dense] + extra.split()))
         if with_torch:
             out.append(("PyTorch, pytorch init", "torch", dense, ["--init", "pytorch", "--dense-features", dense]))
     return out
@@ -202,6 +207,9 @@ def main():
     ap.add_argument("--shape", default="benchmark", choices=sorted(SHAPES),
                     help="benchmark: 2^20 x 64, hidden 1024, lr 0.003; wide: 100,000 x 10,240, no hidden, lr 0.001")
     ap.add_argument("--binary", default=str(ROOT / "build/sparsetrain"))
+    ap.add_argument("--torch-compare", default="",
+                    help="with --compare: PyTorch variants 'LABEL=ARGS;...' of pytorch_baseline.py's arguments "
+                         "(e.g. 'crc32=--hash crc32'), with PyTorch's init and every --dense setting")
     ap.add_argument("--work", default="/tmp/sparsetrain-parity")
     ap.add_argument("--out", default=str(ROOT / "scripts/bench/results/parity.md"))
     ap.add_argument("--recall-rows", type=int, default=20000,
@@ -211,7 +219,7 @@ def main():
     (work / "runs").mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.compare:
-        chosen = compare_variants(args.compare, args.dense.split(","), args.torch == "true")
+        chosen = compare_variants(args.compare, args.dense.split(","), args.torch == "true", args.torch_compare)
     elif args.sweep_sparsity:
         chosen = sweep_variants(args.sweep_sparsity.split(","), [x for x in args.sweep_lsh.split(",") if x])
     else:

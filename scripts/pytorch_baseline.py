@@ -30,6 +30,7 @@ import math
 import os
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -66,9 +67,10 @@ def fmix64(k):
 class Featurizer:
     """numpy port of sparsetrain::data::Featurizer (log_squared, dense features on)."""
 
-    def __init__(self, input_dim, hash_seed=0):
+    def __init__(self, input_dim, hash_seed=0, hash_fn="fmix64"):
         assert 1 <= input_dim <= (1 << 32)
         self.input_dim = int(input_dim)
+        self.hash_fn = hash_fn
         self.seed_mix = U64(fmix64_int(hash_seed + GOLDEN))
         v = np.arange(TABLE_SIZE, dtype=np.float64)
         with np.errstate(divide="ignore"):
@@ -77,6 +79,11 @@ class Featurizer:
         self.log1p = np.log1p(v).astype(np.float32)
 
     def reduce(self, key):
+        if self.hash_fn == "crc32":  # issue 17's run: CRC32 of the (field, token) key, modulo input_dim
+            raw = np.ascontiguousarray(key, dtype="<u8").tobytes()
+            crc = np.fromiter((zlib.crc32(raw[i:i + 8]) for i in range(0, len(raw), 8)), dtype=np.uint64,
+                              count=key.size)
+            return (crc % U64(self.input_dim)).astype(np.uint32).reshape(key.shape)
         h = fmix64(key ^ self.seed_mix)
         d = self.input_dim
         if d == (1 << 32):
@@ -325,6 +332,9 @@ def main():
                          "Kaiming-uniform weights and uniform biases; the table N(0, 0.01^2), as CTR code scales it)")
     ap.add_argument("--dense-features", choices=["true", "false"], default="true",
                     help="false: no dense input (like --data.dense_features false): only the 39 hashed ids")
+    ap.add_argument("--hash", choices=["fmix64", "crc32"], default="fmix64",
+                    help="feature hash: sparsetrain's (fmix64, Lemire reduction), or CRC32 of the same 8-byte "
+                         "(field, token) key modulo --input-dim, as in the run that filed issue 17")
     ap.add_argument("--init-from", metavar="MODEL_H5",
                     help="start from the weights of a sparsetrain model file (needs python3-h5py): the "
                          "same-start check of scripts/bench/same_start.py")
@@ -354,7 +364,7 @@ def main():
     if args.denormals == "flush" and not torch.set_flush_denormal(True):
         print("pytorch_baseline: this CPU cannot flush denormals (no SSE3 FTZ/DAZ)", file=sys.stderr)
 
-    fz = Featurizer(args.input_dim, args.hash_seed)
+    fz = Featurizer(args.input_dim, args.hash_seed, args.hash)
     t0 = time.perf_counter()
     y_tr, ids_tr, dn_tr, sk = load(args.train, fz, args.max_rows)
     if args.test:
@@ -482,7 +492,7 @@ def main():
         "samples": samples, "train_s": round(train_s, 4), "cpu_s": round(cpu_s, 4),
         "samples_per_s": samples / max(train_s, 1e-9), "samples_per_cpu_s": samples / max(cpu_s, 1e-9),
         "parameters": n_params, "train_loss": loss_sum / max(samples, 1), "featurize_s": round(featurize_s, 2),
-        "denormals": args.denormals, "init": args.init, "dense_features": args.dense_features, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "denormals": args.denormals, "init": args.init, "hash": args.hash, "dense_features": args.dense_features, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
     }
     if last:
         summary.update(auc=last["auc"], logloss=last["logloss"], test_rows=int(len(y_te)))
