@@ -5,7 +5,8 @@
 #      and every checkpoint (weights, Adam m and v, per-row steps, LSH sources, cursors)
 #      are bitwise identical, and so is the summary line (loss, AUC, logloss).
 #      The same with optim.moments = bfloat16 (stochastically rounded moments); and the
-#      sharded model does not depend on the threads per rank.
+#      sharded model does not depend on the threads per rank. The same with
+#      optim.table_eps = raw (the input table's own eps rule, applied by the owners).
 #  (2) Resharding: resume a P = 2 checkpoint on 3 ranks and a P = 3 one on 2 ranks, once
 #      sharded and once replicated, from copies of the same file: the finished models are
 #      bitwise identical.
@@ -102,6 +103,17 @@ b=$(run shb 2 --dist.embedding sharded --optim.moments bfloat16 --train.epochs 1
 [[ "$a" == "$b" ]] || fail "bfloat16 moments: summaries differ: replicated $a, sharded $b"
 same_model "$WORK/repb/checkpoints/ckpt-000000000050.h5" "$WORK/shb/checkpoints/ckpt-000000000050.h5"
 echo "bfloat16 moments, P=2: sharded == replicated (checkpoint of step 50)"
+
+# (1d) optim.table_eps = raw: the owners apply the input table's rule as the replicated table
+# does, and it is in effect (the table's weights differ from the default rule's at step 50).
+a=$(run repr 2 --dist.embedding replicated --optim.table_eps raw --train.epochs 1 | strip)
+b=$(run shr 2 --dist.embedding sharded --optim.table_eps raw --train.epochs 1 | strip)
+[[ "$a" == "$b" ]] || fail "table_eps raw: summaries differ: replicated $a, sharded $b"
+same_model "$WORK/repr/checkpoints/ckpt-000000000050.h5" "$WORK/shr/checkpoints/ckpt-000000000050.h5"
+h5dump -b LE -d /params/embed/w -o "$WORK/raw.bin" "$WORK/shr/checkpoints/ckpt-000000000050.h5" > /dev/null
+h5dump -b LE -d /params/embed/w -o "$WORK/cor.bin" "$WORK/sh2/checkpoints/ckpt-000000000050.h5" > /dev/null
+! cmp -s "$WORK/raw.bin" "$WORK/cor.bin" || fail "table_eps raw left the table as the default rule does"
+echo "table_eps raw, P=2: sharded == replicated, and the table differs from the default rule's"
 
 # (1c) threads: 2 ranks x 2 threads train the same sharded model as 2 x 1 (batches of 600
 # rows, so the plan's and the backward's parallel paths run).
