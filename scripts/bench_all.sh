@@ -21,7 +21,8 @@
 # WIDE_SPARSITY.
 #
 # Needs (Debian packages): the build dependencies of scripts/setup.sh, plus for the
-# comparison and the plot: python3-numpy python3-torch gnuplot-nox, and an optimized
+# comparison and the plot: python3-numpy python3-torch gnuplot-nox (python3-h5py for the
+# same-start check), and an optimized
 # BLAS for PyTorch's Linear layers (libopenblas0-pthread); mpirun (openmpi-bin) for the
 # 2-rank row. Missing optional pieces are skipped with a note.
 set -euo pipefail
@@ -334,6 +335,16 @@ if [[ $HAVE_TORCH == 1 && "${PARITY:-1}" == "1" ]]; then
     --profiles "${PARITY_PROFILES:-kaggle,1tb,crosses,nonmonotone,heavytail,lighttail}" \
     --rows "${PARITY_ROWS:-500000}" --test-rows "${PARITY_TEST_ROWS:-100000}" --seeds "${PARITY_SEEDS:-1,2,3}" \
     --only "${PARITY_ONLY:-decay}" --out "$RESULTS/parity.md"
+  # Both systems from the same weights for 3 steps: under PyTorch's rules they must agree.
+  if "$PY" -c "import h5py" 2> /dev/null; then
+    say "same start as PyTorch (scripts/bench/same_start.py)"
+    PROFILE=${PARITY_PROFILES:-kaggle}
+    head -n 4096 "$WORK/parity/${PROFILE%%,*}-train.tsv" > "$WORK/same_start.tsv"
+    env "${TORCH_ENV[@]}" "$PY" scripts/bench/same_start.py --binary "$BUILD_DIR/sparsetrain" \
+      --train "$WORK/same_start.tsv" --work "$WORK/same_start" | tee "$RESULTS/same_start.md"
+  else
+    note "python3-h5py missing: the same-start check against PyTorch is skipped"
+  fi
 fi
 
 # ---------------------------------------------------------------- report + plot
