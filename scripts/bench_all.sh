@@ -12,7 +12,7 @@
 # RESULTS_DIR, TRAIN_ROWS, TEST_ROWS, REPS, TP_STEPS, INPUT_DIM, EMBED_DIM, HIDDEN,
 # SPARSITY, LR, BATCH, LSH_ARGS (extra `--lsh.key value` args for the sparse runs),
 # TUNED_ARGS (args of the second sparse variant, "default sparse": the config defaults, written out
-# (sparsity 0.03, 2 tables x 5 bits); empty = skip),
+# (sparsity 0.03, 2 tables x 4 bits); empty = skip),
 # EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1; for the accuracy per profile
 # (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
 # PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants);
@@ -52,9 +52,9 @@ LR=${LR:-0.003}
 BATCH=${BATCH:-1024}
 # The first sparse variant pins the original SLIDE-style settings (sparsity 0.05, 16 x 6-bit
 # tables); the second ("default sparse", internally "tuned") is the config defaults, written
-# out so the report names them: sparsity 0.03, 2 tables x 5 bits.
+# out so the report names them: sparsity 0.03, 2 tables x 4 bits.
 LSH_ARGS=${LSH_ARGS---lsh.tables 16 --lsh.bits 6}
-TUNED_ARGS=${TUNED_ARGS---model.sparsity 0.03 --lsh.tables 2 --lsh.bits 5}   # TUNED_ARGS= skips it
+TUNED_ARGS=${TUNED_ARGS---model.sparsity 0.03 --lsh.tables 2 --lsh.bits 4}   # TUNED_ARGS= skips it
 EVALS=${EVALS:-8}
 MEM_INPUT_DIM=${MEM_INPUT_DIM:-4194304}
 MPI_STEPS=${MPI_STEPS:-300}

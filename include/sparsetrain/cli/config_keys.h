@@ -48,10 +48,10 @@
 #define ST_KEYS_lsh(X)                                                                                  \
   X(lsh, family,        LshFamily, LshFamily::SimHash, one_of_enum<LshFamily>(),                            \
     "Hash family over neuron weights: signed random projections or densified winner-take-all")          \
-  X(lsh, bits,          int,         5,         int_range(1, 20),                                       \
-    "K: bits per table (2^K buckets)")                                                                   \
+  X(lsh, bits,          int,         4,         int_range(1, 20),                                       \
+    "K: bits per table (2^K buckets; 2 x 4 bits beat 2 x 5 in 19 of 24 cells of 6 synth profiles x 2 seed sets; scripts/bench/results/parity_lsh_bits.md)") \
   X(lsh, tables,        int,         2,         int_range(1, 1024),                                     \
-    "L: number of hash tables (2 x 5 bits: the best AUC against PyTorch on all 6 synth profiles, and faster than 4 x 5; scripts/bench/results/parity_defaults.md)") \
+    "L: number of hash tables (2 tables: at least as accurate as 4 on all 6 synth profiles, and faster; scripts/bench/results/parity_defaults.md)") \
   X(lsh, bucket_capacity, int,       128,       int_range(1, 1 << 20),                                  \
     "Fixed capacity of each bucket (reservoir-sampled when full)")                                       \
   X(lsh, rebuild_every, int,         50,        int_range(1, 1 << 30),                                  \
