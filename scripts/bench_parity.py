@@ -88,19 +88,23 @@ def sweep_variants(sparsities, lsh_settings):
     return out
 
 
+def labelled(spec):
+    """(label, argument list) for each item of "LABEL=ARGS;LABEL=ARGS" (empty items skipped)."""
+    for item in filter(None, spec.split(";")):
+        label, _, extra = item.partition("=")
+        yield label.strip(), extra.split()
+
+
 def compare_variants(spec, dense_settings, with_torch=True, torch_spec=""):
     """Candidate defaults side by side: spec is "LABEL=ARGS;LABEL=ARGS" (ARGS may be empty =
     today's defaults), each run with every dense-features setting, beside PyTorch; torch_spec
     the same for more PyTorch variants (pytorch_baseline.py's arguments)."""
     out = []
     for dense in dense_settings:
-        for item in filter(None, spec.split(";")):
-            label, _, extra = item.partition("=")
-            out.append((f"sparsetrain {label.strip()}", "st", dense, extra.split() + ["--data.dense_features", dense]))
-        for item in filter(None, torch_spec.split(";")):
-            label, _, extra = item.partition("=")
-            out.append((f"PyTorch {label.strip()}", "torch", dense,
-                        ["--init", "pytorch", "--dense-features", dense] + extra.split()))
+        for label, extra in labelled(spec):
+            out.append((f"sparsetrain {label}", "st", dense, extra + ["--data.dense_features", dense]))
+        for label, extra in labelled(torch_spec):
+            out.append((f"PyTorch {label}", "torch", dense, ["--init", "pytorch", "--dense-features", dense] + extra))
         if with_torch:
             out.append(("PyTorch, pytorch init", "torch", dense, ["--init", "pytorch", "--dense-features", dense]))
     return out

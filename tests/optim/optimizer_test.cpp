@@ -36,17 +36,21 @@ struct RefRow {
 };
 
 // One reference Adam step on one row; `touched` false = zero gradient and no weight
-// update (what lazy Adam is specified to do on a skipped step).
-void ref_adam(RefRow& r, const std::vector<double>& g, const OptimizerOptions& o, uint64_t t, double lr, bool touched) {
+// update (what lazy Adam is specified to do on a skipped step). EpsPlacement::Raw is
+// PyTorch SparseAdam's w -= lr sqrt(c2)/c1 * m / (sqrt(v) + eps), written in the same form
+// with eps / sqrt(c2) beside sqrt(v / c2).
+void ref_adam(RefRow& r, const std::vector<double>& g, const OptimizerOptions& o, uint64_t t, double lr, bool touched,
+              OptimizerOptions::EpsPlacement eps_at = OptimizerOptions::EpsPlacement::Corrected) {
   const double c1 = 1 - std::pow(o.beta1, static_cast<double>(t));
   const double c2 = 1 - std::pow(o.beta2, static_cast<double>(t));
+  const double eps = eps_at == OptimizerOptions::EpsPlacement::Raw ? o.eps / std::sqrt(c2) : o.eps;
   for (size_t i = 0; i < r.w.size(); ++i) {
     const double gi = touched ? g[i] : 0.0;
     r.m[i] = o.beta1 * r.m[i] + (1 - o.beta1) * gi;
     r.v[i] = o.beta2 * r.v[i] + (1 - o.beta2) * gi * gi;
     if (!touched) continue;
     r.w[i] -= lr * o.weight_decay * r.w[i];
-    r.w[i] -= lr * (r.m[i] / c1) / (std::sqrt(r.v[i] / c2) + o.eps);
+    r.w[i] -= lr * (r.m[i] / c1) / (std::sqrt(r.v[i] / c2) + eps);
   }
 }
 
@@ -254,14 +258,8 @@ TEST_P(OptimizerTest, RawTableEpsIsPyTorchSparseAdamOnTheInputTableOnly) {
     opt.begin_step(t);
     opt.apply(table, g, Optimizer::Rows::InputTable);
     opt.apply(other, g);  // any other block keeps Adam's rule
-    const double c1 = 1 - std::pow(o.beta1, static_cast<double>(t));
-    const double c2 = 1 - std::pow(o.beta2, static_cast<double>(t));
-    std::vector<double> gr(g.values.begin(), g.values.end());
-    for (size_t j = 0; j < 6; ++j) {
-      raw.m[j] = o.beta1 * raw.m[j] + (1 - o.beta1) * gr[j];
-      raw.v[j] = o.beta2 * raw.v[j] + (1 - o.beta2) * gr[j] * gr[j];
-      raw.w[j] -= o.lr * std::sqrt(c2) / c1 * raw.m[j] / (std::sqrt(raw.v[j]) + o.eps);
-    }
+    const std::vector<double> gr(g.values.begin(), g.values.end());
+    ref_adam(raw, gr, o, t, o.lr, true, OptimizerOptions::EpsPlacement::Raw);
     ref_adam(corrected, gr, o, t, o.lr, true);
   }
   for (size_t j = 0; j < 6; ++j) {
