@@ -410,7 +410,8 @@ def main():
                     t.uniform_(-a, a)
             # Rows start at 0.1 of unit variance for the 39-row sum (Network::init_weights).
             uni(self.embed.weight, 0.1 / math.sqrt(NUM_FIELDS))
-            uni(self.dense_proj.weight, 0.1)
+            # The dense projection at the sum's scale: inputs of mean squared norm ~119.
+            uni(self.dense_proj.weight, 0.1 / math.sqrt(119.0))
             i = D
             for fc, h in zip(self.fcs, hidden):
                 uni(fc.weight, math.sqrt(2.0 / i))

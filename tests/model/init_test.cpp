@@ -65,6 +65,9 @@ TEST(Init, SparsetrainSchemeKeepsItsScales) {
   spec.embed_dim = 64;
   const Network net(spec);
   EXPECT_NEAR(moments_of(block(net, "embed"), false).std, 0.1 / std::sqrt(39.0), 0.001);
+  // The dense projection at the 39-row sum's scale for Criteo's dense inputs (mean squared
+  // norm ~119), not at 0.1, which made it ~11x the sum.
+  EXPECT_NEAR(moments_of(block(net, "dense_proj"), false).std, 0.1 / std::sqrt(119.0), 0.001);
   const Moments fc = moments_of(block(net, "fc1"), true);
   EXPECT_NEAR(fc.std, std::sqrt(2.0 / 64), 0.1 * std::sqrt(2.0 / 64));
   EXPECT_EQ(fc.bias_max_abs, 0.0);
