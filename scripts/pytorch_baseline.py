@@ -279,12 +279,39 @@ def sparsetrain_blocks(net):
     return blocks + [("out", (net.out.weight, net.out.bias))]
 
 
-def load_sparsetrain_weights(net, path):
+def file_layout(name, w, b):
+    """A block's torch tensors as sparsetrain's model file stores them (see sparsetrain_blocks)."""
+    import torch
+    if name == "dense_proj":
+        return w.t()
+    if b is None:
+        return w.reshape(-1, w.shape[-1])
+    return torch.cat([w, b[:, None]], dim=1)
+
+
+def load_sparsetrain_weights(net, path, dense_features=True):
+    """Copies a sparsetrain model file's weights into net. Without dense features the file has no
+    dense_proj (sparsetrain builds none) and the projection, which then sees only zeros, keeps its
+    init. A missing block or a shape that does not match this network stops with the file, the
+    dataset and both shapes."""
     import h5py  # Debian's python3-h5py; only this option needs it
     import torch
-    with h5py.File(path, "r") as f, torch.no_grad():
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        sys.exit(f"pytorch_baseline: --init-from {path}: not a readable HDF5 model file ({e})")
+    with f, torch.no_grad():
         for name, (w, b) in sparsetrain_blocks(net):
-            a = torch.from_numpy(f[f"params/{name}/w"][()])
+            key = f"params/{name}/w"
+            if key not in f:
+                if name == "dense_proj" and not dense_features:
+                    continue
+                sys.exit(f"pytorch_baseline: --init-from {path}: no dataset {key}")
+            want = tuple(file_layout(name, w, b).shape)
+            if f[key].shape != want:
+                sys.exit(f"pytorch_baseline: --init-from {path}: {key} has shape {f[key].shape}, this network's is "
+                         f"{want} (--input-dim, --embed-dim, --hidden as the model was trained?)")
+            a = torch.from_numpy(f[key][()])
             if name == "dense_proj":
                 w.copy_(a.t())
             elif b is None:
@@ -298,13 +325,7 @@ def save_sparsetrain_weights(net, path):
     import torch
     with h5py.File(path, "w") as f, torch.no_grad():
         for name, (w, b) in sparsetrain_blocks(net):
-            if name == "dense_proj":
-                a = w.t()
-            elif b is None:
-                a = w.reshape(-1, w.shape[-1])
-            else:
-                a = torch.cat([w, b[:, None]], dim=1)
-            f[f"params/{name}/w"] = a.contiguous().numpy()
+            f[f"params/{name}/w"] = file_layout(name, w, b).contiguous().numpy()
 
 
 def main():
@@ -428,7 +449,7 @@ def main():
 
     net = Net()
     if args.init_from:
-        load_sparsetrain_weights(net, args.init_from)
+        load_sparsetrain_weights(net, args.init_from, args.dense_features == "true")
     dense_params = [p for n, p in net.named_parameters() if not n.startswith("embed.")]
     opt_sparse = torch.optim.SparseAdam([net.embed.weight], lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)
     opt_dense = torch.optim.Adam(dense_params, lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)

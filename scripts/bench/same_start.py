@@ -7,7 +7,8 @@ scripts/pytorch_baseline.py with --init-from), train the same batches in the sam
 weights PyTorch moved whose change from the initial weights differs between the two systems by
 more than 1% of the learning rate. Float rounding alone leaves a few: where a gradient is a
 near-cancelling sum, the two summation orders give different small values and Adam, which
-divides by their size, turns that into different steps (0.1% of the table after 3 steps).
+divides by their size, turns that into different steps (under 1% of the table after 3 steps;
+results/same_start.md).
 
 Rows: sparsetrain with --model.sparsity 1 under each rule set in VARIANTS. With
 optim.skipped_steps = hold and optim.table_eps = raw (PyTorch's SparseAdam rules for the
@@ -77,8 +78,8 @@ def main():
     init = sparsetrain(args, work / "init", ["--optim.lr", "0", "--train.max_steps", "1"])
     torch_out = work / "pytorch.h5"
     run([sys.executable, str(BASELINE), "--train", args.train, "--input-dim", str(args.input_dim),
-                    "--embed-dim", str(args.embed_dim), "--hidden", str(args.hidden), "--lr", str(args.lr),
-                    "--batch-size", str(args.batch_size), "--max-rows", str(args.steps * args.batch_size),
+         "--embed-dim", str(args.embed_dim), "--hidden", str(args.hidden), "--lr", str(args.lr),
+         "--batch-size", str(args.batch_size), "--max-rows", str(args.steps * args.batch_size),
          "--dense-features", args.dense_features, "--init-from", str(init), "--save", str(torch_out)])
     w0, wt = read_blocks(init), read_blocks(torch_out)
 
