@@ -14,6 +14,7 @@
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
+#include "sparsetrain/train/model_loading.h"
 #include "sparsetrain/train/run_dir.h"
 #include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
@@ -21,16 +22,6 @@
 
 namespace sparsetrain::app {
 namespace {
-
-// The value of --name VALUE / --name=VALUE in args, or "".
-std::string find_arg(const std::vector<std::string>& args, const std::string& name) {
-  const std::string flag = "--" + name;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == flag && i + 1 < args.size()) return args[i + 1];
-    if (args[i].rfind(flag + "=", 0) == 0) return args[i].substr(flag.size() + 1);
-  }
-  return "";
-}
 
 bool wants_help(const std::vector<std::string>& args) {
   for (const auto& a : args)
@@ -53,19 +44,6 @@ std::string describe_parameters(const model::Network& net) {
   }
   os << "); weights + Adam state on this rank " << std::fixed << std::setprecision(2) << bytes / (1 << 30) << " GiB";
   return os.str();
-}
-
-// Loads a model file's config (with command-line overrides) and weights.
-std::unique_ptr<model::Network> load_model(const std::string& path, const std::vector<std::string>& args,
-                                           const std::vector<cli::ExtraOption>& extras, cli::Config& config,
-                                           collective::Comm& comm) {
-  const std::string stored = checkpoint::read_model_config(path);
-  config = cli::parse_args(args, extras, stored).config;
-  train::configure_runtime(config, &comm);
-  train::check_memory(config, comm);
-  auto net = std::make_unique<model::Network>(train::network_spec(config, comm.rank(), comm.size()));
-  checkpoint::load_model_weights(path, *net, &comm);
-  return net;
 }
 
 }  // namespace
@@ -119,11 +97,10 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
     if (comm.is_root()) cli::print_help(std::cout, "evaluate", extras);
     return 0;
   }
-  const std::string path = find_arg(args, "model");
-  if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
-  cli::Config config;
-  auto net = load_model(path, args, extras, config, comm);
-  const train::EvalResult r = train::evaluate(*net, config, data, comm);
+  const train::LoadedModel loaded = train::load_model(args, extras, comm);
+  const cli::Config& config = loaded.config;
+  model::Network& net = *loaded.network;
+  const train::EvalResult r = train::evaluate(net, config, data, comm);
   // Every line stays valid JSON: no rows is an error (a logloss of 0 would look perfect), and
   // an AUC that one label leaves undefined is null, with a warning.
   if (r.rows == 0)
@@ -166,10 +143,9 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
     if (comm.is_root()) cli::print_help(std::cout, "predict", extras);
     return 0;
   }
-  const std::string path = find_arg(args, "model");
-  if (path.empty()) throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
-  cli::Config config;
-  auto net = load_model(path, args, extras, config, comm);
+  const train::LoadedModel loaded = train::load_model(args, extras, comm);
+  const cli::Config& config = loaded.config;
+  model::Network& net = *loaded.network;
   // One writer keeps the input order: rank 0 reads and scores; with a sharded input table
   // the other ranks serve their rows until it is done.
   const bool root = comm.is_root();
@@ -187,7 +163,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
     data::ReaderOptions ro = train::reader_options(config, data, 0, 1, data::LabelMode::Optional);
     ro.emit_invalid = true;
     reader = std::make_unique<data::CriteoReader>(ro);
-    refuse_output_over_inputs(output, path, reader->files());
+    refuse_output_over_inputs(output, model_path, reader->files());
     // Written under a temporary name and renamed when complete: a failed run leaves any
     // earlier file at `output` as it was.
     partial = output + ".tmp." + std::to_string(::getpid());
@@ -197,7 +173,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
   uint64_t rows = 0;
   char buf[32];
   train::score_batches(
-      *net, comm, [&](data::Batch& batch) { return root ? reader->next_batch(batch, 4096) : size_t{0}; },
+      net, comm, [&](data::Batch& batch) { return root ? reader->next_batch(batch, 4096) : size_t{0}; },
       [&](const data::Batch& batch, const float* probs) {
         for (size_t i = 0; i < batch.rows; ++i) {
           if (batch.valid[i]) {

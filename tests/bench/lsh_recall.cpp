@@ -21,12 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/cli/config.h"
+#include "sparsetrain/collective/comm.h"
 #include "sparsetrain/data/criteo_reader.h"
 #include "sparsetrain/data/shard.h"
 #include "sparsetrain/model/lsh_recall.h"
 #include "sparsetrain/model/network.h"
+#include "sparsetrain/train/model_loading.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/util/json_number.h"
 
@@ -64,22 +65,15 @@ int main(int argc, char** argv) {
         cli::print_help(std::cout, "lsh_recall", extras);
         return 0;
       }
-    // The model path first: its config is the base the command line overrides.
-    std::string path;
-    for (size_t i = 0; i < args.size(); ++i) {
-      if (args[i] == "--model" && i + 1 < args.size()) path = args[i + 1];
-      if (args[i].rfind("--model=", 0) == 0) path = args[i].substr(8);
-    }
-    if (path.empty())
-      throw cli::ConfigError("missing required option --model (model.h5 written by 'sparsetrain train')");
-    const cli::Config config = cli::parse_args(args, extras, checkpoint::read_model_config(path)).config;
+    // Serial outside mpirun; a model trained with a sharded table is then read whole.
+    collective::Comm& comm = collective::Comm::world(&argc, &argv);
+    const train::LoadedModel loaded = train::load_model(args, extras, comm);
+    const cli::Config& config = loaded.config;
+    std::cerr << "lsh_recall: " << loaded.runtime << "\n";
+    model::Network& net = *loaded.network;
     const uint64_t max_rows = parse_rows(rows_s);
-    data::expand_inputs(data);  // a missing input stops here, before the model is read
-    std::cerr << "lsh_recall: " << train::configure_runtime(config) << "\n";
-
-    model::Network net(train::network_spec(config));
-    checkpoint::load_model_weights(path, net);
-    if (net.spec().hidden.empty()) throw std::runtime_error("the model in '" + path + "' has no hidden layers");
+    data::expand_inputs(data);  // a missing input stops here, with its path
+    if (net.spec().hidden.empty()) throw std::runtime_error("the model in '" + model_path + "' has no hidden layers");
     model::RecallMeter meter(net);
     data::CriteoReader reader(train::reader_options(config, data, 0, 1, data::LabelMode::Optional));
     data::Batch batch;
