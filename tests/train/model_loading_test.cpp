@@ -22,7 +22,7 @@ struct SavedModel {
   cli::Config config;
   std::string path;
   std::vector<optim::FloatArray> weights;  // per block, as saved
-  std::string model_option;                 // target of the --model extra option
+  std::string model_option;                // target of the --model extra option
   std::vector<cli::ExtraOption> extras;
 
   SavedModel() : path(dir.file("model.h5")) {
@@ -41,13 +41,14 @@ struct SavedModel {
 
 TEST(ModelLoading, RebuildsTheSavedNetworkWithCommandLineOverrides) {
   SavedModel saved;
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--model", saved.path, "--train.batch_size", "77"},
-                                               std::vector<std::string>{"--model=" + saved.path, "--train.batch_size=77"}}) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--model", saved.path, "--train.batch_size", "77"},
+        std::vector<std::string>{"--model=" + saved.path, "--train.batch_size=77"}}) {
     const LoadedModel loaded = load_model(args, saved.extras, collective::Comm::world());
     EXPECT_EQ(saved.model_option, saved.path);
-    EXPECT_EQ(loaded.config.train.batch_size, 77);                         // the override
-    EXPECT_EQ(loaded.config.model.hidden, "64,32");                        // the stored config
-    EXPECT_EQ(loaded.config.train.seed, saved.config.train.seed);          // (not the default)
+    EXPECT_EQ(loaded.config.train.batch_size, 77);                 // the override
+    EXPECT_EQ(loaded.config.model.hidden, "64,32");                // the stored config
+    EXPECT_EQ(loaded.config.train.seed, saved.config.train.seed);  // (not the default)
     ASSERT_EQ(loaded.network->blocks().size(), saved.weights.size());
     for (size_t i = 0; i < saved.weights.size(); ++i)
       EXPECT_EQ(loaded.network->blocks()[i].w, saved.weights[i]) << loaded.network->blocks()[i].name;

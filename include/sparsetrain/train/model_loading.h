@@ -18,11 +18,11 @@ struct LoadedModel {
   std::string runtime;  // threads and kernels in use (configure_runtime's line)
 };
 
-// Loads the model named by --model PATH (a ConfigError when it is missing; `extras` should
-// declare it, as the commands' own option, so that parse_args accepts it): its stored config, overridden by args (which may also
-// carry `extras`, the command's own options), sets threads and kernels, checks that this
-// rank's share fits in memory (collective), then builds the network and reads its weights
-// (with a sharded table, this rank's rows; on one rank, all of them).
+// Loads the model named by --model PATH (a ConfigError when it is missing; `extras` declares
+// it as the command's own option, so that parse_args accepts it). The stored config,
+// overridden by the rest of args, sets threads and kernels; then this rank's share is checked
+// against its memory (collective), the network built and its weights read (with a sharded
+// table, this rank's rows; on one rank, all of them).
 LoadedModel load_model(const std::vector<std::string>& args, const std::vector<cli::ExtraOption>& extras,
                        collective::Comm& comm);
 
