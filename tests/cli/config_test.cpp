@@ -1,8 +1,6 @@
 // Config parsing: defaults, INI + command-line precedence, and every kind of bad
 // key or value stopping with a message that names the key, the value and what is allowed.
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/cli/config.h"
 
 using sparsetrain::cli::Config;
@@ -20,12 +19,12 @@ using sparsetrain::cli::Resume;
 
 namespace {
 
+// One directory per test process (CTest runs each case as its own process, two at a
+// time), removed with its files when the process exits.
 std::string write_ini(const std::string& text) {
-  // CTest runs each test case as its own process, two at a time: names must not collide.
-  std::string path = ::testing::TempDir() + "cfg_XXXXXX.ini";
-  const int fd = ::mkstemps(path.data(), 4);  // a new file no other process holds
-  EXPECT_GE(fd, 0) << path;
-  if (fd >= 0) ::close(fd);
+  static const sparsetrain::testing::TempDir dir{"st_config_test_"};
+  static int files = 0;
+  const std::string path = dir.file("cfg" + std::to_string(files++) + ".ini");
   std::ofstream(path) << text;
   return path;
 }
