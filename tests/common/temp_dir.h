@@ -16,11 +16,16 @@ inline std::filesystem::path make_temp_dir(const std::string& prefix) {
   return name;
 }
 
-// A make_temp_dir directory removed with everything in it when the test ends.
+// A make_temp_dir directory removed with everything in it when the test ends, even where
+// the test took its permissions away (an unreadable input file or directory).
 struct TempDir {
   std::filesystem::path path;
-  explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
-  ~TempDir() { std::filesystem::remove_all(path); }
+  explicit TempDir(const std::string& prefix = "st_test_") : path(make_temp_dir(prefix)) {}
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(path, ec);
+  }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string file(const std::string& name) const { return (path / name).string(); }

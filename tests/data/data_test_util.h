@@ -1,8 +1,7 @@
 #pragma once
 // Helpers shared by the data module's tests: the fixture path, whole-file read and
-// write (plain and gzip), and a temporary directory removed at scope exit.
+// write (plain and gzip), and the tests' temporary directory (tests/common/temp_dir.h).
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/temp_dir.h"
 #include "sparsetrain/data/featurizer.h"
 
 namespace sparsetrain::data::testing {
@@ -85,26 +85,6 @@ inline std::vector<std::string> split_tabs(const std::string& line) {
   return cols;
 }
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "st_data_") {
-    std::string tmpl = ::testing::TempDir() + prefix + "XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;  // tests may have made it unreadable
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using sparsetrain::testing::TempDir;
 
 }  // namespace sparsetrain::data::testing

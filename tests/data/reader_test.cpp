@@ -627,7 +627,7 @@ TEST(Reader, MissingOrUnreadableInputsFailAtConstruction) {
   expect_error(missing, "'" + missing + "'");
   expect_error(missing + ".gz", "'" + missing + ".gz'");
   expect_error(kFixture + "," + missing, "'" + missing + "'");
-  expect_error(dir.path(), "'" + dir.path() + "' is a directory");
+  expect_error(dir.path.string(), "'" + dir.path.string() + "' is a directory");
   expect_error(dir.file("*.tsv"), "'" + dir.file("*.tsv") + "' matches no file");
   expect_error(dir.file("sub/*.tsv"), "matches no file");
   expect_error("", "no input files");
