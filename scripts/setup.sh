@@ -3,6 +3,9 @@
 # then configures and builds Release into build/. Safe to run again.
 #   scripts/setup.sh            install + build
 #   SKIP_APT=1 scripts/setup.sh build only (packages already there)
+#   WITH_TORCH=1 scripts/setup.sh  also the PyTorch peer (python3-torch, python3-h5py, numpy):
+#                                  scripts/bench_all.sh and bench_parity.py's PyTorch rows and
+#                                  the test that compares the two (skipped without them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,7 @@ if [[ "${SKIP_APT:-0}" != "1" ]]; then
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
+  if [[ "${WITH_TORCH:-0}" == "1" ]]; then PACKAGES+=(python3-torch python3-h5py python3-numpy); fi
   $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 fi
 

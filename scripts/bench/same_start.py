@@ -15,7 +15,10 @@ optim.skipped_steps = hold and optim.table_eps = raw (PyTorch's SparseAdam rules
 input table), every block should agree to rounding; each other row shows what one rule
 changes. Needs /usr/bin/python3 with python3-torch and python3-h5py.
 
-  scripts/bench/same_start.py --binary build/sparsetrain --train TRAIN.tsv [--steps 3]
+  scripts/bench/same_start.py --binary build/sparsetrain --train TRAIN.tsv [--steps 3] [--check]
+
+With --check it exits 1 unless PyTorch's rules agree to within 1% in every block and each
+other rule set differs by more than 1% in some block (tests/train/pytorch_same_start_e2e.sh).
 """
 import argparse
 import pathlib
@@ -70,6 +73,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dense-features", choices=["true", "false"], default="true")
     ap.add_argument("--work", default="/tmp/sparsetrain-same-start")
+    ap.add_argument("--check", action="store_true", help="exit 1 unless the rows are as the docstring says")
     args = ap.parse_args()
     work = pathlib.Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -87,17 +91,33 @@ def main():
           "per block, the share of the weights PyTorch moved whose changes differ by more than 1% of lr\n")
     print("| sparsetrain rules | " + " | ".join(b for b in BLOCKS if b in w0) + " |")
     print("| --- |" + " ---: |" * len(w0))
+    worst = {}  # rule set -> its largest share apart over the blocks
     for label, extra in VARIANTS:
         trained = sparsetrain(args, work / "st", extra + ["--optim.lr", str(args.lr), "--train.max_steps", str(args.steps)])
         ws = read_blocks(trained)
-        cells = []
+        cells, shares = [], []
         for b in (b for b in BLOCKS if b in w0):
             ds, dt = ws[b] - w0[b], wt[b] - w0[b]
             moved = dt != 0
             apart = np.abs(ds - dt)[moved] > 0.01 * args.lr
-            cells.append(f"{100.0 * apart.mean():.2f}% of {moved.sum():,}")
+            shares.append(apart.mean() if moved.any() else 0.0)
+            cells.append(f"{100.0 * shares[-1]:.2f}% of {moved.sum():,}")
         print(f"| {label} | " + " | ".join(cells) + " |")
-    return 0
+        worst[label] = max(shares)
+    return check(worst) if args.check else 0
+
+
+def check(worst):
+    """PyTorch's rules (the first rule set) must agree to rounding; every other set must show."""
+    (same_label, same), *others = worst.items()
+    failures = [f"{same_label}: {100 * same:.2f}% of a block apart (at most 1% allowed)"] if same > 0.01 else []
+    failures += [f"{label}: no block more than 1% apart, so the check cannot tell this rule set from PyTorch's"
+                 for label, share in others if share <= 0.01]
+    for f in failures:
+        print(f"same_start: FAILED {f}", file=sys.stderr)
+    if not failures:
+        print("same_start: check passed")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
