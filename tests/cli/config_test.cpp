@@ -24,7 +24,7 @@ namespace {
 std::string write_ini(const std::string& text) {
   static const sparsetrain::testing::TempDir dir{"st_config_test_"};
   static int files = 0;
-  const std::string path = dir.file("cfg" + std::to_string(files++) + ".ini");
+  std::string path = dir.file("cfg" + std::to_string(files++) + ".ini");
   std::ofstream(path) << text;
   return path;
 }

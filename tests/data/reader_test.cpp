@@ -866,7 +866,7 @@ TEST(ReaderCursor, ResumeManyFilesAndBadRows) {
   std::string inputs;
   for (int f = 0; f < 3; ++f) {
     std::vector<std::string> lines(fixture_lines().begin() + f * 2000, fixture_lines().begin() + (f + 1) * 2000);
-    lines[100] = row_with(static_cast<size_t>(f * 2000 + 100), 2, "x");
+    lines[100] = row_with(static_cast<size_t>(f) * 2000 + 100, 2, "x");
     lines[777] = "";
     const std::string path = dir.file("part" + std::to_string(f) + (f == 1 ? ".tsv.gz" : ".tsv"));
     if (f == 1)
