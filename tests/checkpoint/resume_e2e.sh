@@ -36,6 +36,14 @@ COMMON=(--data.train "$TRAIN" --data.test "" --data.input_dim 65536 --model.embe
 LONG=(--train.epochs 20 --checkpoint.every_steps 40)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The /dev/shm files of the given processes: those they have mapped (their own and their local
+# peers') and the LLVM OpenMP runtime's registration file, named by the pid, not kept mapped.
+shm_files_of() {
+  for p in "$@"; do
+    awk '$6 ~ "^/dev/shm/" { print $6 }' "/proc/$p/maps" 2> /dev/null || true
+    ls /dev/shm/__KMP_REGISTERED_LIB_"$p"_* 2> /dev/null || true
+  done | sort -u
+}
 step() { echo "== $*"; }
 
 source "$(dirname "$0")/same_model.sh"
@@ -102,10 +110,14 @@ for attempt in 1 2 3; do
   wait_for_ckpt "$WORK/k" "$pid"
   sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + r / 32768 * 1.0 }')"
   ranks=$(ps -o pid= --ppid "$pid" | tr '\n' ' ')
+  shm=$(shm_files_of $ranks)
   # The whole job at once, as a node failure would: mpirun, its process group, its ranks.
   kill -9 -- "-$pid" $ranks "$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
   for r in $ranks; do while kill -0 "$r" 2> /dev/null; do sleep 0.05; done; done
+  # A killed rank never unlinks its shared-memory files (Open MPI's 4 MB vader segments, the
+  # LLVM OpenMP runtime's registration file in the clang build); only this job's are removed.
+  [ -z "$shm" ] || rm -f $shm
   if grep -q '^{"steps"' "$WORK/k1.out"; then
     echo "   attempt $attempt: the run finished before the kill; again"
     continue
