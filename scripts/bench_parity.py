@@ -19,7 +19,9 @@ commands to OUT (default scripts/bench/results/parity.md). Runs JOBS processes a
 With --sweep-sparsity S1,S2,... [--sweep-lsh TxB,...] it runs, instead of the A/B, the default
 model at those model.sparsity values and LSH settings (tables x bits), beside PyTorch: what
 sparsity costs in AUC and gains in speed. With --compare 'LABEL=ARGS;...' [--dense true,false] it
-runs those candidate settings of the sparsetrain model instead (choosing defaults across profiles).
+runs those candidate settings of the sparsetrain model instead (choosing defaults across profiles);
+ARGS may also change the shape (e.g. "w31=--model.hidden 31 --model.sparsity 1", or for
+--torch-compare "h31=--hidden 31").
 
   scripts/bench_parity.py [--profiles kaggle,1tb] [--rows 500000] [--test-rows 100000]
                           [--seeds 1,2,3] [--jobs 2] [--only REGEX] [--out FILE]
@@ -133,8 +135,27 @@ def lsh_recall(binary, model, test, rows):
     return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
 
 
+def with_overrides(shape, extra):
+    """(shape, rest): the shape's "--option value" pairs with those that `extra` also names taken
+    from `extra` (a variant may change the width: both CLIs reject an option given twice), and
+    the rest of `extra`."""
+    shape, rest, i = list(shape), [], 0
+    while i < len(extra):
+        if extra[i] in shape[0::2] and i + 1 < len(extra):
+            shape[shape.index(extra[i]) + 1] = extra[i + 1]
+            i += 2
+        else:
+            rest.append(extra[i])
+            i += 1
+    return shape, rest
+
+
 def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_rows=0, shape="benchmark"):
     st_shape, torch_shape = SHAPES[shape]
+    if system == "st":
+        st_shape, extra = with_overrides(st_shape, extra)
+    else:
+        torch_shape, extra = with_overrides(torch_shape, extra)
     if system == "st":
         # One directory per (profile, variant, dense features, seed): two runs that share one
         # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
