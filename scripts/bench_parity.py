@@ -257,7 +257,7 @@ def main():
         sys.exit(f"bench_parity.py: the recall column needs {pathlib.Path(args.binary).parent / 'bench_lsh_recall'} "
                  "(build with -DSPARSETRAIN_BUILD_BENCH=ON), or pass --recall-rows 0")
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout
-    report = [f"# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
+    report = ["# Accuracy parity with PyTorch (scripts/bench_parity.py)\n",
               f"{args.shape} shape; {args.rows:,} training rows (data seed 1), {args.test_rows:,} test rows (data seed 2), one pass, "
               f"model seeds {args.seeds}; {cpu.strip()}, {args.jobs} runs at a time; "
               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} (PyTorch's speed depends on it, "
