@@ -16,6 +16,8 @@
 # EVALS, MEM_INPUT_DIM, MPI_STEPS, TARGET_AUC, SKIP_BUILD=1; for the accuracy per profile
 # (scripts/bench_parity.py, written to RESULTS/parity.md): PARITY=0|1, PARITY_PROFILES,
 # PARITY_ROWS, PARITY_TEST_ROWS, PARITY_SEEDS, PARITY_ONLY (a regex of the sparsetrain variants);
+# for the narrow control (a dense hidden layer of the sparse model's k neurons, in both systems,
+# one run at a time, written to RESULTS/narrow.md): NARROW=0|1, NARROW_PROFILES, NARROW_WIDTH;
 # for the wide input layer (ThirdAI's 100,000 x 10,240 shape, ~12.5 GB per run, one at a time):
 # WIDE=0|1, WIDE_ROWS, WIDE_TORCH_ROWS (default WIDE_ROWS; PyTorch trains ~250 samples/s there), WIDE_REPS,
 # WIDE_SPARSITY.
@@ -345,6 +347,20 @@ if [[ $HAVE_TORCH == 1 && "${PARITY:-1}" == "1" ]]; then
   else
     note "python3-h5py missing: the same-start check against PyTorch is skipped"
   fi
+fi
+
+# ---------------------------------------------------------------- narrow control
+# The sparse default (1,024 wide, 31 neurons per sample) beside a dense layer of 31 neurons, in
+# sparsetrain and in PyTorch: what the sparsity buys over simply a narrower network, one run at a
+# time so that the samples/s compare (scripts/bench/results/narrow_control.md).
+if [[ $HAVE_TORCH == 1 && "${NARROW:-1}" == "1" ]]; then
+  say "a narrow dense hidden layer in both systems (scripts/bench_parity.py)"
+  W=${NARROW_WIDTH:-31}
+  env "${TORCH_ENV[@]}" "$PY" scripts/bench_parity.py --binary "$BUILD_DIR/sparsetrain" --work "$WORK/parity" \
+    --profiles "${NARROW_PROFILES:-kaggle,heavytail}" --rows "${PARITY_ROWS:-500000}" \
+    --test-rows "${PARITY_TEST_ROWS:-100000}" --seeds "${PARITY_SEEDS:-1,2,3}" --dense true --jobs 1 \
+    --recall-rows 0 --compare "default=;w$W=--model.hidden $W --model.sparsity 1" \
+    --torch-compare "h$W=--hidden $W" --out "$RESULTS/narrow.md"
 fi
 
 # ---------------------------------------------------------------- report + plot
