@@ -152,19 +152,16 @@ def with_overrides(shape, extra):
 
 def run_one(binary, work, train, test, name, system, dense, extra, seed, recall_rows=0, shape="benchmark"):
     st_shape, torch_shape = SHAPES[shape]
-    if system == "st":
-        st_shape, extra = with_overrides(st_shape, extra)
-    else:
-        torch_shape, extra = with_overrides(torch_shape, extra)
+    shape_args, extra = with_overrides(st_shape if system == "st" else torch_shape, extra)
     if system == "st":
         # One directory per (profile, variant, dense features, seed): two runs that share one
         # would overwrite each other's model.h5 (extra[-1] is not always the dense setting).
         run_dir = work / "runs" / re.sub(r"[^A-Za-z0-9]+", "_", f"{train.stem}_{name}_dense_{dense}_{seed}")
-        cmd = [binary, "train", *st_shape, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
+        cmd = [binary, "train", *shape_args, "--data.train", str(train), "--data.test", str(test), "--train.seed", str(seed),
                "--train.run_dir", str(run_dir), "--train.overwrite", "true", *extra]
     else:
         cmd = [sys.executable, str(ROOT / "scripts/pytorch_baseline.py"), "--train", str(train), "--test", str(test),
-               *torch_shape, "--seed", str(seed), *extra]
+               *shape_args, "--seed", str(seed), *extra]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
