@@ -799,7 +799,7 @@ void Network::input_bias_and_projection_gradient(const data::Batch& batch, std::
     for (int j = 0; j < kDense; ++j) ws.dense_col[static_cast<size_t>(j) * B + s] = batch.dense[s * kDense + j];
 #pragma omp parallel for schedule(static)
   for (int j = 0; j < kDense; ++j)
-    K.weighted_rows_sum(ws.d0.data(), D, ws.iota.data(), &ws.dense_col[static_cast<size_t>(j) * B], B,
+    K.weighted_rows_sum(ws.d0.data(), D, ws.iota.data(), ws.dense_col.data() + static_cast<size_t>(j) * B, B,
                         gp + static_cast<size_t>(j) * D, D);
 }
 

@@ -185,6 +185,27 @@ INSTANTIATE_TEST_SUITE_P(Nets, DenseReference,
                                            DenseCase{"wider_h48_24_10", wider_spec(), 40}),
                          [](const ::testing::TestParamInfo<DenseCase>& info) { return std::string(info.param.name); });
 
+// In a multi-rank step a rank's share of the global batch can be empty (the last batch of
+// an epoch, or of a resumed one): forward_backward must then add nothing and touch no row.
+// Under UBSan this also checks that no empty buffer is indexed (it was, for the dense
+// projection's gradient: a requeued 2-rank run in slurm_e2e stopped there).
+TEST(EmptyBatch, AddsNothingOnEveryPath) {
+  for (const std::vector<double>& sparsity : {std::vector<double>{1.0}, std::vector<double>{0.25}})
+    for (const bool dense_features : {true, false}) {
+      Network net(small_spec({16}, sparsity, dense_features));
+      std::vector<BlockGrad> grads;
+      StepStats stats;
+      net.forward_backward(synthetic_batch(0, 64, dense_features, 3), 1.0f, 1, 0, grads, stats);
+      EXPECT_EQ(stats.samples, 0u);
+      EXPECT_EQ(stats.loss_sum, 0.0);
+      ASSERT_EQ(grads.size(), net.blocks().size());
+      for (size_t k = 0; k < grads.size(); ++k)
+        for (float v : dense_gradient(net.blocks()[k], grads[k]))
+          ASSERT_EQ(v, 0.0f) << net.blocks()[k].name << ", sparsity " << sparsity[0] << ", dense features "
+                             << dense_features;
+    }
+}
+
 // Sparsity 0.999 on layers of at most 999 neurons asks LSH for ceil(0.999 * n) = n
 // neurons: ranked candidates plus random top-ups then cover the whole layer, in a
 // sample-dependent order. That must compute exactly what the dense layer computes
