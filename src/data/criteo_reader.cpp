@@ -192,9 +192,80 @@ void CriteoReader::gather_lines(size_t want) {
   }
 }
 
-size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
+void CriteoReader::parse_pending(Batch& batch, size_t n) {
+  // Parse + featurize line i into batch row n + i, in parallel (each line on its own: the
+  // result does not depend on the thread count). Large batches only: a parallel region
+  // costs more than parsing a few lines.
   const bool dense = options_.featurizer.dense_features;
   constexpr size_t kIds = Featurizer::kIdsPerRow, kDense = Featurizer::kDensePerRow;
+  const size_t m = pending_.size();
+  parsed_.resize(m);
+  const LabelMode mode = options_.label_mode;
+#pragma omp parallel if (m >= 256)
+  {
+    CriteoRow row;
+#pragma omp for schedule(static)
+    for (long li = 0; li < static_cast<long>(m); ++li) {
+      const size_t i = static_cast<size_t>(li);
+      ParsedLine& out = parsed_[i];
+      out.ok = out.crlf = false;
+      const PendingLine& p = pending_[i];
+      if (p.status != LineSource::Status::Line) continue;
+      if (!parse_criteo_line(text_.data() + p.begin, p.len, mode, row, out.failure)) continue;
+      out.ok = true;
+      out.crlf = row.had_crlf;
+      featurizer_.featurize(row, &batch.ids[(n + i) * kIds], dense ? &batch.dense[(n + i) * kDense] : nullptr);
+      batch.labels[n + i] = static_cast<float>(row.label);
+    }
+  }
+}
+
+void CriteoReader::note_crlf(uint64_t file_line) {
+  ++stats_.crlf_rows;
+  if (crlf_warned_) return;
+  crlf_warned_ = true;
+  options_.warn("warning: " + source_->path() + ":" + std::to_string(file_line) +
+                ": line ends in \\r\\n (Windows line ending); the \\r is ignored and such rows are counted as "
+                "crlf_rows");
+}
+
+size_t CriteoReader::account_parsed(Batch& batch, size_t n) {
+  // In line order: reports, counts and skips; good rows move down over skipped ones.
+  const bool dense = options_.featurizer.dense_features;
+  constexpr size_t kIds = Featurizer::kIdsPerRow, kDense = Featurizer::kDensePerRow;
+  const size_t first = n;
+  const auto file_line = [&](const PendingLine& p) {
+    return source_->file_line_number() - source_->line_index() + p.line_index;
+  };
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const PendingLine& p = pending_[i];
+    const ParsedLine& r = parsed_[i];
+    if (p.status != LineSource::Status::Line) {
+      report(p.status == LineSource::Status::Truncated ? RowError::TruncatedInput : RowError::LineTooLong, p.message);
+      n = emit_placeholder(batch, n);
+      continue;
+    }
+    if (!r.ok) {
+      std::string where = source_->path() + ":" + std::to_string(file_line(p)) + ": ";
+      if (r.failure.column >= 0) where += "field " + column_name(r.failure.column, r.failure.labeled) + ": ";
+      report(r.failure.error, where + r.failure.detail);
+      n = emit_placeholder(batch, n);
+      continue;
+    }
+    if (r.crlf) note_crlf(file_line(p));
+    const size_t from = first + i;
+    if (from != n) {
+      std::memcpy(&batch.ids[n * kIds], &batch.ids[from * kIds], kIds * sizeof(batch.ids[0]));
+      if (dense) std::memcpy(&batch.dense[n * kDense], &batch.dense[from * kDense], kDense * sizeof(float));
+      batch.labels[n] = batch.labels[from];
+    }
+    ++n;
+  }
+  return n;
+}
+
+size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
+  const bool dense = options_.featurizer.dense_features;
   batch.resize(max_rows, dense);
   std::fill(batch.valid.begin(), batch.valid.end(), uint8_t{1});
   size_t n = 0;
@@ -206,66 +277,8 @@ size_t CriteoReader::next_batch(Batch& batch, size_t max_rows) {
       if (source_ended_) open_piece(piece_ + 1);
       continue;
     }
-    // Parse + featurize line i into batch row n + i, in parallel (each line on its own:
-    // the result does not depend on the thread count). Large batches only: a parallel
-    // region costs more than parsing a few lines.
-    const size_t m = pending_.size();
-    parsed_.resize(m);
-    const LabelMode mode = options_.label_mode;
-#pragma omp parallel if (m >= 256)
-    {
-      CriteoRow row;
-#pragma omp for schedule(static)
-      for (long li = 0; li < static_cast<long>(m); ++li) {
-        const size_t i = static_cast<size_t>(li);
-        ParsedLine& out = parsed_[i];
-        out.ok = out.crlf = false;
-        const PendingLine& p = pending_[i];
-        if (p.status != LineSource::Status::Line) continue;
-        if (!parse_criteo_line(text_.data() + p.begin, p.len, mode, row, out.failure)) continue;
-        out.ok = true;
-        out.crlf = row.had_crlf;
-        featurizer_.featurize(row, &batch.ids[(n + i) * kIds], dense ? &batch.dense[(n + i) * kDense] : nullptr);
-        batch.labels[n + i] = static_cast<float>(row.label);
-      }
-    }
-    // In line order: reports, counts and skips; good rows move down over skipped ones.
-    const size_t first = n;
-    const auto file_line = [&](const PendingLine& p) {
-      return source_->file_line_number() - source_->line_index() + p.line_index;
-    };
-    for (size_t i = 0; i < m; ++i) {
-      const PendingLine& p = pending_[i];
-      const ParsedLine& r = parsed_[i];
-      if (p.status != LineSource::Status::Line) {
-        report(p.status == LineSource::Status::Truncated ? RowError::TruncatedInput : RowError::LineTooLong, p.message);
-        n = emit_placeholder(batch, n);
-        continue;
-      }
-      if (!r.ok) {
-        std::string where = source_->path() + ":" + std::to_string(file_line(p)) + ": ";
-        if (r.failure.column >= 0) where += "field " + column_name(r.failure.column, r.failure.labeled) + ": ";
-        report(r.failure.error, where + r.failure.detail);
-        n = emit_placeholder(batch, n);
-        continue;
-      }
-      if (r.crlf) {
-        ++stats_.crlf_rows;
-        if (!crlf_warned_) {
-          crlf_warned_ = true;
-          options_.warn("warning: " + source_->path() + ":" + std::to_string(file_line(p)) +
-                        ": line ends in \\r\\n (Windows line ending); the \\r is ignored and such rows are "
-                        "counted as crlf_rows");
-        }
-      }
-      const size_t from = first + i;
-      if (from != n) {
-        std::memcpy(&batch.ids[n * kIds], &batch.ids[from * kIds], kIds * sizeof(batch.ids[0]));
-        if (dense) std::memcpy(&batch.dense[n * kDense], &batch.dense[from * kDense], kDense * sizeof(float));
-        batch.labels[n] = batch.labels[from];
-      }
-      ++n;
-    }
+    parse_pending(batch, n);
+    n = account_parsed(batch, n);
   }
   // Placeholders of skipped rows (emit_invalid) are batch rows, and count in the epoch's
   // cursor, but they are counted as skipped, not delivered.

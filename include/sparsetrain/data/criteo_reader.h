@@ -123,6 +123,11 @@ class CriteoReader {
   void report(RowError kind, const std::string& message);
   size_t emit_placeholder(Batch& batch, size_t n);
   void gather_lines(size_t want);
+  // A round's two later phases: parse_pending fills batch rows n.. from pending_ (parallel);
+  // account_parsed reports and skips the bad lines in order and returns the new row count.
+  void parse_pending(Batch& batch, size_t n);
+  size_t account_parsed(Batch& batch, size_t n);
+  void note_crlf(uint64_t file_line);  // counts a CRLF row; warns once per reader
 
   // next_batch reads in rounds: the next lines of the current piece are copied out of the
   // source (serial), parsed and featurized in parallel, then accounted for in line order
