@@ -121,56 +121,43 @@ bool Checkpointing::periodic() const {
   return config_.checkpoint.every_steps > 0 || config_.checkpoint.every_minutes > 0;
 }
 
-std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& reader, LoopState& loop) {
-  const bool root = comm_.is_root();
-  if (config_.checkpoint.resume == cli::Resume::Never) {
-    // Old checkpoints of an earlier run must not be picked up by a later auto resume.
-    if (root && !checkpoint::list_checkpoints(dir_).empty()) {
-      const std::string aside = dir_ + ".replaced-" + std::to_string(std::time(nullptr));
-      fs::rename(dir_, aside);
-      std::cerr << "note: checkpoint.resume = never: moved the existing checkpoints to " << aside << "\n";
-    }
-    return std::nullopt;
-  }
+void Checkpointing::set_aside_old_checkpoints() const {
+  // Old checkpoints of an earlier run must not be picked up by a later auto resume.
+  if (!comm_.is_root() || checkpoint::list_checkpoints(dir_).empty()) return;
+  const std::string aside = dir_ + ".replaced-" + std::to_string(std::time(nullptr));
+  fs::rename(dir_, aside);
+  std::cerr << "note: checkpoint.resume = never: moved the existing checkpoints to " << aside << "\n";
+}
 
-  const auto t0 = Clock::now();
-  checkpoint::TrainState state;
-  std::string status;  // "" = nothing to resume, "ok <path>", "error <message>"
-  if (network_.table_sharded()) {
-    status = load_sharded(state);
-  } else if (root) {
-    if (const size_t n = checkpoint::remove_stale_temporaries(dir_))
-      std::cerr << "note: removed " << n << " unfinished checkpoint file(s) of a killed run in " << dir_ << "\n";
-    const auto found = checkpoint::list_checkpoints(dir_);
-    std::string last_error;
-    try {
-      for (const auto& c : found) {
-        try {
-          check_config(checkpoint::read_checkpoint_state(c.path).config_ini, cli::to_ini(config_), c.path);
-          state = checkpoint::load_checkpoint(c.path, network_, tables_);
-          status = "ok " + c.path;
-          break;
-        } catch (const checkpoint::CheckpointError& e) {
-          last_error = e.what();
-          std::cerr << "warning: " << e.what() << "\nwarning: moved it to " << checkpoint::quarantine_checkpoint(c.path)
-                    << "; trying the previous checkpoint\n";
-        }
+std::string Checkpointing::load_replicated(checkpoint::TrainState& state) {
+  if (const size_t n = checkpoint::remove_stale_temporaries(dir_))
+    std::cerr << "note: removed " << n << " unfinished checkpoint file(s) of a killed run in " << dir_ << "\n";
+  const auto found = checkpoint::list_checkpoints(dir_);
+  std::string last_error;
+  try {
+    for (const auto& c : found) {
+      try {
+        check_config(checkpoint::read_checkpoint_state(c.path).config_ini, cli::to_ini(config_), c.path);
+        state = checkpoint::load_checkpoint(c.path, network_, tables_);
+        return "ok " + c.path;
+      } catch (const checkpoint::CheckpointError& e) {
+        last_error = e.what();
+        std::cerr << "warning: " << e.what() << "\nwarning: moved it to " << checkpoint::quarantine_checkpoint(c.path)
+                  << "; trying the previous checkpoint\n";
       }
-      if (status.empty() && !found.empty())
-        status = "error none of the " + std::to_string(found.size()) + " checkpoint(s) in " + dir_ +
-                 " is usable (last problem: " + last_error + ")";
-    } catch (const std::exception& e) {  // a config mismatch: stop, keep the files
-      status = std::string("error ") + e.what();
     }
+  } catch (const std::exception& e) {  // a config mismatch: stop, keep the files
+    return std::string("error ") + e.what();
   }
-  comm_.broadcast(status, 0);
-  if (status.empty()) return std::nullopt;
-  if (status.rfind("error ", 0) == 0) throw std::runtime_error(status.substr(6));
-  const std::string path = status.substr(3);
+  if (found.empty()) return "";
+  return "error none of the " + std::to_string(found.size()) + " checkpoint(s) in " + dir_ +
+         " is usable (last problem: " + last_error + ")";
+}
 
+void Checkpointing::share_loaded_state(checkpoint::TrainState& state) {
   // Rank 0 read the file; everyone else receives the state and the arrays (a sharded table:
   // every rank read its own rows and the replicated blocks).
-  const double read_seconds = since(t0);
+  const bool root = comm_.is_root();
   std::string encoded = root ? checkpoint::encode_state(state) : std::string();
   comm_.broadcast(encoded, 0);
   if (!root) state = checkpoint::decode_state(encoded);
@@ -182,9 +169,13 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   }
   network_.set_rebuild_schedule(state.next_rebuild, state.rebuild_interval);
   tables_.restore_tables(network_);
+}
 
-  // The data must be the data the cursors point into.
-  const auto& files = reader.files();
+namespace {
+
+// The data must be the data the cursors point into.
+void check_same_inputs(const std::vector<data::InputFile>& files, const checkpoint::TrainState& state,
+                       const std::string& path) {
   if (files.size() != state.inputs.size())
     throw std::runtime_error("checkpoint '" + path + "' was written for " + std::to_string(state.inputs.size()) +
                              " input file(s), data.train now expands to " + std::to_string(files.size()));
@@ -194,6 +185,12 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
                                " bytes) is not the input the checkpoint read: '" + state.inputs[i] + "' (" +
                                std::to_string(state.input_sizes[i]) + " bytes)");
   }
+}
+
+}  // namespace
+
+void Checkpointing::restore_position(const checkpoint::TrainState& state, data::CriteoReader& reader,
+                                     LoopState& loop) const {
   const int P = comm_.size(), rank = comm_.rank();
   const bool same_ranks = state.nranks == static_cast<uint64_t>(P);
   std::vector<data::PieceRemainder> all, mine;
@@ -201,7 +198,7 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
     all.push_back(piece_remainder(r));
     if (same_ranks && r.rank == static_cast<uint64_t>(rank)) mine.push_back(all.back());
   }
-  if (!same_ranks) mine = data::replan_remainders(all, files, rank, P);
+  if (!same_ranks) mine = data::replan_remainders(all, reader.files(), rank, P);
   reader.assign_remaining(mine);
 
   loop.step = state.step;
@@ -212,15 +209,39 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
   if (same_ranks) {
     loop.window.loss_sum = state.window_loss_sum[static_cast<size_t>(rank)];
     loop.window.samples = state.window_samples[static_cast<size_t>(rank)];
-  } else if (root) {  // the metrics line only needs the sums over ranks
+  } else if (comm_.is_root()) {  // the metrics line only needs the sums over ranks
     for (size_t r = 0; r < state.nranks; ++r) {
       loop.window.loss_sum += state.window_loss_sum[r];
       loop.window.samples += state.window_samples[r];
     }
   }
+}
+
+std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& reader, LoopState& loop) {
+  if (config_.checkpoint.resume == cli::Resume::Never) {
+    set_aside_old_checkpoints();
+    return std::nullopt;
+  }
+  const auto t0 = Clock::now();
+  checkpoint::TrainState state;
+  std::string status;  // "" = nothing to resume, "ok <path>", "error <message>"
+  if (network_.table_sharded())
+    status = load_sharded(state);
+  else if (comm_.is_root())
+    status = load_replicated(state);
+  comm_.broadcast(status, 0);
+  if (status.empty()) return std::nullopt;
+  if (status.rfind("error ", 0) == 0) throw std::runtime_error(status.substr(6));
+  const std::string path = status.substr(3);
+
+  const double read_seconds = since(t0);
+  share_loaded_state(state);
+  check_same_inputs(reader.files(), state, path);
+  restore_position(state, reader, loop);
   last_saved_ = state.step;
   last_time_ = Clock::now();
-  if (root) {
+  if (comm_.is_root()) {
+    const int P = comm_.size();
     std::cerr << "resumed from " << path << " at step " << state.step << " (epoch " << state.epoch << ", "
               << state.samples << " samples) in " << since(t0) << " s (read " << read_seconds << " s";
     if (network_.table_sharded())
@@ -228,7 +249,8 @@ std::optional<checkpoint::TrainState> Checkpointing::resume(data::CriteoReader& 
     else if (P > 1)
       std::cerr << ", broadcast to " << P - 1 << " rank(s) " << since(t0) - read_seconds << " s";
     std::cerr << ")";
-    if (!same_ranks) std::cerr << "; the epoch's unread data re-split from " << state.nranks << " to " << P << " ranks";
+    if (state.nranks != static_cast<uint64_t>(P))
+      std::cerr << "; the epoch's unread data re-split from " << state.nranks << " to " << P << " ranks";
     std::cerr << std::endl;
   }
   return state;

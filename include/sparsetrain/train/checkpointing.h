@@ -77,6 +77,15 @@ class Checkpointing {
  private:
   // Resume of a sharded table: every rank loads its rows; returns resume()'s status line.
   std::string load_sharded(checkpoint::TrainState& state);
+  // Resume of a replicated model, on rank 0: the newest usable checkpoint (an unusable one is
+  // quarantined and the previous tried); the same status line.
+  std::string load_replicated(checkpoint::TrainState& state);
+  // checkpoint.resume = never: moves an earlier run's checkpoints aside (rank 0).
+  void set_aside_old_checkpoints() const;
+  // Gives every rank rank 0's state and, unless sharded, its arrays; restores the tables.
+  void share_loaded_state(checkpoint::TrainState& state);
+  // The reader's remaining pieces (re-split when the rank count changed) and the loop's counters.
+  void restore_position(const checkpoint::TrainState& state, data::CriteoReader& reader, LoopState& loop) const;
 
   const cli::Config& config_;
   collective::Comm& comm_;
