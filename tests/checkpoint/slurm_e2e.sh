@@ -169,10 +169,19 @@ INI
 source "$(dirname "$0")/same_model.sh"
 check_same_model() { same_model "$1" "$2"; echo "   final model: $SAME_MODEL_COUNT datasets bitwise identical to the uninterrupted run"; }
 job_field() { scontrol show job "$1" -o 2> /dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# Waiting for RUNNING or COMPLETED, a failed end is final: no requeue of this test's comes
+# after it, so fail at once instead of waiting out the limit. (Not while waiting for PENDING:
+# a job that requeues itself exits 85 on its way there.)
 wait_state() {  # wait_state JOBID STATE SECONDS
-  local i
+  local i state
   for i in $(seq 1 $(($3 * 5))); do
-    [ "$(job_field "$1" JobState)" = "$2" ] && return 0
+    state=$(job_field "$1" JobState)
+    [ "$state" = "$2" ] && return 0
+    case "$2:$state" in
+      PENDING:*) ;;
+      *:FAILED | *:CANCELLED | *:TIMEOUT | *:NODE_FAIL | *:OUT_OF_MEMORY | *:BOOT_FAIL | *:DEADLINE)
+        fail "job $1 ended $state while waiting for $2 (exit $(job_field "$1" ExitCode), reason $(job_field "$1" Reason))" ;;
+    esac
     sleep 0.2
   done
   fail "job $1 not $2 after $3 s (state $(job_field "$1" JobState), reason $(job_field "$1" Reason))"
