@@ -158,6 +158,9 @@ class TrainingRun {
   void resume_or_start() {
     const auto restored = checkpoints_.resume(reader_, resumed_);
     if (root_) {
+      // Only now: a resume refused above (another config, changed input) must leave the
+      // run_dir's config.ini describing the results that are there.
+      std::ofstream(std::filesystem::path(cfg_.train.run_dir) / "config.ini") << cli::to_ini(cfg_);
       if (restored) truncate_metrics(metrics_path_.string(), restored->metrics_bytes);
       metrics_.open(metrics_path_, restored ? std::ios::app : std::ios::trunc);
       if (!metrics_) throw std::runtime_error("cannot write " + metrics_path_.string());
@@ -366,7 +369,6 @@ TrainSummary Trainer::run() {
   const cli::Config& cfg = impl_->config;
   if (impl_->comm.is_root()) {
     std::filesystem::create_directories(cfg.train.run_dir);
-    std::ofstream(std::filesystem::path(cfg.train.run_dir) / "config.ini") << cli::to_ini(cfg);
   }
   TrainingRun run(cfg, impl_->comm, *network_, impl_->metrics);
   run.resume_or_start();
