@@ -51,6 +51,7 @@ std::vector<std::string> rotate_checkpoints(const std::string& dir, int keep, ui
 std::string quarantine_checkpoint(const std::string& path) {
   std::string bad = path + ".bad";
   std::error_code ec;
+  for (int n = 1; fs::exists(fs::symlink_status(bad, ec)); ++n) bad = path + ".bad." + std::to_string(n);
   fs::rename(path, bad, ec);
   if (ec) throw CheckpointError("cannot rename bad checkpoint '" + path + "': " + ec.message());
   return bad;

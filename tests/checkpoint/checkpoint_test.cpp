@@ -513,6 +513,16 @@ TEST(CheckpointDir, RotationKeepsTheNewestAndNeverTheOnlyGoodOne) {
   EXPECT_EQ(list[0].step, 50u);
   EXPECT_EQ(quarantine_checkpoint(checkpoint_path(d, 50)), checkpoint_path(d, 50) + ".bad");
   EXPECT_TRUE(list_checkpoints(d).empty());
+  // The same step quarantined again (rewritten after a resume, damaged again): the first
+  // quarantined file stays as it was.
+  save_sample(checkpoint_path(d, 50));
+  fs::resize_file(checkpoint_path(d, 50), 64);
+  EXPECT_EQ(quarantine_checkpoint(checkpoint_path(d, 50)), checkpoint_path(d, 50) + ".bad.1");
+  save_sample(checkpoint_path(d, 50));
+  EXPECT_EQ(quarantine_checkpoint(checkpoint_path(d, 50)), checkpoint_path(d, 50) + ".bad.2");
+  EXPECT_GT(fs::file_size(checkpoint_path(d, 50) + ".bad"), 64u);
+  EXPECT_EQ(fs::file_size(checkpoint_path(d, 50) + ".bad.1"), 64u);
+  EXPECT_TRUE(list_checkpoints(d).empty());
 }
 
 TEST(TableSnapshot, RestoresTheTablesOfTheCapturedWeights) {

@@ -25,7 +25,9 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& dir);
 // checkpoint is never removed. Returns the deleted paths.
 std::vector<std::string> rotate_checkpoints(const std::string& dir, int keep, uint64_t newest_step);
 
-// Renames a bad checkpoint to <path>.bad; returns the new name.
+// Renames a bad checkpoint to <path>.bad, or <path>.bad.1, .bad.2, ... when that name is taken
+// (a step rewritten after a resume can go bad again: an earlier quarantined file is evidence
+// and is never replaced); returns the new name.
 std::string quarantine_checkpoint(const std::string& path);
 
 // Deletes ckpt-*.h5.tmp.* left by a writer that was killed; returns how many.
