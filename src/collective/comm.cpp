@@ -11,6 +11,10 @@
 #include <iostream>
 #include <stdexcept>
 
+#ifdef SPARSETRAIN_COVERAGE
+extern "C" void __gcov_dump();  // libgcov
+#endif
+
 namespace sparsetrain::collective {
 namespace {
 
@@ -460,6 +464,9 @@ void Comm::abort(const std::string& message, int code) {
   const std::string line =
       "error: " + (size_ > 1 ? "rank " + std::to_string(rank_) + ": " : std::string()) + message + "\n";
   std::cerr << line << std::flush;
+#ifdef SPARSETRAIN_COVERAGE
+  __gcov_dump();  // neither MPI_Abort nor _Exit runs gcov's exit handler (scripts/coverage.sh)
+#endif
   if (mpi_ && !finalized_) MPI_Abort(MPI_COMM_WORLD, code);
   // Not exit(): libraries' exit handlers run on whatever state the failure left, and
   // HDF5's, closing a file whose close had already failed on a full disk, segfaulted
