@@ -180,6 +180,68 @@ TEST(SimHash, NegationFlipsEveryBit) {
   }
 }
 
+// SimHash's defining property, on both of hash()'s paths: the dense-matrix path (input_dim <=
+// 4096, hidden layers) and the index-gather path (wider inputs). Two vectors at angle theta
+// agree on a plane's sign with probability 1 - theta / pi; over 6 x 64 = 384 planes and 20
+// pairs the agreement is within a few hundredths of it. Negation flips every bit.
+TEST(SimHash, BitsAgreeAsOneMinusAngleOverPiOnBothPaths) {
+  constexpr int K = 6, L = 64;
+  for (size_t d : {size_t{128}, size_t{5000}}) {
+    SCOPED_TRACE("input_dim " + std::to_string(d));
+    SimHashFamily f(make_config(Family::SimHash, K, L, d, 21));
+    util::Rng rng(22);
+    for (double theta : {0.3, 1.0, 2.0}) {
+      double agree = 0;
+      std::vector<uint32_t> a(L), b(L), n(L);
+      constexpr int kPairs = 20;
+      for (int pair = 0; pair < kPairs; ++pair) {
+        // y = cos(theta) x + sin(theta) z, z orthogonal to x and of the same norm.
+        auto x = gaussian(d, rng), z = gaussian(d, rng);
+        double xx = 0, xz = 0;
+        for (size_t i = 0; i < d; ++i) xx += double(x[i]) * x[i], xz += double(x[i]) * z[i];
+        double zz = 0;
+        for (size_t i = 0; i < d; ++i) z[i] = static_cast<float>(z[i] - xz / xx * x[i]), zz += double(z[i]) * z[i];
+        const double scale = std::sqrt(xx / zz);
+        std::vector<float> y(d);
+        for (size_t i = 0; i < d; ++i)
+          y[i] = static_cast<float>(std::cos(theta) * x[i] + std::sin(theta) * scale * z[i]);
+        f.hash(x.data(), a.data());
+        f.hash(y.data(), b.data());
+        for (int t = 0; t < L; ++t) agree += K - __builtin_popcount(a[t] ^ b[t]);
+        for (auto& v : x) v = -v;
+        f.hash(x.data(), n.data());
+        for (int t = 0; t < L; ++t) ASSERT_EQ(a[t] ^ n[t], (1u << K) - 1);
+      }
+      agree /= double(kPairs) * K * L;
+      EXPECT_NEAR(agree, 1.0 - theta / M_PI, 0.04) << "theta " << theta;
+    }
+  }
+}
+
+// hash() on both of its paths against the definition: bit k of table t is the sign of
+// plane t * K + k's projection, the sum of x over its +1 coordinates minus the sum over its -1
+// coordinates (computed here in double; projections within 1e-4 of 0 are not compared).
+TEST(SimHash, EveryBitIsTheSignOfItsPlanesProjectionOnBothPaths) {
+  constexpr int K = 5, L = 8;
+  for (size_t d : {size_t{3}, size_t{128}, size_t{4096}, size_t{4097}, size_t{20000}}) {
+    SCOPED_TRACE("input_dim " + std::to_string(d));
+    SimHashFamily f(make_config(Family::SimHash, K, L, d, 31));
+    util::Rng rng(32);
+    std::vector<uint32_t> codes(L);
+    for (int trial = 0; trial < 10; ++trial) {
+      const auto x = gaussian(d, rng);
+      f.hash(x.data(), codes.data());
+      for (size_t p = 0; p < size_t{K} * L; ++p) {
+        double proj = 0;
+        for (uint32_t i : f.plane_plus(p)) proj += x[i];
+        for (uint32_t i : f.plane_minus(p)) proj -= x[i];
+        if (std::abs(proj) < 1e-4) continue;
+        EXPECT_EQ((codes[p / K] >> (p % K)) & 1u, proj > 0 ? 1u : 0u) << "plane " << p << ", projection " << proj;
+      }
+    }
+  }
+}
+
 TEST(Dwta, InvariantToMonotoneTransformAndDensifiesSparseInputs) {
   util::Rng rng(14);
   DwtaFamily f(make_config(Family::Dwta, 6, 16, 256, 15));

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ class SimHashFamily final : public HashFamily {
   size_t num_planes() const { return split_.size(); }
   // Coordinates touched by hyperplane p (both signs).
   size_t plane_nnz(size_t p) const { return begin_[p + 1] - begin_[p]; }
+  // Hyperplane p's coordinates of weight +1 and of weight -1: what hash() projects onto.
+  std::span<const uint32_t> plane_plus(size_t p) const { return {indices_.data() + begin_[p], split_[p] - begin_[p]}; }
+  std::span<const uint32_t> plane_minus(size_t p) const {
+    return {indices_.data() + split_[p], begin_[p + 1] - split_[p]};
+  }
 
  private:
   std::vector<uint32_t> indices_;
