@@ -462,6 +462,29 @@ TEST(ModelFile, NonFiniteWeightsAreRefusedAtSaveAndLoad) {
   EXPECT_EQ(fs::file_size(path), before);
 }
 
+TEST(ModelFile, OtherFilesAndNewerFormatsAreRefusedByName) {
+  TempDir dir("st_ckpt_test_");
+  model::Network net(small_spec());
+  // A checkpoint is HDF5 too, but not a model file.
+  const std::string ckpt = dir.file("ckpt.h5");
+  save_sample(ckpt);
+  std::string e = error_of([&] { read_model_config(ckpt); });
+  EXPECT_NE(e.find("'" + ckpt + "' is not a sparsetrain model file"), std::string::npos) << e;
+  // Text where a model is expected.
+  const std::string text = dir.file("model.tsv");
+  std::ofstream(text) << "1\t2\t3\n";
+  EXPECT_NE(error_of([&] { read_model_config(text); }).find(text), std::string::npos);
+  // A file from a newer build.
+  const std::string path = dir.file("model.h5");
+  save_model(path, net, "");
+  ASSERT_TRUE(set_root_int_attr(path, "format_version", kModelFormatVersion + 1));
+  e = error_of([&] { read_model_config(path); });
+  EXPECT_NE(e.find("has model format version " + std::to_string(kModelFormatVersion + 1) + ", this build reads 1 to " +
+                   std::to_string(kModelFormatVersion)),
+            std::string::npos)
+      << e;
+}
+
 TEST(ModelFile, FormatOneFilesStillLoadUnverified) {
   TempDir dir("st_ckpt_test_");
   model::Network net(small_spec());
