@@ -112,8 +112,8 @@ int command_evaluate(const std::vector<std::string>& args, collective::Comm& com
     std::ostringstream auc;
     auc << std::setprecision(6) << r.auc;
     std::cout << std::setprecision(6) << "{\"rows\":" << r.rows
-              << ",\"auc\":" << (std::isnan(r.auc) ? "null" : auc.str()) << ",\"logloss\":" << r.logloss << "}"
-              << std::endl;
+              << ",\"auc\":" << (std::isnan(r.auc) ? "null" : auc.str()) << ",\"logloss\":" << r.logloss
+              << (r.exact_auc ? "" : ",\"auc_exact\":false") << "}" << std::endl;
   }
   return 0;
 }

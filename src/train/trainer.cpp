@@ -75,6 +75,25 @@ std::string data_counts_json(const DataCounts& d, uint64_t from_step) {
 
 }  // namespace
 
+EvalResult merge_eval(EvalAccumulator& acc, collective::Comm& comm) {
+  EvalResult r;
+  r.rows = comm.sum(acc.rows());
+  r.logloss = comm.sum(acc.logloss_sum()) / static_cast<double>(std::max<uint64_t>(r.rows, 1));
+  const uint64_t inexact_ranks = comm.sum(uint64_t{acc.exact() ? 0u : 1u});
+  r.exact_auc = inexact_ranks == 0 && r.rows <= kExactAucRows;
+  if (r.exact_auc) {
+    r.auc = exact_auc(comm.allgatherv(acc.scores()), comm.allgatherv(acc.labels()));
+    return r;
+  }
+  comm.allreduce_sum(acc.histogram().positives().data(), AucHistogram::kBins);
+  comm.allreduce_sum(acc.histogram().negatives().data(), AucHistogram::kBins);
+  r.auc = acc.histogram().auc();
+  if (comm.is_root())
+    std::cerr << "note: the AUC of these " << r.rows << " rows comes from 2^20-bin score histograms, not every score "
+              << "(exact up to " << kExactAucRows << " rows in all and 4194304 per rank); \"auc_exact\":false\n";
+  return r;
+}
+
 EvalResult evaluate(model::Network& network, const cli::Config& config, const std::string& inputs,
                     collective::Comm& comm) {
   data::CriteoReader reader(reader_options(config, inputs, comm.rank(), comm.size(), data::LabelMode::Required));
@@ -84,21 +103,7 @@ EvalResult evaluate(model::Network& network, const cli::Config& config, const st
       [&](const data::Batch& batch, const float* probs) {
         for (size_t i = 0; i < batch.rows; ++i) acc.add(probs[i], batch.labels[i]);
       });
-  EvalResult r;
-  r.rows = comm.sum(acc.rows());
-  r.logloss = comm.sum(acc.logloss_sum()) / static_cast<double>(std::max<uint64_t>(r.rows, 1));
-  uint64_t inexact = acc.exact() ? 0 : 1;
-  inexact = comm.sum(inexact);
-  if (inexact == 0 && r.rows <= (1u << 24)) {
-    r.exact_auc = true;
-    r.auc = exact_auc(comm.allgatherv(acc.scores()), comm.allgatherv(acc.labels()));
-  } else {
-    r.exact_auc = false;
-    comm.allreduce_sum(acc.histogram().positives().data(), AucHistogram::kBins);
-    comm.allreduce_sum(acc.histogram().negatives().data(), AucHistogram::kBins);
-    r.auc = acc.histogram().auc();
-  }
-  return r;
+  return merge_eval(acc, comm);
 }
 
 struct Trainer::Impl {
@@ -304,7 +309,8 @@ class TrainingRun {
   void log_eval(const EvalResult& e) {
     if (!root_) return;
     metrics_ << "{\"step\":" << step_ << ",\"samples\":" << samples_ << ",\"eval_rows\":" << e.rows
-             << ",\"auc\":" << json_number(e.auc) << ",\"logloss\":" << json_number(e.logloss) << "}\n";
+             << ",\"auc\":" << json_number(e.auc) << ",\"logloss\":" << json_number(e.logloss)
+             << (e.exact_auc ? "" : ",\"auc_exact\":false") << "}\n";
     metrics_.flush();
     std::cerr << "eval step " << step_ << ": rows=" << e.rows << " auc=" << json_number(e.auc, 5)
               << " logloss=" << json_number(e.logloss, 5) << "\n";
@@ -388,7 +394,7 @@ std::string to_json(const TrainSummary& s) {
      << ",\"comm_s\":" << json_number(s.comm_seconds) << ",\"comm_bytes\":" << s.comm_bytes;
   if (s.evaluated)
     os << ",\"test_rows\":" << s.eval.rows << ",\"auc\":" << json_number(s.eval.auc)
-       << ",\"logloss\":" << json_number(s.eval.logloss);
+       << ",\"logloss\":" << json_number(s.eval.logloss) << (s.eval.exact_auc ? "" : ",\"auc_exact\":false");
   if (s.resumed_from_step) os << ",\"resumed_from_step\":" << s.resumed_from_step;
   if (s.stop_signal) os << ",\"stop_signal\":" << s.stop_signal;
   os << "}";
