@@ -3,8 +3,9 @@
 # sample with the same config, global batch and seed under 1, 2 and 4 ranks.
 #
 # (1) Full-batch (global batch > rows, so every step sees every row whatever the rank
-#     count) with dense hidden layers (no LSH, whose random top-ups are seeded per
-#     rank): the runs differ only in float summation order.
+#     count) with dense hidden layers (no LSH, whose random top-ups are seeded by
+#     the step and the sample's place in the global batch, which holds other rows):
+#     the runs differ only in float summation order.
 #     (a) SGD (lr 0.1, 30 steps): the update is proportional to the gradient, so this
 #         also checks the gradient's scale (Adam would hide a wrong scale). AUC must
 #         agree to 1e-4 and every parameter block to 5e-3 of how far training moved it
@@ -18,8 +19,8 @@
 #         blocks (measured: AUC 6e-5, blocks <= 0.012 with 4 ranks).
 # (2) Minibatch with LSH layers (the real case): the byte-range shards put different
 #     rows into each global batch for different rank counts (rank r reads the r-th
-#     part of the file), and the LSH top-ups are seeded per rank, so a run with another
-#     rank count is like a run with another shuffle and seed: one run's AUC moves by
+#     part of the file), and the LSH top-ups follow a sample's place in the global
+#     batch, so a run with another rank count is like a run with another shuffle and seed: one run's AUC moves by
 #     +-0.03 (measured sd 0.011 over 9 seeds at each of 1, 2 and 4 ranks; the AUC's
 #     standard error on 1,617 test rows is ~0.013 by itself). So we compare the mean of
 #     seeds 1, 2, 3 and allow 0.025 (~2.8 sd of a difference of two 3-run means); the
