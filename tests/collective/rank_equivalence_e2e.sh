@@ -18,14 +18,15 @@
 #         rounding noise is amplified, and the tolerance is 1e-3 on AUC and 0.05 on the
 #         blocks (measured: AUC 6e-5, blocks <= 0.012 with 4 ranks).
 # (2) Minibatch with LSH layers (the real case): the byte-range shards put different
-#     rows into each global batch for different rank counts (rank r reads the r-th
-#     part of the file), and the LSH top-ups follow a sample's place in the global
-#     batch, so a run with another rank count is like a run with another shuffle and
-#     seed: one run's AUC moves by +-0.03 (measured sd 0.011 over 9 seeds at each of 1, 2 and 4 ranks; the AUC's
-#     standard error on 1,617 test rows is ~0.013 by itself). So we compare the mean of
-#     seeds 1, 2, 3 and allow 0.025 (~2.8 sd of a difference of two 3-run means); the
-#     means over 9 seeds agree to 0.003 (1 rank 0.7300, 2 ranks 0.7277, 4 ranks 0.7295).
-#     Every run is deterministic, so this cannot flake: it changes only with the code.
+#     rows into each global batch for different rank counts (rank r reads the r-th part
+#     of the file), and the LSH top-ups follow a sample's place in the global batch, so
+#     a run with another rank count is like a run with another shuffle and seed: one
+#     run's AUC moves by +-0.03 (measured sd 0.011 over 9 seeds at each of 1, 2 and 4
+#     ranks; the AUC's standard error on 1,617 test rows is ~0.013 by itself). So we
+#     compare the mean of seeds 1, 2, 3 and allow 0.025 (~2.8 sd of a difference of two
+#     3-run means); the means over 9 seeds agree to 0.003 (1 rank 0.7300, 2 ranks
+#     0.7277, 4 ranks 0.7295). Every run is deterministic, so this cannot flake: it
+#     changes only with the code.
 set -euo pipefail
 BIN=$1; FIX=$2
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
