@@ -154,7 +154,8 @@ bool detect_layout(const char* line, const char* end, LabelMode mode, bool& labe
 // longer (bench_parse_bench, lines+parse, 3 runs each), as the SWAR path often declines a
 // line's last fields (fewer than 8 bytes left).
 //
-// An integer field the SWAR path did not take (a sign, 8 or more digits, or an error).
+// An integer field the SWAR path did not take (a sign, 8 or more digits, fewer than 8 bytes
+// left in the line, or an error).
 // Leaves p on the tab or end after the field.
 [[gnu::always_inline]] inline bool parse_int_field(const char*& p, const char* end, int column, int64_t& value,
                                                    ParseFailure& failure) {
