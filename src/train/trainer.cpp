@@ -90,7 +90,8 @@ EvalResult merge_eval(EvalAccumulator& acc, collective::Comm& comm) {
   r.auc = acc.histogram().auc();
   if (comm.is_root())
     std::cerr << "note: the AUC of these " << r.rows << " rows comes from 2^20-bin score histograms, not every score "
-              << "(exact up to " << kExactAucRows << " rows in all and 4194304 per rank); \"auc_exact\":false\n";
+              << "(exact up to " << kExactAucRows << " rows in all and " << EvalAccumulator::kKeptRows
+              << " per rank); \"auc_exact\":false\n";
   return r;
 }
 

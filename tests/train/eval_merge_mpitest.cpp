@@ -50,7 +50,7 @@ double logloss_of(const Pairs& p) {
 TEST(MergeEval, ExactAucOfAllRanksScores) {
   collective::Comm& comm = collective::Comm::world();
   const Pairs p = all_pairs();
-  EvalAccumulator acc = my_slice(p, uint64_t{1} << 22, comm);
+  EvalAccumulator acc = my_slice(p, EvalAccumulator::kKeptRows, comm);
   const EvalResult r = merge_eval(acc, comm);
   EXPECT_TRUE(r.exact_auc);
   EXPECT_EQ(r.rows, p.scores.size());
@@ -62,7 +62,7 @@ TEST(MergeEval, SummedHistogramsOnceARankStopsKeepingScores) {
   collective::Comm& comm = collective::Comm::world();
   const Pairs p = all_pairs();
   // Rank 0 keeps only 100 scores, so it holds its histogram only: every rank must follow.
-  EvalAccumulator acc = my_slice(p, comm.is_root() ? 100 : uint64_t{1} << 22, comm);
+  EvalAccumulator acc = my_slice(p, comm.is_root() ? 100 : EvalAccumulator::kKeptRows, comm);
   const EvalResult r = merge_eval(acc, comm);
   EXPECT_FALSE(r.exact_auc);
   EXPECT_EQ(r.rows, p.scores.size());

@@ -40,7 +40,9 @@ class AucHistogram {
 // Accumulates scored rows; finish() gives AUC (exact if all rows were kept) and logloss.
 class EvalAccumulator {
  public:
-  explicit EvalAccumulator(uint64_t exact_limit = 1u << 22) : exact_limit_(exact_limit) {}
+  // Keeps every score up to this many rows (8 bytes a row), then only the histogram.
+  static constexpr uint64_t kKeptRows = uint64_t{1} << 22;
+  explicit EvalAccumulator(uint64_t exact_limit = kKeptRows) : exact_limit_(exact_limit) {}
   void add(float prob, float label);
   uint64_t rows() const { return rows_; }
   double logloss_sum() const { return logloss_sum_; }

@@ -20,7 +20,7 @@ struct EvalResult {
 
 // Up to this many rows in all, the merged AUC is exact: every rank's scores and labels are
 // gathered (8 bytes a row, on every rank). Above it, or when a rank scored more rows than its
-// EvalAccumulator keeps (4,194,304), the AUC comes from the ranks' summed 2^20-bin histograms:
+// EvalAccumulator keeps (EvalAccumulator::kKeptRows), the AUC comes from the ranks' summed 2^20-bin histograms:
 // within 1e-4 of the exact one on 100,000 scores (metrics_test), and reported as not exact.
 inline constexpr uint64_t kExactAucRows = uint64_t{1} << 24;
 
