@@ -325,22 +325,9 @@ Checkpointing::Decision Checkpointing::poll(uint64_t step) {
   return d;
 }
 
-void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader,
-                         const std::vector<data::PieceRemainder>& cursor, uint64_t metrics_bytes) {
-  const auto t0 = Clock::now();
-  const uint64_t rank = static_cast<uint64_t>(comm_.rank());
-  std::vector<uint64_t> mine;
-  for (const auto& r : cursor)
-    mine.insert(mine.end(), {rank, r.piece.file, r.piece.begin, r.piece.end, r.piece.stride, r.piece.phase, r.offset,
-                             r.line_index});
-  const std::vector<uint64_t> cursors = comm_.allgatherv(mine);
-  const std::vector<uint64_t> window =
-      comm_.allgatherv(std::vector<uint64_t>{bits_of(loop.window.loss_sum), loop.window.samples});
-  last_saved_ = loop.step;
-  last_time_ = Clock::now();
-  const bool sharded = network_.table_sharded();
-  if (!comm_.is_root() && !sharded) return;
-
+checkpoint::TrainState Checkpointing::state_of(const LoopState& loop, const data::CriteoReader& reader,
+                                               const std::vector<uint64_t>& cursors,
+                                               const std::vector<uint64_t>& windows, uint64_t metrics_bytes) const {
   checkpoint::TrainState s;
   s.step = loop.step;
   s.samples = loop.samples;
@@ -358,10 +345,45 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
   for (size_t i = 0; i + 8 <= cursors.size(); i += 8)
     s.remainders.push_back({cursors[i], cursors[i + 1], cursors[i + 2], cursors[i + 3], cursors[i + 4], cursors[i + 5],
                             cursors[i + 6], cursors[i + 7]});
-  for (size_t r = 0; r + 2 <= window.size(); r += 2) {
-    s.window_loss_sum.push_back(double_of(window[r]));
-    s.window_samples.push_back(window[r + 1]);
+  for (size_t r = 0; r + 2 <= windows.size(); r += 2) {
+    s.window_loss_sum.push_back(double_of(windows[r]));
+    s.window_samples.push_back(windows[r + 1]);
   }
+  return s;
+}
+
+void Checkpointing::report_saved(const std::string& path, uint64_t step, Clock::time_point t0) const {
+  const double secs = since(t0);
+  std::error_code ec;
+  const double mb = static_cast<double>(fs::file_size(path, ec)) / 1e6;
+  std::ostringstream msg;
+  msg << "checkpoint step " << step << " -> " << path << " (" << mb << " MB in " << secs << " s";
+  if (secs > 0) msg << ", " << mb / secs << " MB/s";
+  msg << ")";
+  const auto deleted = checkpoint::rotate_checkpoints(dir_, config_.checkpoint.keep, step);
+  if (!deleted.empty()) msg << "; removed " << deleted.size() << " older";
+  std::cerr << msg.str() << std::endl;
+}
+
+void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader,
+                         const std::vector<data::PieceRemainder>& cursor, uint64_t metrics_bytes) {
+  const auto t0 = Clock::now();
+  // Every rank's data cursor and loss window, gathered: rank 0 (or, sharded, every rank)
+  // writes them all.
+  const uint64_t rank = static_cast<uint64_t>(comm_.rank());
+  std::vector<uint64_t> mine;
+  for (const auto& r : cursor)
+    mine.insert(mine.end(), {rank, r.piece.file, r.piece.begin, r.piece.end, r.piece.stride, r.piece.phase, r.offset,
+                             r.line_index});
+  const std::vector<uint64_t> cursors = comm_.allgatherv(mine);
+  const std::vector<uint64_t> windows =
+      comm_.allgatherv(std::vector<uint64_t>{bits_of(loop.window.loss_sum), loop.window.samples});
+  last_saved_ = loop.step;
+  last_time_ = Clock::now();
+  const bool sharded = network_.table_sharded();
+  if (!comm_.is_root() && !sharded) return;
+
+  checkpoint::TrainState s = state_of(loop, reader, cursors, windows, metrics_bytes);
   const std::string path = checkpoint::checkpoint_path(dir_, loop.step);
   if (sharded) {  // every rank writes its rows of the one file; they must agree on the rest
     std::string encoded = comm_.is_root() ? checkpoint::encode_state(s) : std::string();
@@ -375,16 +397,7 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
     fs::create_directories(dir_);
     checkpoint::save_checkpoint(path, network_, tables_, s);
   }
-  const double secs = since(t0);
-  std::error_code ec;
-  const double mb = static_cast<double>(fs::file_size(path, ec)) / 1e6;
-  std::ostringstream msg;
-  msg << "checkpoint step " << loop.step << " -> " << path << " (" << mb << " MB in " << secs << " s";
-  if (secs > 0) msg << ", " << mb / secs << " MB/s";
-  msg << ")";
-  const auto deleted = checkpoint::rotate_checkpoints(dir_, config_.checkpoint.keep, loop.step);
-  if (!deleted.empty()) msg << "; removed " << deleted.size() << " older";
-  std::cerr << msg.str() << std::endl;
+  report_saved(path, loop.step, t0);
 }
 
 }  // namespace sparsetrain::train

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sparsetrain/checkpoint/checkpoint.h"
 #include "sparsetrain/checkpoint/table_snapshot.h"
@@ -84,6 +85,13 @@ class Checkpointing {
   void set_aside_old_checkpoints() const;
   // Gives every rank rank 0's state and, unless sharded, its arrays; restores the tables.
   void share_loaded_state(checkpoint::TrainState& state);
+  // What save() writes besides the arrays: the loop's counters, the inputs, and every rank's
+  // cursor (8 numbers each) and loss window (2 each) as gathered.
+  checkpoint::TrainState state_of(const LoopState& loop, const data::CriteoReader& reader,
+                                  const std::vector<uint64_t>& cursors, const std::vector<uint64_t>& windows,
+                                  uint64_t metrics_bytes) const;
+  // Rank 0, after a save: rotates the old checkpoints and prints the file's size and speed.
+  void report_saved(const std::string& path, uint64_t step, std::chrono::steady_clock::time_point t0) const;
   // The reader's remaining pieces (re-split when the rank count changed) and the loop's counters.
   void restore_position(const checkpoint::TrainState& state, data::CriteoReader& reader, LoopState& loop) const;
 
