@@ -236,6 +236,61 @@ TrainState read_state(const H5File& f) {
 
 }  // namespace
 
+namespace {
+
+// The root's attributes: what the checkpoint is, the loop's counters and the config.
+void write_header(H5File& f, const model::Network& network, const TrainState& state) {
+  f.set_attr("format", std::string(kFormat));
+  f.set_attr("format_version", static_cast<int64_t>(kCheckpointFormatVersion));
+  f.set_attr("step", static_cast<int64_t>(state.step));
+  f.set_attr("samples", static_cast<int64_t>(state.samples));
+  f.set_attr("epoch", static_cast<int64_t>(state.epoch));
+  f.set_attr("nranks", static_cast<int64_t>(state.nranks));
+  f.set_attr("next_rebuild", static_cast<int64_t>(state.next_rebuild));
+  f.set_attr("rebuild_interval", state.rebuild_interval);
+  f.set_attr("elapsed_seconds", state.elapsed_seconds);
+  f.set_attr("metrics_bytes", static_cast<int64_t>(state.metrics_bytes));
+  f.set_attr("parameter_count", static_cast<int64_t>(network.num_parameters()));
+  f.set_attr("config", state.config_ini);
+  f.set_attr("created", utc_now());
+}
+
+// /params/<block>/<array> for every array of every block (each rank its rows when sharded),
+// and /lsh/<block>/w, the weights the tables were built from.
+void write_arrays(H5File& f, const model::Network& network, const TableSnapshot& tables, const ParallelFile& pf) {
+  f.create_group("/params");
+  for (const auto& b : network.blocks()) {
+    const std::string g = "/params/" + b.name;
+    f.create_group(g);
+    for (const optim::ConstBlockArray& a : optim::block_arrays(b)) {
+      put_rows(f, g + "/" + a.name, a, b.shard, pf);
+      if (a.type == optim::ElemType::Bfloat16) f.set_attr("encoding", std::string("bfloat16"), g + "/" + a.name);
+    }
+  }
+  f.create_group("/lsh");
+  for (const auto& t : tables.blocks()) {
+    f.create_group("/lsh/" + t.name);
+    put_floats(f, "/lsh/" + t.name + "/w", t.w, t.rows, t.cols);
+  }
+}
+
+// /data (the inputs and every rank's remaining pieces) and /train (every rank's loss window).
+void write_positions(H5File& f, const TrainState& state) {
+  f.create_group("/data");
+  f.set_attr("inputs", join_lines(state.inputs), "/data");
+  put_u64(f, "/data/input_sizes", state.input_sizes);
+  std::vector<uint64_t> flat;
+  for (const auto& r : state.remainders)
+    flat.insert(flat.end(), {r.rank, r.file, r.begin, r.end, r.stride, r.phase, r.offset, r.line_index});
+  put_u64(f, "/data/remainders", flat, kRemainderCols);
+  f.set_attr("columns", std::string("rank,file,begin,end,stride,phase,offset,line_index"), "/data/remainders");
+  f.create_group("/train");
+  put_f64(f, "/train/window_loss_sum", state.window_loss_sum);
+  put_u64(f, "/train/window_samples", state.window_samples);
+}
+
+}  // namespace
+
 void save_checkpoint(const std::string& path, const model::Network& network, const TableSnapshot& tables,
                      const TrainState& state, collective::Comm* comm) {
   if (state.window_loss_sum.size() != state.nranks || state.window_samples.size() != state.nranks ||
@@ -245,46 +300,9 @@ void save_checkpoint(const std::string& path, const model::Network& network, con
   const std::string tmp = pf.temporary_name(path);
   try {
     H5File f = H5File::create(tmp, pf.fapl());
-    f.set_attr("format", std::string(kFormat));
-    f.set_attr("format_version", static_cast<int64_t>(kCheckpointFormatVersion));
-    f.set_attr("step", static_cast<int64_t>(state.step));
-    f.set_attr("samples", static_cast<int64_t>(state.samples));
-    f.set_attr("epoch", static_cast<int64_t>(state.epoch));
-    f.set_attr("nranks", static_cast<int64_t>(state.nranks));
-    f.set_attr("next_rebuild", static_cast<int64_t>(state.next_rebuild));
-    f.set_attr("rebuild_interval", state.rebuild_interval);
-    f.set_attr("elapsed_seconds", state.elapsed_seconds);
-    f.set_attr("metrics_bytes", static_cast<int64_t>(state.metrics_bytes));
-    f.set_attr("parameter_count", static_cast<int64_t>(network.num_parameters()));
-    f.set_attr("config", state.config_ini);
-    f.set_attr("created", utc_now());
-
-    f.create_group("/params");
-    for (const auto& b : network.blocks()) {
-      const std::string g = "/params/" + b.name;
-      f.create_group(g);
-      for (const optim::ConstBlockArray& a : optim::block_arrays(b)) {
-        put_rows(f, g + "/" + a.name, a, b.shard, pf);
-        if (a.type == optim::ElemType::Bfloat16) f.set_attr("encoding", std::string("bfloat16"), g + "/" + a.name);
-      }
-    }
-    f.create_group("/lsh");
-    for (const auto& t : tables.blocks()) {
-      f.create_group("/lsh/" + t.name);
-      put_floats(f, "/lsh/" + t.name + "/w", t.w, t.rows, t.cols);
-    }
-    f.create_group("/data");
-    f.set_attr("inputs", join_lines(state.inputs), "/data");
-    put_u64(f, "/data/input_sizes", state.input_sizes);
-    std::vector<uint64_t> flat;
-    for (const auto& r : state.remainders)
-      flat.insert(flat.end(), {r.rank, r.file, r.begin, r.end, r.stride, r.phase, r.offset, r.line_index});
-    put_u64(f, "/data/remainders", flat, kRemainderCols);
-    f.set_attr("columns", std::string("rank,file,begin,end,stride,phase,offset,line_index"), "/data/remainders");
-    f.create_group("/train");
-    put_f64(f, "/train/window_loss_sum", state.window_loss_sum);
-    put_u64(f, "/train/window_samples", state.window_samples);
-
+    write_header(f, network, state);
+    write_arrays(f, network, tables, pf);
+    write_positions(f, state);
     // Last: a reader only trusts a file that has this marker.
     f.set_attr("complete", static_cast<int64_t>(1));
     f.flush();
