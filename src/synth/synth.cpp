@@ -5,6 +5,8 @@
 // are produced in fixed-size chunks by worker threads and written in order.
 #include "sparsetrain/synth/synth.h"
 
+#include <unistd.h>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <map>
@@ -497,23 +500,28 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Plain or gzip file sink; every failure throws naming the path.
+// Plain or gzip file sink; every failure throws naming the path. It writes <path>.tmp.<pid>
+// and commit() renames that to <path>: a run that fails (a bad second path, a full disk)
+// leaves an earlier file at <path> as it was and no partial file that would read as a
+// smaller data set.
 class Sink {
  public:
-  explicit Sink(const std::string& path) : path_(path), gz_(ends_with(path, ".gz")) {
+  explicit Sink(const std::string& path)
+      : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())), gz_(ends_with(path, ".gz")) {
     if (gz_) {
-      gzf_ = gzopen(path.c_str(), "wb1");
+      gzf_ = gzopen(tmp_.c_str(), "wb1");
       if (!gzf_) fail("cannot open for writing");
       gzbuffer(gzf_, 1 << 20);
     } else {
-      f_ = std::fopen(path.c_str(), "wb");
+      f_ = std::fopen(tmp_.c_str(), "wb");
       if (!f_) fail(std::string("cannot open for writing: ") + std::strerror(errno));
       std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
     }
   }
-  ~Sink() {  // only reached without close() on an error path
+  ~Sink() {  // without commit(): an error path; the partial file goes
     if (gzf_) gzclose(gzf_);
     if (f_) std::fclose(f_);
+    if (!committed_) std::remove(tmp_.c_str());
   }
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
@@ -541,11 +549,18 @@ class Sink {
       if (rc != 0) fail(std::string("close failed: ") + std::strerror(errno));
     }
   }
+  void commit() {
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) fail("cannot rename " + tmp_ + " to it: " + ec.message());
+    committed_ = true;
+  }
 
  private:
   [[noreturn]] void fail(const std::string& what) const { throw std::runtime_error("synth: " + what + ": " + path_); }
-  std::string path_;
+  std::string path_, tmp_;
   bool gz_;
+  bool committed_ = false;
   gzFile gzf_ = nullptr;
   std::FILE* f_ = nullptr;
 };
@@ -612,6 +627,8 @@ SynthReport write_synthetic(const SynthOptions& opts) {
   }
   out.close();
   if (probs_out) probs_out->close();
+  out.commit();
+  if (probs_out) probs_out->commit();
 
   rep.positives_rate = opts.rows ? static_cast<double>(positives) / static_cast<double>(opts.rows) : 0.0;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

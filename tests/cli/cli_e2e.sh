@@ -42,7 +42,7 @@ set +e; "$BIN" train --config "$T/bad.ini" > "$T/out" 2>&1; rc=$?; set -e
 
 # synth: the rows asked for, the same bytes for a seed whatever the thread count, gzip when
 # the name ends in .gz, 39 columns with --no-label, one probability per row in the side file,
-# and a clear error for each bad argument.
+# a clear error for each bad argument, and an earlier file kept when a run fails.
 "$BIN" synth --rows 500 --seed 3 --profile heavytail --threads 1 --output "$T/s1.tsv" --probabilities "$T/s1.p" > "$T/out"
 grep -qE '^\{"rows":500,"bytes":[0-9]+,"positive_rate":0\.[0-9]+,' "$T/out" || fail "synth summary: $(cat "$T/out")"
 [[ $(wc -l < "$T/s1.tsv") -eq 500 && $(wc -l < "$T/s1.p") -eq 500 ]] || fail "synth wrote $(wc -l < "$T/s1.tsv") rows"
@@ -63,6 +63,10 @@ expect_synth_error "--rows must be at least 1" --rows 0 --output "$T/x.tsv"
 expect_synth_error "(allowed: kaggle, 1tb, lowctr, crosses, nonmonotone, heavytail, lighttail)" --profile nope --output "$T/x.tsv"
 expect_synth_error "--cardinality-scale must be > 0" --cardinality-scale 0 --output "$T/x.tsv"
 expect_synth_error "cannot open for writing" --rows 10 --output "$T/no/such/dir/x.tsv"
+# A failed run leaves an earlier output as it was, and no partial file.
+expect_synth_error "cannot open for writing" --rows 10 --output "$T/s1.tsv" --probabilities "$T/no/dir/p"
+[[ $(wc -l < "$T/s1.tsv") -eq 500 ]] || fail "a failed synth run changed the earlier $T/s1.tsv"
+ls "$T"/*.tmp.* > /dev/null 2>&1 && fail "a failed synth run left $(ls "$T"/*.tmp.*)"
 
 # Every config key is documented in the README.
 keys=$(grep -oE '^  X\((data|model|lsh|optim|train|dist|checkpoint), *[a-z_0-9]+' "$ROOT/include/sparsetrain/cli/config_keys.h" \
