@@ -75,6 +75,25 @@ std::string data_counts_json(const DataCounts& d, uint64_t from_step) {
 
 }  // namespace
 
+namespace {
+
+// The run directory's config.ini, whole or not at all (a full disk must not leave half of it).
+void write_config_ini(const cli::Config& cfg) {
+  const std::filesystem::path path = std::filesystem::path(cfg.train.run_dir) / "config.ini";
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << cli::to_ini(cfg);
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+
+}  // namespace
+
 EvalResult merge_eval(EvalAccumulator& acc, collective::Comm& comm) {
   EvalResult r;
   r.rows = comm.sum(acc.rows());
@@ -166,7 +185,7 @@ class TrainingRun {
     if (root_) {
       // Only now: a resume refused above (another config, changed input) must leave the
       // run_dir's config.ini describing the results that are there.
-      std::ofstream(std::filesystem::path(cfg_.train.run_dir) / "config.ini") << cli::to_ini(cfg_);
+      write_config_ini(cfg_);
       if (restored) truncate_metrics(metrics_path_.string(), restored->metrics_bytes);
       metrics_.open(metrics_path_, restored ? std::ios::app : std::ios::trunc);
       if (!metrics_) throw std::runtime_error("cannot write " + metrics_path_.string());

@@ -13,7 +13,8 @@
 #   5. checkpoint.resume = never (with train.overwrite): the earlier checkpoints moved to
 #      checkpoints.replaced-<time>, byte for byte, and the run starts from step 0;
 #   6. metrics.jsonl shorter than the checkpoint saw, or missing: a warning, and the resumed
-#      run appends its lines after what is there.
+#      run appends its lines after what is there;
+#   7. config.ini that cannot be written: an error before any training.
 # Usage: resume_errors_e2e.sh <sparsetrain binary> <fixtures dir>
 set -euo pipefail
 BIN=$1
@@ -108,4 +109,9 @@ rm "$WORK/m/checkpoints/$CK" "$WORK/m/metrics.jsonl"
 train "$WORK/m"
 expect 0 "^warning: .*metrics.jsonl is missing; the resumed run starts a new one"
 [ -s "$WORK/m/metrics.jsonl" ] || fail "no new metrics.jsonl"
+step "7. config.ini cannot be written (here its temporary name is taken by a directory): an error"
+mkdir -p "$WORK/c/config.ini.tmp"
+train "$WORK/c"
+expect 1 "^error: cannot write .*/c/config.ini.tmp"
+[ -e "$WORK/c/model.h5" ] && fail "a run that could not write config.ini went on to train"
 echo "PASS"
