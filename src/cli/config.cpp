@@ -302,11 +302,7 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<Ex
   } catch (const po::error& e) {
     rethrow_boost(e, "command line: ");
   }
-  ParsedArgs out;
-  if (vm.count("help")) {
-    out.help_requested = true;
-    return out;
-  }
+  ParsedArgs out;  // (--help never gets here: every command answers it before parsing)
   if (vm.count("config")) {
     out.config_file = vm["config"].as<std::string>();
     // A directory opens as a stream that reads nothing: it would pass as an empty config

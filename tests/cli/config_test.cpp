@@ -183,6 +183,13 @@ TEST(Config, EmbedSparsityNeedsBlocksOf16) {
   EXPECT_NE(msg.find("model.embed_dim = 40 is not a multiple of 16"), std::string::npos) << msg;
   EXPECT_EQ(parse_args({"--model.embed_sparsity", "0.05", "--model.embed_dim", "10240"}).config.model.embed_sparsity,
             0.05);
+  // Blocks of 16 are addressed by 32-bit ids: at most 2^32 of them (2^28 rows x 16 blocks is the edge).
+  const std::vector<std::string> edge = {"--model.embed_sparsity", "0.5",      "--model.embed_dim", "256",
+                                         "--data.input_dim",       "268435456"};
+  EXPECT_EQ(parse_args(edge).config.data.input_dim, 268435456);
+  const std::string over =
+      error_of({"--model.embed_sparsity", "0.5", "--model.embed_dim", "256", "--data.input_dim", "268435457"});
+  EXPECT_NE(over.find("data.input_dim x model.embed_dim / 16 must be at most 2^32"), std::string::npos) << over;
 }
 
 TEST(Config, BoolValues) {

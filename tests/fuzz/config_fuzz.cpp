@@ -70,13 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<std::string> with_file = args;
       with_file.push_back("--config");
       with_file.push_back(ini_file.path());
-      const cli::ParsedArgs parsed = cli::parse_args(with_file);
-      if (parsed.help_requested) return 0;
-      config = parsed.config;
+      config = cli::parse_args(with_file).config;
     } else {
-      const cli::ParsedArgs parsed = cli::parse_args(args, {}, ini);
-      if (parsed.help_requested) return 0;
-      config = parsed.config;
+      config = cli::parse_args(args, {}, ini).config;
     }
   } catch (const cli::ConfigError& e) {
     FUZZ_CHECK(e.what()[0] != '\0');

@@ -69,7 +69,6 @@ struct ExtraOption {
 
 struct ParsedArgs {
   Config config;
-  bool help_requested = false;
   std::string config_file;  // "" when none was given
 };
 
