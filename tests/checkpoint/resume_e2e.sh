@@ -11,7 +11,8 @@
 #      are consumed exactly once (total samples = rows in the file);
 #   6. a run_dir holding checkpoints of another model config: clear error, files untouched;
 #   7. checkpoint.every_minutes: time-based checkpoints (rank 0's clock) and one at the end;
-#   8. optim.moments = bfloat16, and 9. model.embed_sparsity < 1 (replicated, 9b sharded): stop, resume, same model.
+#   8. optim.moments = bfloat16, 9. model.embed_sparsity < 1 (replicated, 9b sharded) and
+#   10. the same with dense hidden layers (no LSH tables to restore): stop, resume, same model.
 # Usage: resume_e2e.sh <sparsetrain binary> <fixtures dir>
 set -euo pipefail
 BIN=$1
@@ -227,4 +228,11 @@ stop_resume_exact e 101 "${ES[@]}"
 step "9b. the same with a sharded table (only chosen blocks fetched; block sums gathered on resume)"
 ES[3]=sharded
 stop_resume_exact es 101 "${ES[@]}"
+
+step "10. model.sparsity 1 (no hidden-layer tables; the input layer's block sums come from the weights): same"
+for i in "${!COMMON[@]}"; do
+  [ "$prev" = --model.sparsity ] && COMMON[i]=1
+  prev=${COMMON[i]}
+done
+stop_resume_exact d 101 "${ES[@]}"
 echo "PASS"
