@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -323,6 +324,27 @@ TEST(NeuronIndexTest, ScratchOfASmallerIndexIsRemade) {
     large.query(q, 300, rng, scratch, out);
     EXPECT_EQ(out, run_query(large, q, 300, i)) << "query " << i;
   }
+}
+
+TEST(NeuronIndexTest, EpochWrapAfter2To32QueriesForgetsOldMarks) {
+  // A scratch's marks are stamped with a per-query epoch and never cleared, except when the
+  // 32-bit epoch wraps (every 2^32 queries: hours of a long run). Then marks left from epoch 1
+  // must not count as seen by the new epoch 1: the query must equal one on a fresh scratch.
+  const size_t N = 500, d = 32;
+  const auto w = gaussian_rows(N, d, 810);
+  NeuronIndex index(make_config(Family::SimHash, 4, 8, 64, d, 22), N);
+  index.rebuild(w.data(), d);
+  const auto queries = gaussian_rows(2, d, 811);
+  auto scratch = index.make_scratch();
+  std::vector<uint32_t> first, wrapped;
+  util::Rng rng0(0);
+  index.query(queries.data(), 100, rng0, scratch, first);  // stamps 100 marks with epoch 1
+  ASSERT_EQ(scratch.epoch, 1u);
+  scratch.epoch = std::numeric_limits<uint32_t>::max();  // the next query wraps to 0, then 1
+  util::Rng rng1(1);
+  index.query(queries.data() + d, 100, rng1, scratch, wrapped);
+  EXPECT_EQ(scratch.epoch, 1u);
+  EXPECT_EQ(wrapped, run_query(index, queries.data() + d, 100, 1));
 }
 
 TEST(NeuronIndexTest, WarmQueriesDoNotAllocate) {
