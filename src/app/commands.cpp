@@ -11,7 +11,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/synth/synth.h"
 #include "sparsetrain/train/checkpointing.h"
 #include "sparsetrain/train/model_loading.h"
@@ -19,6 +18,7 @@
 #include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/trainer.h"
+#include "sparsetrain/util/commit_file.h"
 
 namespace sparsetrain::app {
 namespace {
@@ -188,7 +188,7 @@ int command_predict(const std::vector<std::string>& args, collective::Comm& comm
   if (!root) return 0;
   out.close();
   if (!out) throw std::runtime_error("error writing '" + partial + "' (for '" + output + "')");
-  checkpoint::commit_file(partial, output);  // fsync, rename, fsync the directory: as model files
+  util::commit_file(partial, output);  // fsync, rename, fsync the directory: as model files
   cleanup.keep = true;
   std::cout << "{\"rows\":" << rows << ",\"skipped\":" << reader->stats().skipped << ",\"output\":\"" << output << "\"}"
             << std::endl;

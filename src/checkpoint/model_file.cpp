@@ -1,14 +1,8 @@
 #include "sparsetrain/checkpoint/model_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 
 #include "sparsetrain/checkpoint/h5.h"
@@ -17,14 +11,6 @@
 
 namespace sparsetrain::checkpoint {
 namespace {
-
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) throw H5Error("cannot open '" + path + "' to sync it: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0 && !directory) throw H5Error("fsync of '" + path + "' failed: " + std::strerror(errno));
-}
 
 // Non-finite values in this process's part of a block, summed over ranks when the block
 // is sharded (collective then, so every rank reaches the same verdict).
@@ -87,14 +73,6 @@ void verify(const H5File& f, const std::string& name, const std::string& got) {
 }
 
 }  // namespace
-
-void commit_file(const std::string& tmp_path, const std::string& final_path) {
-  fsync_path(tmp_path, false);
-  if (std::rename(tmp_path.c_str(), final_path.c_str()) != 0)
-    throw H5Error("cannot rename '" + tmp_path + "' to '" + final_path + "': " + std::strerror(errno));
-  auto dir = std::filesystem::path(final_path).parent_path();
-  fsync_path(dir.empty() ? "." : dir.string(), true);
-}
 
 void save_model(const std::string& path, const model::Network& network, const std::string& config_ini,
                 const TableSnapshot* tables, collective::Comm* comm) {

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/collective/h5_mpio.h"
 #include "sparsetrain/util/checksum.h"
+#include "sparsetrain/util/commit_file.h"
 
 namespace sparsetrain::checkpoint {
 
@@ -85,13 +85,13 @@ std::string ParallelFile::temporary_name(const std::string& path) const {
 
 void ParallelFile::commit(const std::string& tmp, const std::string& path) const {
   if (!parallel_) {
-    commit_file(tmp, path);
+    util::commit_file(tmp, path);
     return;
   }
   std::string error;
   if (comm_->is_root()) {
     try {
-      commit_file(tmp, path);
+      util::commit_file(tmp, path);
     } catch (const std::exception& e) {
       error = e.what();
     }

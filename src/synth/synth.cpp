@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <future>
 #include <limits>
 #include <map>
@@ -32,6 +31,7 @@
 
 #include "sparsetrain/synth/criteo_profile.h"
 #include "sparsetrain/util/auc.h"
+#include "sparsetrain/util/commit_file.h"
 #include "sparsetrain/util/hash.h"
 #include "sparsetrain/util/random.h"
 #include "zipf.h"
@@ -501,7 +501,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // Plain or gzip file sink; every failure throws naming the path. It writes <path>.tmp.<pid>
-// and commit() renames that to <path>: a run that fails (a bad second path, a full disk)
+// and commit() renames that to <path> (util::commit_file): a run that fails (a bad second path, a full disk)
 // leaves an earlier file at <path> as it was and no partial file that would read as a
 // smaller data set.
 class Sink {
@@ -550,9 +550,7 @@ class Sink {
     }
   }
   void commit() {
-    std::error_code ec;
-    std::filesystem::rename(tmp_, path_, ec);
-    if (ec) fail("cannot rename " + tmp_ + " to it: " + ec.message());
+    util::commit_file(tmp_, path_);
     committed_ = true;
   }
 

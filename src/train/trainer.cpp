@@ -19,6 +19,7 @@
 #include "sparsetrain/train/scoring.h"
 #include "sparsetrain/train/setup.h"
 #include "sparsetrain/train/step_engine.h"
+#include "sparsetrain/util/commit_file.h"
 #include "sparsetrain/util/json_number.h"
 
 namespace sparsetrain::train {
@@ -73,23 +74,14 @@ std::string data_counts_json(const DataCounts& d, uint64_t from_step) {
   return out + "]}}";
 }
 
-}  // namespace
-
-namespace {
-
 // The run directory's config.ini, whole or not at all (a full disk must not leave half of it).
 void write_config_ini(const cli::Config& cfg) {
-  const std::filesystem::path path = std::filesystem::path(cfg.train.run_dir) / "config.ini";
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << cli::to_ini(cfg);
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  const std::string path = (std::filesystem::path(cfg.train.run_dir) / "config.ini").string(), tmp = path + ".tmp";
+  std::ofstream out(tmp);
+  out << cli::to_ini(cfg);
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + tmp);
+  util::commit_file(tmp, path);
 }
 
 }  // namespace

@@ -46,7 +46,7 @@
 // optimizer's only state is the step.
 //
 // Writes are atomic: a temporary file in the same directory, `complete` last, flush,
-// fsync, rename, fsync of the directory (commit_file in model_file.h).
+// fsync, rename, fsync of the directory (util/commit_file.h).
 #include <cstdint>
 #include <stdexcept>
 #include <string>

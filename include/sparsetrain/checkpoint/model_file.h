@@ -46,7 +46,4 @@ class H5File;
 std::string read_model_config(const H5File& file);
 void load_model_weights(const H5File& file, model::Network& network, collective::Comm* comm = nullptr);
 
-// fsync a file and its directory, then rename tmp -> final (used by checkpoints too).
-void commit_file(const std::string& tmp_path, const std::string& final_path);
-
 }  // namespace sparsetrain::checkpoint
