@@ -341,6 +341,8 @@ def main():
     ap.add_argument("--beta1", type=float, default=0.9)
     ap.add_argument("--beta2", type=float, default=0.999)
     ap.add_argument("--eps", type=float, default=1e-8)
+    ap.add_argument("--lr-final", type=float, default=1.0,
+                    help="fall linearly to lr x this at the last step (sparsetrain's optim.lr_final); 1 = constant")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-rows", type=int, default=0, help="train on the first N rows (0 = all)")
     ap.add_argument("--evals", type=int, default=0,
@@ -480,6 +482,10 @@ def main():
     if args.test:
         eval_steps.add(steps)
     curve = open(args.curve, "w") if args.curve else None
+    # Step s (from 1) runs at lr x (1 - (1 - lr_final) x s / steps), as sparsetrain's linear schedule.
+    def factor(k):  # LambdaLR's k counts the steps done, so step k + 1 is next
+        return 1.0 - (1.0 - args.lr_final) * min(1.0, (k + 1) / steps)
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (opt_sparse, opt_dense)]
     train_s, cpu_s, samples, loss_sum, last = 0.0, 0.0, 0, 0.0, None
     t, c = time.perf_counter(), time.process_time()
     for step in range(1, steps + 1):
@@ -492,6 +498,8 @@ def main():
         loss.backward()
         opt_sparse.step()
         opt_dense.step()
+        for sched in schedules:
+            sched.step()
         samples += len(y_b)
         loss_sum += float(loss) * len(y_b)
         if step in eval_steps:
@@ -514,7 +522,7 @@ def main():
         "samples": samples, "train_s": round(train_s, 4), "cpu_s": round(cpu_s, 4),
         "samples_per_s": samples / max(train_s, 1e-9), "samples_per_cpu_s": samples / max(cpu_s, 1e-9),
         "parameters": n_params, "train_loss": loss_sum / max(samples, 1), "featurize_s": round(featurize_s, 2),
-        "denormals": args.denormals, "init": args.init, "hash": args.hash, "dense_features": args.dense_features, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "denormals": args.denormals, "init": args.init, "hash": args.hash, "lr_final": args.lr_final, "dense_features": args.dense_features, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
     }
     if last:
         summary.update(auc=last["auc"], logloss=last["logloss"], test_rows=int(len(y_te)))

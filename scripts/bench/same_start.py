@@ -3,7 +3,8 @@
 
 Both systems start from the same weights (sparsetrain's initial model.h5, loaded into
 scripts/pytorch_baseline.py with --init-from), train the same batches in the same order for
---steps steps, and write their weights. For each parameter block this prints the share of the
+--steps steps (the learning rate falling linearly to lr x --lr-final at the last, in both), and
+write their weights. For each parameter block this prints the share of the
 weights PyTorch moved whose change from the initial weights differs between the two systems by
 more than 1% of the learning rate. Float rounding alone leaves a few: where a gradient is a
 near-cancelling sum, the two summation orders give different small values and Adam, which
@@ -49,7 +50,9 @@ def sparsetrain(args, run_dir, extra):
            str(args.input_dim), "--model.embed_dim", str(args.embed_dim), "--model.hidden", str(args.hidden),
            "--model.sparsity", "1", "--train.batch_size", str(args.batch_size),
            "--train.threads", "1", "--train.seed", str(args.seed), "--data.dense_features", args.dense_features,
-           "--train.run_dir", str(run_dir), "--train.overwrite", "true"] + extra
+           "--train.run_dir", str(run_dir), "--train.overwrite", "true",
+           # The learning-rate schedule too: linear to lr_final over the --steps steps, as PyTorch's.
+           "--optim.schedule_steps", str(args.steps), "--optim.lr_final", str(args.lr_final)] + extra
     run(cmd)
     return run_dir / "model.h5"
 
@@ -69,6 +72,8 @@ def main():
     ap.add_argument("--embed-dim", type=int, default=64)
     ap.add_argument("--hidden", type=int, default=1024)
     ap.add_argument("--lr", type=float, default=0.003)
+    ap.add_argument("--lr-final", type=float, default=0.5,
+                    help="both fall linearly to lr x this at the last step (optim.lr_final, --lr-final)")
     ap.add_argument("--batch-size", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dense-features", choices=["true", "false"], default="true")
@@ -84,6 +89,7 @@ def main():
     run([sys.executable, str(BASELINE), "--train", args.train, "--input-dim", str(args.input_dim),
          "--embed-dim", str(args.embed_dim), "--hidden", str(args.hidden), "--lr", str(args.lr),
          "--batch-size", str(args.batch_size), "--max-rows", str(args.steps * args.batch_size),
+         "--lr-final", str(args.lr_final),
          "--dense-features", args.dense_features, "--init-from", str(init), "--save", str(torch_out)])
     w0, wt = read_blocks(init), read_blocks(torch_out)
 

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -37,6 +38,10 @@ void Optimizer::begin_step(uint64_t t) {
   lr_now_ = options_.lr;
   if (options_.warmup_steps > 0 && t <= static_cast<uint64_t>(options_.warmup_steps)) {
     lr_now_ = options_.lr * static_cast<double>(t) / static_cast<double>(options_.warmup_steps);
+  }
+  if (options_.decay_steps > 0) {
+    const double done = std::min(1.0, static_cast<double>(t) / static_cast<double>(options_.decay_steps));
+    lr_now_ *= 1.0 - (1.0 - options_.lr_final) * done;
   }
   const double c1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
   const double c2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));

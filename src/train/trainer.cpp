@@ -162,7 +162,7 @@ class TrainingRun {
         run_dir_(cfg.train.run_dir),
         metrics_path_(run_dir_ / "metrics.jsonl"),
         reader_(reader_options(cfg, cfg.data.train, comm.rank(), comm.size(), data::LabelMode::Required)),
-        engine_(comm, net, optimizer_options(cfg), exchange_mode(cfg)),
+        engine_(comm, net, run_optimizer_options(cfg, reader_.files(), comm, schedule_line_), exchange_mode(cfg)),
         checkpoints_(cfg, comm, net) {
     const uint64_t G = static_cast<uint64_t>(cfg.train.batch_size), P = static_cast<uint64_t>(comm.size());
     local_batch_ = static_cast<size_t>(G / P + (static_cast<uint64_t>(comm.rank()) < G % P ? 1 : 0));
@@ -182,6 +182,7 @@ class TrainingRun {
       metrics_.open(metrics_path_, restored ? std::ios::app : std::ios::trunc);
       if (!metrics_) throw std::runtime_error("cannot write " + metrics_path_.string());
     }
+    if (root_) std::cerr << schedule_line_ << "\n";
     if (restored) summary_.resumed_from_step = restored->step;
     window_ = resumed_.window;
     step_ = resumed_.step;
@@ -367,6 +368,7 @@ class TrainingRun {
   std::ofstream& metrics_;
   const bool root_;
   const std::filesystem::path run_dir_, metrics_path_;
+  std::string schedule_line_;  // how the learning rate runs (filled while engine_ is built)
   data::CriteoReader reader_;
   StepEngine engine_;
   Checkpointing checkpoints_;

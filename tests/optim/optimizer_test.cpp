@@ -351,6 +351,38 @@ TEST_P(OptimizerTest, WarmupRampsLearningRateLinearly) {
   EXPECT_NEAR((w0 - b1.w[0]) * 4, w0 - b4.w[0], 1e-6);
 }
 
+TEST_P(OptimizerTest, LinearScheduleFallsToItsFinalRateThenStaysThere) {
+  OptimizerOptions o;
+  o.algorithm = OptimizerOptions::Algorithm::Sgd;
+  o.lr = 0.5;
+  o.decay_steps = 4;
+  o.lr_final = 0.2;
+  Optimizer opt(o);
+  // lr x (1 - 0.8 t / 4) up to t = 4, then lr x 0.2.
+  const double expected[] = {0.4, 0.3, 0.2, 0.1, 0.1, 0.1};
+  for (uint64_t t = 1; t <= 6; ++t) {
+    opt.begin_step(t);
+    EXPECT_NEAR(opt.current_lr(), expected[t - 1], 1e-15) << "t=" << t;
+    ParamBlock b = make_block(1, 1, false, 6);  // and the update uses it
+    const float w0 = b.w[0];
+    opt.apply(b, DenseGrad{{1.0f}});
+    EXPECT_FLOAT_EQ(w0 - b.w[0], static_cast<float>(expected[t - 1])) << "t=" << t;
+  }
+  // With a warm-up the two factors multiply: t = 1 of 2 warm-up steps is half of 0.4.
+  o.warmup_steps = 2;
+  Optimizer warm(o);
+  warm.begin_step(1);
+  EXPECT_NEAR(warm.current_lr(), 0.2, 1e-15);
+  warm.begin_step(3);
+  EXPECT_NEAR(warm.current_lr(), 0.2, 1e-15);
+  // decay_steps 0: constant, whatever lr_final says.
+  o.warmup_steps = 0;
+  o.decay_steps = 0;
+  Optimizer flat(o);
+  flat.begin_step(1000);
+  EXPECT_EQ(flat.current_lr(), 0.5);
+}
+
 TEST_P(OptimizerTest, SgdWithDecoupledWeightDecay) {
   OptimizerOptions o;
   o.algorithm = OptimizerOptions::Algorithm::Sgd;

@@ -51,6 +51,39 @@ TEST(OptimizerOptions, SkippedStepsReachTheOptimizer) {
   EXPECT_THROW(cli::parse_args({"--optim.skipped_steps", "freeze"}), cli::ConfigError);
 }
 
+TEST(OptimizerOptions, LrScheduleReachesTheOptimizer) {
+  using cli::parse_args;
+  // Default: linear to 0.1 over the run's length (what the trainer passes), or over
+  // optim.schedule_steps when set; constant ignores both.
+  const optim::OptimizerOptions def = optimizer_options(parse_args({}).config, 489);
+  EXPECT_EQ(def.decay_steps, 489u);
+  EXPECT_EQ(def.lr_final, 0.1);
+  const auto fixed =
+      optimizer_options(parse_args({"--optim.schedule_steps", "100", "--optim.lr_final", "0"}).config, 489);
+  EXPECT_EQ(fixed.decay_steps, 100u);
+  EXPECT_EQ(fixed.lr_final, 0.0);
+  EXPECT_EQ(optimizer_options(parse_args({"--optim.lr_schedule", "constant"}).config, 489).decay_steps, 0u);
+  EXPECT_THROW(parse_args({"--optim.lr_schedule", "cosine"}), cli::ConfigError);
+  EXPECT_THROW(parse_args({"--optim.lr_final", "1.5"}), cli::ConfigError);
+}
+
+TEST(RunLengthSteps, RowsTimesEpochsOverTheBatch) {
+  using cli::parse_args;
+  const cli::Config one = parse_args({"--train.batch_size", "1024"}).config;
+  EXPECT_EQ(run_length_steps(one, 500000), 489u);  // 488.3: the last batch is partial
+  EXPECT_EQ(run_length_steps(one, 1024 * 3), 3u);
+  EXPECT_EQ(run_length_steps(one, 0), 0u);
+  const cli::Config three = parse_args({"--train.batch_size", "1024", "--train.epochs", "3"}).config;
+  EXPECT_EQ(run_length_steps(three, 500000), 1465u);
+  // train.max_steps stops a run but is not its schedule's length (a resume without it
+  // continues the same schedule).
+  const cli::Config capped = parse_args({"--train.batch_size", "1024", "--train.max_steps", "100"}).config;
+  EXPECT_EQ(run_length_steps(capped, 500000), 489u);
+  // Criteo 1TB's 4.4 billion rows x 1000 epochs does not overflow.
+  const cli::Config big = parse_args({"--train.batch_size", "1", "--train.epochs", "1000"}).config;
+  EXPECT_EQ(run_length_steps(big, 4400000000ULL), 4400000000000ULL);
+}
+
 TEST(OptimizerOptions, TableEpsReachesTheOptimizer) {
   using Eps = optim::OptimizerOptions::EpsPlacement;
   EXPECT_EQ(optimizer_options(cli::parse_args({}).config).table_eps, Eps::Corrected);

@@ -76,6 +76,12 @@
     "Decoupled weight decay (AdamW style), applied to touched rows only")                                \
   X(optim, warmup_steps, int,        0,         int_range(0, 1 << 30),                                  \
     "Linear learning-rate warm-up over this many steps")                                                 \
+  X(optim, lr_schedule, LrSchedule, LrSchedule::Linear, one_of_enum<LrSchedule>(),                         \
+    "'linear': the rate falls linearly from optim.lr at the first step to optim.lr x optim.lr_final at the run's last; 'constant': optim.lr throughout") \
+  X(optim, lr_final,    double,      0.1,       real_range(0.0, 1.0),                                   \
+    "With lr_schedule linear: the rate at the last step, as a fraction of optim.lr")                     \
+  X(optim, schedule_steps, int64_t,  0,         int_range(0, 9223372036854775807LL),                     \
+    "With lr_schedule linear: the step at which the rate reaches its final value (0 = the training rows x train.epochs / train.batch_size, the rows counted in files of up to 32 MiB and estimated from the first 32 MiB of larger ones; train.max_steps only stops a run, so a run stopped there and resumed follows the same schedule)") \
   X(optim, moments,     Moments, Moments::Float32, one_of_enum<Moments>(),                          \
     "Adam's m and v of the sparse-input table: 'float32', or 'bfloat16' (stochastically rounded): 8 instead of 12 bytes per parameter, at a measured cost of 0.0005-0.006 test AUC (README)") \
   X(optim, skipped_steps, SkippedSteps, SkippedSteps::Decay, one_of_enum<SkippedSteps>(),                  \

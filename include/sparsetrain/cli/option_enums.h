@@ -18,6 +18,7 @@ enum class LshFamily { SimHash, Dwta };
 enum class OptimizerName { Adam, Sgd };
 enum class Moments { Float32, Bfloat16 };
 enum class SkippedSteps { Decay, Hold };
+enum class LrSchedule { Linear, Constant };
 enum class TableEps { Corrected, Raw };
 enum class InitScheme { Sparsetrain, Pytorch };
 enum class Kernels { Auto, Scalar, Avx512 };
@@ -36,6 +37,7 @@ ST_OPTION_NAMES(LshFamily, {LshFamily::SimHash, "simhash"}, {LshFamily::Dwta, "d
 ST_OPTION_NAMES(OptimizerName, {OptimizerName::Adam, "adam"}, {OptimizerName::Sgd, "sgd"})
 ST_OPTION_NAMES(Moments, {Moments::Float32, "float32"}, {Moments::Bfloat16, "bfloat16"})
 ST_OPTION_NAMES(SkippedSteps, {SkippedSteps::Decay, "decay"}, {SkippedSteps::Hold, "hold"})
+ST_OPTION_NAMES(LrSchedule, {LrSchedule::Linear, "linear"}, {LrSchedule::Constant, "constant"})
 ST_OPTION_NAMES(TableEps, {TableEps::Corrected, "corrected"}, {TableEps::Raw, "raw"})
 ST_OPTION_NAMES(InitScheme, {InitScheme::Sparsetrain, "sparsetrain"}, {InitScheme::Pytorch, "pytorch"})
 ST_OPTION_NAMES(Kernels, {Kernels::Auto, "auto"}, {Kernels::Scalar, "scalar"}, {Kernels::Avx512, "avx512"})

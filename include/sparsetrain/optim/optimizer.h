@@ -35,6 +35,10 @@ struct OptimizerOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;
   int64_t warmup_steps = 0;
+  // The rate at step t is lr x min(1, t / warmup_steps) x (1 - (1 - lr_final) x min(1, t / decay_steps)):
+  // a linear fall to lr x lr_final at step decay_steps, then flat. decay_steps 0: no fall.
+  uint64_t decay_steps = 0;
+  double lr_final = 1.0;
 };
 
 class Optimizer {
