@@ -322,22 +322,26 @@ TEST_P(OptimizerTest, FirstUpdateUsesGlobalStepInBiasCorrection) {
   EXPECT_LT(expected, 0.75 * o.lr);
 }
 
+// Steps 1, 2, ... of an SGD optimizer run at rates[t - 1], and the update uses that rate
+// (SGD moves w by exactly lr x g).
+void expect_sgd_rates(const OptimizerOptions& o, const std::vector<double>& rates) {
+  Optimizer opt(o);
+  for (uint64_t t = 1; t <= rates.size(); ++t) {
+    opt.begin_step(t);
+    EXPECT_NEAR(opt.current_lr(), rates[t - 1], 1e-15) << "t=" << t;
+    ParamBlock b = make_block(1, 1, false, 6);
+    const float w0 = b.w[0];
+    opt.apply(b, DenseGrad{{1.0f}});
+    EXPECT_FLOAT_EQ(w0 - b.w[0], static_cast<float>(rates[t - 1])) << "t=" << t;
+  }
+}
+
 TEST_P(OptimizerTest, WarmupRampsLearningRateLinearly) {
   OptimizerOptions o;
   o.algorithm = OptimizerOptions::Algorithm::Sgd;
   o.lr = 0.5;
   o.warmup_steps = 4;
-  Optimizer opt(o);
-  const double expected[] = {0.125, 0.25, 0.375, 0.5, 0.5, 0.5};
-  for (uint64_t t = 1; t <= 6; ++t) {
-    opt.begin_step(t);
-    EXPECT_DOUBLE_EQ(opt.current_lr(), expected[t - 1]) << "t=" << t;
-    // And the update uses it: SGD moves w by exactly lr * g.
-    ParamBlock b = make_block(1, 1, false, 6);
-    const float w0 = b.w[0];
-    opt.apply(b, DenseGrad{{1.0f}});
-    EXPECT_FLOAT_EQ(w0 - b.w[0], static_cast<float>(expected[t - 1]));
-  }
+  expect_sgd_rates(o, {0.125, 0.25, 0.375, 0.5, 0.5, 0.5});
   // Adam's step scales with the warm-up rate too.
   o.algorithm = OptimizerOptions::Algorithm::Adam;
   Optimizer adam(o);
@@ -357,17 +361,7 @@ TEST_P(OptimizerTest, LinearScheduleFallsToItsFinalRateThenStaysThere) {
   o.lr = 0.5;
   o.decay_steps = 4;
   o.lr_final = 0.2;
-  Optimizer opt(o);
-  // lr x (1 - 0.8 t / 4) up to t = 4, then lr x 0.2.
-  const double expected[] = {0.4, 0.3, 0.2, 0.1, 0.1, 0.1};
-  for (uint64_t t = 1; t <= 6; ++t) {
-    opt.begin_step(t);
-    EXPECT_NEAR(opt.current_lr(), expected[t - 1], 1e-15) << "t=" << t;
-    ParamBlock b = make_block(1, 1, false, 6);  // and the update uses it
-    const float w0 = b.w[0];
-    opt.apply(b, DenseGrad{{1.0f}});
-    EXPECT_FLOAT_EQ(w0 - b.w[0], static_cast<float>(expected[t - 1])) << "t=" << t;
-  }
+  expect_sgd_rates(o, {0.4, 0.3, 0.2, 0.1, 0.1, 0.1});  // lr x (1 - 0.8 t / 4) up to t = 4, then lr x 0.2
   // With a warm-up the two factors multiply: t = 1 of 2 warm-up steps is half of 0.4.
   o.warmup_steps = 2;
   Optimizer warm(o);
