@@ -16,7 +16,7 @@ namespace sparsetrain::train {
 // rank, nranks: with dist.embedding = sharded and more than one rank, this rank's rows
 // of the input table only.
 model::NetworkSpec network_spec(const cli::Config& config, int rank = 0, int nranks = 1);
-// run_steps: where a linear schedule ends when optim.schedule_steps is 0 (run_schedule below);
+// run_steps: where a linear schedule ends when optim.schedule_steps is 0 (run_optimizer_options);
 // 0 there leaves the rate constant (the benchmarks, which time steps, not runs).
 optim::OptimizerOptions optimizer_options(const cli::Config& config, uint64_t run_steps = 0);
 // A run's length in steps for optim.lr_schedule = linear: ceil(rows x train.epochs /
