@@ -107,7 +107,7 @@ optim::OptimizerOptions optimizer_options(const cli::Config& c, uint64_t run_ste
 
 uint64_t run_length_steps(const cli::Config& c, uint64_t rows) {
   const auto batch = static_cast<uint64_t>(c.train.batch_size);
-  return (rows * static_cast<uint64_t>(c.train.epochs) + batch - 1) / batch;
+  return static_cast<uint64_t>(c.train.epochs) * ((rows + batch - 1) / batch);  // each epoch ends on a part batch
 }
 
 optim::OptimizerOptions run_optimizer_options(const cli::Config& c, const std::vector<data::InputFile>& files,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # optim.lr_schedule: the rate each step runs at, as metrics.jsonl logs it, against
-# lr x (1 - (1 - lr_final) x min(1, step / T)) with T = the run's length in steps: the
-# training rows (counted by rank 0, shared with every rank) x epochs / batch, or
+# lr x (1 - (1 - lr_final) x min(1, step / T)) with T = the run's length in steps: epochs x
+# the training rows (counted by rank 0, shared with every rank) / batch, rounded up, or
 # optim.schedule_steps; train.max_steps stops a run without shortening T; 'constant' keeps lr.
 # Usage: lr_schedule_e2e.sh <sparsetrain binary> <fixtures dir>
 set -euo pipefail
@@ -37,9 +37,11 @@ banner() { grep -q "^# lr: $2$" "$WORK/$1.err" || fail "$1: no line '# lr: $2' (
 run default
 banner default "0.01 falling linearly to 0.001 at step 51 (6470 rows in 1 file(s) x 1 epoch(s) / batch 128)"
 check_rates default 51 0.1
-run epochs2 --train.epochs 2 --optim.lr_final 0
-banner epochs2 "0.01 falling linearly to 0 at step 102 (6470 rows in 1 file(s) x 2 epoch(s) / batch 128)"
-check_rates epochs2 102 0
+# 3 epochs: 3 x 51 = 153 steps, each epoch ending on a part batch (not ceil(3 x 6470 / 128) = 152).
+run epochs3 --train.epochs 3 --optim.lr_final 0
+banner epochs3 "0.01 falling linearly to 0 at step 153 (6470 rows in 1 file(s) x 3 epoch(s) / batch 128)"
+check_rates epochs3 153 0
+grep -q '^{"steps":153,' "$WORK/epochs3.out" || fail "epochs3: the run did not take the 153 steps its schedule spans"
 run fixed --optim.schedule_steps 20
 banner fixed "0.01 falling linearly to 0.001 at step 20 (optim.schedule_steps)"
 check_rates fixed 20 0.1

@@ -81,7 +81,7 @@
   X(optim, lr_final,    double,      0.1,       real_range(0.0, 1.0),                                   \
     "With lr_schedule linear: the rate at the last step, as a fraction of optim.lr")                     \
   X(optim, schedule_steps, int64_t,  0,         int_range(0, 9223372036854775807LL),                     \
-    "With lr_schedule linear: the step at which the rate reaches its final value (0 = the training rows x train.epochs / train.batch_size, the rows counted in files of up to 32 MiB and estimated from the first 32 MiB of larger ones; train.max_steps only stops a run, so a run stopped there and resumed follows the same schedule)") \
+    "With lr_schedule linear: the step at which the rate reaches its final value (0 = train.epochs x the training rows / train.batch_size rounded up, the rows counted in files of up to 32 MiB and estimated from the first 32 MiB of larger ones; train.max_steps only stops a run, so a run stopped there and resumed follows the same schedule)") \
   X(optim, moments,     Moments, Moments::Float32, one_of_enum<Moments>(),                          \
     "Adam's m and v of the sparse-input table: 'float32', or 'bfloat16' (stochastically rounded): 8 instead of 12 bytes per parameter, at a measured cost of 0.0005-0.006 test AUC (README)") \
   X(optim, skipped_steps, SkippedSteps, SkippedSteps::Decay, one_of_enum<SkippedSteps>(),                  \

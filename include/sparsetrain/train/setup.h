@@ -19,7 +19,7 @@ model::NetworkSpec network_spec(const cli::Config& config, int rank = 0, int nra
 // run_steps: where a linear schedule ends when optim.schedule_steps is 0 (run_optimizer_options);
 // 0 there leaves the rate constant (the benchmarks, which time steps, not runs).
 optim::OptimizerOptions optimizer_options(const cli::Config& config, uint64_t run_steps = 0);
-// A run's length in steps for optim.lr_schedule = linear: ceil(rows x train.epochs /
+// A run's length in steps for optim.lr_schedule = linear: train.epochs x ceil(rows /
 // train.batch_size). Not train.max_steps: that only stops a run, so one stopped there and
 // resumed without it follows the schedule of a run that never stopped.
 uint64_t run_length_steps(const cli::Config& config, uint64_t rows);
