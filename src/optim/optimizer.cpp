@@ -33,16 +33,20 @@ float Optimizer::decay(uint32_t skipped, const std::vector<float>& table, double
   return static_cast<float>(std::exp(static_cast<double>(skipped) * log_beta));
 }
 
+double scheduled_lr(const OptimizerOptions& o, uint64_t t) {
+  double lr = o.lr;
+  if (o.warmup_steps > 0 && t <= static_cast<uint64_t>(o.warmup_steps))
+    lr = o.lr * static_cast<double>(t) / static_cast<double>(o.warmup_steps);
+  if (o.decay_steps > 0) {
+    const double done = std::min(1.0, static_cast<double>(t) / static_cast<double>(o.decay_steps));
+    lr *= 1.0 - (1.0 - o.lr_final) * done;
+  }
+  return lr;
+}
+
 void Optimizer::begin_step(uint64_t t) {
   t_ = t;
-  lr_now_ = options_.lr;
-  if (options_.warmup_steps > 0 && t <= static_cast<uint64_t>(options_.warmup_steps)) {
-    lr_now_ = options_.lr * static_cast<double>(t) / static_cast<double>(options_.warmup_steps);
-  }
-  if (options_.decay_steps > 0) {
-    const double done = std::min(1.0, static_cast<double>(t) / static_cast<double>(options_.decay_steps));
-    lr_now_ *= 1.0 - (1.0 - options_.lr_final) * done;
-  }
+  lr_now_ = scheduled_lr(options_, t);
   const double c1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
   const double c2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
   lr_t_ = lr_now_ * std::sqrt(c2) / c1;

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "sparsetrain/data/row_estimate.h"
 #include "sparsetrain/kernels/denormals.h"
 #include "sparsetrain/kernels/kernels.h"
 #include "sparsetrain/lsh/hash_family.h"
@@ -103,39 +102,6 @@ optim::OptimizerOptions optimizer_options(const cli::Config& c, uint64_t run_ste
   o.table_eps = c.optim.table_eps == cli::TableEps::Raw ? optim::OptimizerOptions::EpsPlacement::Raw
                                                         : optim::OptimizerOptions::EpsPlacement::Corrected;
   return o;
-}
-
-uint64_t run_length_steps(const cli::Config& c, uint64_t rows) {
-  const auto batch = static_cast<uint64_t>(c.train.batch_size);
-  return static_cast<uint64_t>(c.train.epochs) * ((rows + batch - 1) / batch);  // each epoch ends on a part batch
-}
-
-optim::OptimizerOptions run_optimizer_options(const cli::Config& c, const std::vector<data::InputFile>& files,
-                                              collective::Comm& comm, std::string& description) {
-  char lr[96];
-  std::snprintf(lr, sizeof lr, "# lr: %g", c.optim.lr);
-  if (c.optim.lr_schedule == cli::LrSchedule::Constant) {
-    description = std::string(lr) + ", constant (optim.lr_schedule)";
-    return optimizer_options(c);
-  }
-  std::string source = "optim.schedule_steps";
-  uint64_t steps = static_cast<uint64_t>(c.optim.schedule_steps);
-  if (steps == 0) {
-    data::RowEstimate rows;
-    if (comm.is_root()) rows = data::estimate_rows(files);
-    uint64_t shared[2] = {rows.rows, rows.exact ? 1u : 0u};
-    comm.broadcast_bytes(shared, sizeof shared);
-    steps = run_length_steps(c, shared[0]);
-    source = std::to_string(shared[0]) + (shared[1] ? " rows" : " rows (estimated)") + " in " +
-             std::to_string(files.size()) + " file(s) x " + std::to_string(c.train.epochs) + " epoch(s) / batch " +
-             std::to_string(c.train.batch_size);
-  }
-  std::snprintf(lr, sizeof lr, "# lr: %g falling linearly to %g", c.optim.lr, c.optim.lr * c.optim.lr_final);
-  description = std::string(lr) + " at step " + std::to_string(steps) + " (" + source + ")";
-  if (c.train.max_steps > 0 && static_cast<uint64_t>(c.train.max_steps) < steps)
-    description += "; train.max_steps stops the run at step " + std::to_string(c.train.max_steps) +
-                   " (optim.schedule_steps " + std::to_string(c.train.max_steps) + " would end the fall there)";
-  return optimizer_options(c, steps);
 }
 
 data::ReaderOptions reader_options(const cli::Config& c, const std::string& inputs, int rank, int nranks,

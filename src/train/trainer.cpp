@@ -14,6 +14,7 @@
 #include "sparsetrain/checkpoint/model_file.h"
 #include "sparsetrain/collective/replica_check.h"
 #include "sparsetrain/train/checkpointing.h"
+#include "sparsetrain/train/lr_schedule.h"
 #include "sparsetrain/train/metrics.h"
 #include "sparsetrain/train/progress.h"
 #include "sparsetrain/train/scoring.h"
@@ -183,6 +184,7 @@ class TrainingRun {
       if (!metrics_) throw std::runtime_error("cannot write " + metrics_path_.string());
     }
     if (root_) std::cerr << schedule_line_ << "\n";
+    if (root_ && restored) note_schedule_change(restored->config_ini, restored->step);
     if (restored) summary_.resumed_from_step = restored->step;
     window_ = resumed_.window;
     step_ = resumed_.step;
@@ -193,6 +195,19 @@ class TrainingRun {
     t_window_ = Clock::now();
     cpu_start_ = process_cpu_seconds();
     cursor_ = reader_.remaining();
+  }
+
+  // Root: a resume whose learning rate differs from the checkpointed run's says so (a new
+  // train.epochs moves the linear fall's end, so the rate jumps).
+  void note_schedule_change(const std::string& saved_ini, uint64_t step) {
+    cli::Config before;
+    try {
+      before = cli::parse_args({}, {}, saved_ini).config;
+    } catch (const cli::ConfigError&) {
+      return;  // written by a build with other keys; check_config listed what changed
+    }
+    const std::string note = schedule_change_note(before, cfg_, reader_.files(), step);
+    if (!note.empty()) std::cerr << note << "\n";
   }
 
   // Steps until the data, train.max_steps or a stop signal ends them. The batch of the next

@@ -21,10 +21,12 @@ run() {  # run NAME [args...]: trains on the sample into $WORK/NAME (stderr in N
   "$BIN" train --data.train "$FIX/criteo_sample_train.tsv" "${RUN[@]}" --train.run_dir "$WORK/$name" "$@" \
     > "$WORK/$name.out" 2> "$WORK/$name.err" || { tail -5 "$WORK/$name.err"; fail "run $name failed"; }
 }
-# check_rates NAME T FINAL: every logged lr is 0.01 x (1 - (1 - FINAL) x min(1, step / T)) (T 0: 0.01).
+# check_rates NAME T FINAL [FIRST]: every lr logged from step FIRST on (default 1) is
+# 0.01 x (1 - (1 - FINAL) x min(1, step / T)) (T 0: 0.01).
 check_rates() {
   local got
-  got=$(sed -n 's/^{"step":\([0-9]*\),.*"lr":\([^,]*\),.*/\1 \2/p' "$WORK/$1/metrics.jsonl")
+  got=$(sed -n 's/^{"step":\([0-9]*\),.*"lr":\([^,]*\),.*/\1 \2/p' "$WORK/$1/metrics.jsonl" |
+    awk -v first="${4:-1}" '$1 >= first')
   [ -n "$got" ] || fail "$1: no lr in metrics.jsonl"
   echo "$got" | awk -v T="$2" -v f="$3" -v name="$1" '{
       want = T > 0 ? 0.01 * (1 - (1 - f) * ($1 < T ? $1 / T : 1)) : 0.01
@@ -46,10 +48,23 @@ run fixed --optim.schedule_steps 20
 banner fixed "0.01 falling linearly to 0.001 at step 20 (optim.schedule_steps)"
 check_rates fixed 20 0.1
 # max_steps stops the run; the schedule stays the run's (a resume without it continues it).
-run stopped --train.max_steps 30
+# (checkpoint.every_steps: a run stopped early checkpoints where it stops.)
+run stopped --train.max_steps 30 --checkpoint.every_steps 1000
 grep -q "^# lr: .* at step 51 (.*); train.max_steps stops the run at step 30 " "$WORK/stopped.err" ||
   fail "no note that train.max_steps stops the run before the schedule ends"
 check_rates stopped 51 0.1
+# Resumed with 2 epochs, the fall ends at step 102, not 51: the rate jumps, and the run says so
+# and how to keep the first run's fall; with optim.schedule_steps 51 it keeps it, silently.
+cp -r "$WORK/stopped" "$WORK/more"
+cp -r "$WORK/stopped" "$WORK/pinned"
+run more --train.epochs 2
+grep -q "^note: the resumed run trains step 31 at learning rate 0.00726471; the checkpointed run would have used \
+0.00452941. Its linear fall ended at step 51, this run's at step 102 (--optim.schedule_steps 51 keeps the \
+checkpointed run's fall)$" "$WORK/more.err" || fail "more: no note on the moved fall (got: $(grep '^note' "$WORK/more.err"))"
+check_rates more 102 0.1 31
+run pinned --train.epochs 2 --optim.schedule_steps 51
+! grep -q "learning rate" "$WORK/pinned.err" || fail "pinned: a note on an unchanged rate"
+check_rates pinned 51 0.1
 run constant --optim.lr_schedule constant
 banner constant "0.01, constant (optim.lr_schedule)"
 check_rates constant 0 1

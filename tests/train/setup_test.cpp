@@ -67,23 +67,6 @@ TEST(OptimizerOptions, LrScheduleReachesTheOptimizer) {
   EXPECT_THROW(parse_args({"--optim.lr_final", "1.5"}), cli::ConfigError);
 }
 
-TEST(RunLengthSteps, RowsTimesEpochsOverTheBatch) {
-  using cli::parse_args;
-  const cli::Config one = parse_args({"--train.batch_size", "1024"}).config;
-  EXPECT_EQ(run_length_steps(one, 500000), 489u);  // 488.3: the last batch is partial
-  EXPECT_EQ(run_length_steps(one, 1024 * 3), 3u);
-  EXPECT_EQ(run_length_steps(one, 0), 0u);
-  const cli::Config three = parse_args({"--train.batch_size", "1024", "--train.epochs", "3"}).config;
-  EXPECT_EQ(run_length_steps(three, 500000), 1467u);  // 3 x 489: each epoch ends on a part batch
-  // train.max_steps stops a run but is not its schedule's length (a resume without it
-  // continues the same schedule).
-  const cli::Config capped = parse_args({"--train.batch_size", "1024", "--train.max_steps", "100"}).config;
-  EXPECT_EQ(run_length_steps(capped, 500000), 489u);
-  // Criteo 1TB's 4.4 billion rows x 1000 epochs does not overflow.
-  const cli::Config big = parse_args({"--train.batch_size", "1", "--train.epochs", "1000"}).config;
-  EXPECT_EQ(run_length_steps(big, 4400000000ULL), 4400000000000ULL);
-}
-
 TEST(OptimizerOptions, TableEpsReachesTheOptimizer) {
   using Eps = optim::OptimizerOptions::EpsPlacement;
   EXPECT_EQ(optimizer_options(cli::parse_args({}).config).table_eps, Eps::Corrected);

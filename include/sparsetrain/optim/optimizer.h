@@ -41,6 +41,10 @@ struct OptimizerOptions {
   double lr_final = 1.0;
 };
 
+// The learning rate at global step t (1-based) under `options`: the formula above, before
+// Adam's bias correction. Optimizer::begin_step uses it; a resume compares two runs' with it.
+double scheduled_lr(const OptimizerOptions& options, uint64_t t);
+
 class Optimizer {
  public:
   explicit Optimizer(const OptimizerOptions& options);

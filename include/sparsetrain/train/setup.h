@@ -19,17 +19,6 @@ model::NetworkSpec network_spec(const cli::Config& config, int rank = 0, int nra
 // run_steps: where a linear schedule ends when optim.schedule_steps is 0 (run_optimizer_options);
 // 0 there leaves the rate constant (the benchmarks, which time steps, not runs).
 optim::OptimizerOptions optimizer_options(const cli::Config& config, uint64_t run_steps = 0);
-// A run's length in steps for optim.lr_schedule = linear: train.epochs x ceil(rows /
-// train.batch_size). Not train.max_steps: that only stops a run, so one stopped there and
-// resumed without it follows the schedule of a run that never stopped.
-uint64_t run_length_steps(const cli::Config& config, uint64_t rows);
-// The optimizer options of a training run over `files`, with the step where the linear
-// schedule ends resolved; `description` gets one line saying how the rate runs and where its
-// length came from. Rank 0 estimates the rows (data::estimate_rows, one head read per file)
-// and broadcasts them, so every rank, and a resume on any rank count, has the same schedule.
-// Collective.
-optim::OptimizerOptions run_optimizer_options(const cli::Config& config, const std::vector<data::InputFile>& files,
-                                              collective::Comm& comm, std::string& description);
 collective::ExchangeMode exchange_mode(const cli::Config& config);
 data::ReaderOptions reader_options(const cli::Config& config, const std::string& inputs, int rank, int nranks,
                                    data::LabelMode mode);
