@@ -14,18 +14,13 @@
 #   8. optim.moments = bfloat16, 9. model.embed_sparsity < 1 (replicated, 9b sharded) and
 #   10. the same with dense hidden layers (no LSH tables to restore): stop, resume, same model.
 # Usage: resume_e2e.sh <sparsetrain binary> <fixtures dir>
-set -euo pipefail
-BIN=$1
-FIX=$2
-WORK=$(mktemp -d /tmp/st_resume_e2e.XXXXXX)
+source "$(dirname "$0")/../common/e2e.sh"
 JOB_PIDS=()
 cleanup() {
   for p in "${JOB_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPI=(mpirun --allow-run-as-root --oversubscribe)
 TRAIN=$FIX/criteo_sample_train.tsv
 ROWS=$(wc -l < "$TRAIN")
 # Small model, many steps (20 epochs of 6,470 rows in batches of 64: ~2,000 steps), LSH
@@ -36,7 +31,6 @@ COMMON=(--data.train "$TRAIN" --data.test "" --data.input_dim 65536 --model.embe
         --checkpoint.keep 3)
 LONG=(--train.epochs 20 --checkpoint.every_steps 40)
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # The /dev/shm files of the given processes: those they have mapped (their own and their local
 # peers') and the LLVM OpenMP runtime's registration file, named by the pid, not kept mapped.
 shm_files_of() {

@@ -16,13 +16,7 @@
 #      run appends its lines after what is there;
 #   7. config.ini that cannot be written: an error before any training.
 # Usage: resume_errors_e2e.sh <sparsetrain binary> <fixtures dir>
-set -euo pipefail
-BIN=$1
-FIX=$2
-WORK=$(mktemp -d /tmp/st_resume_errors_e2e.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/../common/e2e.sh"
 step() { echo "== $*"; }
 source "$(dirname "$0")/same_model.sh"
 

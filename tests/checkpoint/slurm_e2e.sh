@@ -10,16 +10,10 @@
 #     limit): the script forwards it, the ranks checkpoint and exit 85, the script requeues
 #     its own job, which resumes from exactly that checkpoint; same final model.
 # Usage: slurm_e2e.sh <sparsetrain binary> <fixtures dir>
-set -euo pipefail
-BIN=$(readlink -f "$1")
-FIX=$(readlink -f "$2")
-REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-WORK=$(mktemp -d /tmp/st_slurm_e2e.XXXXXX)
+source "$(dirname "$0")/../common/e2e.sh"
 chmod 755 "$WORK"
 STATE=/tmp/sparsetrain-slurm-e2e  # pid files of the daemons this test starts
 mkdir -p "$STATE"
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 [ "$(id -u)" = 0 ] || fail "needs root (installs packages, runs slurmd)"
 
@@ -206,7 +200,7 @@ release() {
 submit() {  # submit NAME -> job id
   sbatch --parsable --job-name="st-$1" --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 --time=30 \
     --signal=B:USR1@60 --output="$WORK/$1.log" --chdir="$WORK" --export=ALL,SPARSETRAIN="$BIN" \
-    "$REPO/slurm/train.sbatch" "$WORK/tiny.ini" --train.run_dir "$WORK/$1"
+    "$ROOT/slurm/train.sbatch" "$WORK/tiny.ini" --train.run_dir "$WORK/$1"
 }
 
 step "reference: uninterrupted mpirun -np 2"

@@ -6,11 +6,7 @@
 # optimizer state bitwise after every step: it must pass in every mode (its failure
 # path is tested in fault_abort_e2e.sh). Sparse must also send fewer bytes than dense
 # for this embedding table (touched rows << rows).
-set -euo pipefail
-BIN=$1; FIX=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
+source "$(dirname "$0")/../common/e2e.sh"
 
 ARGS=(--data.train "$FIX/criteo_sample_train.tsv" --data.test "$FIX/criteo_sample_test.tsv"
       --data.input_dim 65536 --model.embed_dim 16 --model.hidden 128 --model.sparsity 0.25
@@ -22,24 +18,24 @@ for np in 2 3; do
   for mode in sparse dense auto; do
     rc=0
     timeout 300 mpirun -np "$np" --oversubscribe "$BIN" train "${ARGS[@]}" --dist.exchange "$mode" \
-      --train.run_dir "$T/$np-$mode" > "$T/$np-$mode.out" 2> "$T/$np-$mode.err" || rc=$?
-    [[ $rc -eq 0 ]] || { cat "$T/$np-$mode.err"; fail "$np ranks, $mode: exit $rc"; }
-    echo "$np ranks, $mode: auc $(field "$T/$np-$mode.out" auc), comm_bytes $(field "$T/$np-$mode.out" comm_bytes)"
+      --train.run_dir "$WORK/$np-$mode" > "$WORK/$np-$mode.out" 2> "$WORK/$np-$mode.err" || rc=$?
+    [[ $rc -eq 0 ]] || { cat "$WORK/$np-$mode.err"; fail "$np ranks, $mode: exit $rc"; }
+    echo "$np ranks, $mode: auc $(field "$WORK/$np-$mode.out" auc), comm_bytes $(field "$WORK/$np-$mode.out" comm_bytes)"
   done
-  ref=$(field "$T/$np-sparse.out" auc)
+  ref=$(field "$WORK/$np-sparse.out" auc)
   tol=$([[ $np -eq 2 ]] && echo 0 || echo 1e-3)
   for mode in dense auto; do
-    a=$(field "$T/$np-$mode.out" auc)
+    a=$(field "$WORK/$np-$mode.out" auc)
     awk -v a="$a" -v b="$ref" -v t="$tol" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d <= t)}' ||
       fail "$np ranks: $mode AUC $a vs sparse $ref (tolerance $tol)"
   done
   if [[ $np -eq 2 ]]; then
     for b in embed fc1 out; do
-      for m in sparse dense; do h5dump -d "/params/$b/w" -b LE -o "$T/$m.$b.bin" "$T/2-$m/model.h5" > /dev/null; done
-      cmp -s "$T/sparse.$b.bin" "$T/dense.$b.bin" || fail "2 ranks: block $b differs between sparse and dense"
+      for m in sparse dense; do h5dump -d "/params/$b/w" -b LE -o "$WORK/$m.$b.bin" "$WORK/2-$m/model.h5" > /dev/null; done
+      cmp -s "$WORK/sparse.$b.bin" "$WORK/dense.$b.bin" || fail "2 ranks: block $b differs between sparse and dense"
     done
   fi
-  sb=$(field "$T/$np-sparse.out" comm_bytes); db=$(field "$T/$np-dense.out" comm_bytes)
+  sb=$(field "$WORK/$np-sparse.out" comm_bytes); db=$(field "$WORK/$np-dense.out" comm_bytes)
   awk -v s="$sb" -v d="$db" 'BEGIN {exit !(s < d)}' || fail "$np ranks: sparse sent $sb bytes, dense $db"
 done
 echo PASS

@@ -27,13 +27,9 @@
 #     3-run means); the means over 9 seeds agree to 0.003 (1 rank 0.7300, 2 ranks
 #     0.7277, 4 ranks 0.7295). Every run is deterministic, so this cannot flake: it
 #     changes only with the code.
-set -euo pipefail
-BIN=$1; FIX=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
+source "$(dirname "$0")/../common/e2e.sh"
 
-cat > "$T/t.ini" <<EOF
+cat > "$WORK/t.ini" <<EOF
 [data]
 train = $FIX/criteo_sample_train.tsv
 test = $FIX/criteo_sample_test.tsv
@@ -53,21 +49,21 @@ epochs = 1
 log_every = 1000
 EOF
 
-# run NAME RANKS ARGS...: trains into $T/NAME, prints the summary's AUC.
+# run NAME RANKS ARGS...: trains into $WORK/NAME, prints the summary's AUC.
 run() {
   local name=$1 np=$2; shift 2
-  local cmd=("$BIN" train --config "$T/t.ini" --train.run_dir "$T/$name" "$@")
+  local cmd=("$BIN" train --config "$WORK/t.ini" --train.run_dir "$WORK/$name" "$@")
   if [[ $np -gt 1 ]]; then cmd=(mpirun -np "$np" --oversubscribe "${cmd[@]}"); fi
   local rc=0
-  timeout 300 "${cmd[@]}" > "$T/$name.out" 2> "$T/$name.err" || rc=$?
-  [[ $rc -eq 0 ]] || { cat "$T/$name.err" >&2; fail "$name: exit $rc"; }
-  tail -n 1 "$T/$name.out" | grep -o '"auc":[0-9.e-]*' | cut -d: -f2
+  timeout 300 "${cmd[@]}" > "$WORK/$name.out" 2> "$WORK/$name.err" || rc=$?
+  [[ $rc -eq 0 ]] || { cat "$WORK/$name.err" >&2; fail "$name: exit $rc"; }
+  tail -n 1 "$WORK/$name.out" | grep -o '"auc":[0-9.e-]*' | cut -d: -f2
 }
 
 # rel A B BLOCK: ||w_A - w_B|| / ||w_A - w_init|| over one parameter block.
 rel() {
-  for m in "$1" "$2" init; do h5dump -d "/params/$3/w" -b LE -o "$T/$m.$3.bin" "$T/$m/model.h5" > /dev/null; done
-  paste <(od -An -v -f -w4 "$T/$1.$3.bin") <(od -An -v -f -w4 "$T/$2.$3.bin") <(od -An -v -f -w4 "$T/init.$3.bin") |
+  for m in "$1" "$2" init; do h5dump -d "/params/$3/w" -b LE -o "$WORK/$m.$3.bin" "$WORK/$m/model.h5" > /dev/null; done
+  paste <(od -An -v -f -w4 "$WORK/$1.$3.bin") <(od -An -v -f -w4 "$WORK/$2.$3.bin") <(od -An -v -f -w4 "$WORK/init.$3.bin") |
     awk '{d = $1 - $2; s += d * d; m = $1 - $3; t += m * m} END {printf "%.3g\n", sqrt(s / t)}'
 }
 within() { awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d <= tol)}'; }

@@ -16,11 +16,7 @@
 #      fetched; block sums are kept on every rank): (1) for P = 2 (and 2 threads per rank
 #      give the same sharded model), a P = 2 checkpoint resumed on 3 ranks both ways, and
 #      evaluate/predict on 2 ranks as in (3).
-set -euo pipefail
-BIN=$1; FIX=$2
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
+source "$(dirname "$0")/../common/e2e.sh"
 source "$(dirname "$0")/../checkpoint/same_model.sh"
 
 cat > "$WORK/t.ini" <<EOF

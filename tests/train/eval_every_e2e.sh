@@ -3,13 +3,7 @@
 # of the model as it is at that step: the evaluation at step 50 of a long run equals the final
 # evaluation of the same run stopped by train.max_steps 50.
 # Usage: eval_every_e2e.sh <sparsetrain binary> <fixtures dir>
-set -euo pipefail
-BIN=$1
-FIX=$2
-WORK=$(mktemp -d /tmp/st_eval_every_e2e.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/../common/e2e.sh"
 # 2 epochs of 6,470 rows in batches of 128: 102 steps.
 RUN=(--data.train "$FIX/criteo_sample_train.tsv" --data.test "$FIX/criteo_sample_test.tsv" --data.input_dim 65536
      --model.embed_dim 16 --model.hidden 64 --train.batch_size 128 --train.epochs 2 --train.seed 5)

@@ -4,14 +4,7 @@
 # the training rows (counted by rank 0, shared with every rank) / batch, rounded up, or
 # optim.schedule_steps; train.max_steps stops a run without shortening T; 'constant' keeps lr.
 # Usage: lr_schedule_e2e.sh <sparsetrain binary> <fixtures dir>
-set -euo pipefail
-BIN=$1
-FIX=$2
-WORK=$(mktemp -d /tmp/st_lr_schedule_e2e.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
-MPI=(mpirun --allow-run-as-root --oversubscribe)
+source "$(dirname "$0")/../common/e2e.sh"
 # 6,470 rows in batches of 128: 51 steps an epoch.
 RUN=(--data.input_dim 65536 --model.embed_dim 16 --model.hidden 64 --train.batch_size 128 --train.log_every 10
      --optim.lr 0.01 --train.seed 5)
