@@ -367,6 +367,15 @@ void Checkpointing::report_saved(const std::string& path, uint64_t step, Clock::
 
 void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader,
                          const std::vector<data::PieceRemainder>& cursor, uint64_t metrics_bytes) {
+  write(loop, reader, cursor, metrics_bytes);
+  // The next timed checkpoint counts from the end of this one: a write that takes longer than
+  // checkpoint.every_minutes (a large model, a slow file system, a busy node) must still leave
+  // that much training before the next, not turn every step into a checkpoint.
+  last_time_ = Clock::now();
+}
+
+void Checkpointing::write(const LoopState& loop, const data::CriteoReader& reader,
+                          const std::vector<data::PieceRemainder>& cursor, uint64_t metrics_bytes) {
   const auto t0 = Clock::now();
   // Every rank's data cursor and loss window, gathered: rank 0 (or, sharded, every rank)
   // writes them all.
@@ -379,7 +388,6 @@ void Checkpointing::save(const LoopState& loop, const data::CriteoReader& reader
   const std::vector<uint64_t> windows =
       comm_.allgatherv(std::vector<uint64_t>{bits_of(loop.window.loss_sum), loop.window.samples});
   last_saved_ = loop.step;
-  last_time_ = Clock::now();
   const bool sharded = network_.table_sharded();
   if (!comm_.is_root() && !sharded) return;
 

@@ -204,6 +204,22 @@ timed=$(grep '^checkpoint step' "$WORK/t.err" | grep -vc "checkpoint step $last 
 [ "$timed" -ge 2 ] || fail "expected at least 2 time-based checkpoints before the end, got $timed"
 grep -q "^checkpoint step $last " "$WORK/t.err" || fail "no checkpoint at the end (step $last)"
 echo "   $timed checkpoints every 0.3 s of rank 0's clock, plus one at the end (step $last)"
+# Checkpoints slower than the interval (~0.05 s each here against 0.03 s): the clock restarts
+# when one ends, so at least 0.03 s of the run lies outside checkpoint writes before each timed
+# one (it used to restart when one began, and then every step wrote one: under a busy CPU this
+# test's step above ran for many minutes). Checked on the run's wall time less the writes' time
+# as rank 0 reports them, which holds however slow the machine is.
+t0=$(date +%s.%N)
+train "$WORK/slow" 2 "$WORK/slow" --train.epochs 3 --checkpoint.every_steps 0 --checkpoint.every_minutes 0.0005 ||
+  fail "fast time-based checkpoint run failed: $(tail -5 "$WORK/slow.err")"
+t1=$(date +%s.%N)
+sed -n 's/^checkpoint step \([0-9]*\) .* MB in \([0-9.e-]*\) s.*/\1 \2/p' "$WORK/slow.err" > "$WORK/slow.ckpts"
+awk -v t0="$t0" -v t1="$t1" '{ n++; writes += $2 }
+  END { wall = t1 - t0; outside = wall - writes; need = (n - 1) * 0.03
+        printf "   %d checkpoints (the last at the end) in %.2f s, %.2f s of it writing: %.2f s outside writes, %.2f s needed\n", n, wall, writes, outside, need
+        exit !(n >= 3 && outside >= need) }' "$WORK/slow.ckpts" ||
+  fail "timed checkpoints closer than checkpoint.every_minutes of the run outside writes"
+
 step "8. optim.moments = bfloat16: stop at step 137, resume, same model as uninterrupted"
 BF=(--optim.moments bfloat16 --train.epochs 3 --checkpoint.every_steps 40)
 stop_resume_exact b 137 "${BF[@]}"

@@ -126,7 +126,7 @@
   X(checkpoint, every_steps,   int64_t,   0,    int_range(0, 9223372036854775807LL),                     \
     "Checkpoint every N steps (0 = off)")                                                                \
   X(checkpoint, every_minutes, double,    0.0,  real_range(0.0, 1e9),                                   \
-    "Checkpoint every N minutes of wall time (0 = off)")                                                 \
+    "Checkpoint when N minutes of wall time have passed since the last one ended (0 = off)")             \
   X(checkpoint, keep,          int,       3,    int_range(1, 1000),                                     \
     "How many complete checkpoints to keep")                                                             \
   X(checkpoint, resume,        Resume, Resume::Auto, one_of_enum<Resume>(),                          \

@@ -85,6 +85,9 @@ class Checkpointing {
   void set_aside_old_checkpoints() const;
   // Gives every rank rank 0's state and, unless sharded, its arrays; restores the tables.
   void share_loaded_state(checkpoint::TrainState& state);
+  // save() without restarting the checkpoint.every_minutes clock.
+  void write(const LoopState& loop, const data::CriteoReader& reader, const std::vector<data::PieceRemainder>& cursor,
+             uint64_t metrics_bytes);
   // What save() writes besides the arrays: the loop's counters, the inputs, and every rank's
   // cursor (8 numbers each) and loss window (2 each) as gathered.
   checkpoint::TrainState state_of(const LoopState& loop, const data::CriteoReader& reader,
