@@ -14,7 +14,10 @@
 //  * a truncated stream gives a prefix of the lines, then one Truncated, then End;
 //  * two pieces split anywhere give together exactly the lines of the whole file, with
 //    the same file line numbers;
-//  * seeking to next_offset() after any line (the resume cursor) gives the same rest.
+//  * seeking to next_offset() after any line (the resume cursor) gives the same rest;
+//  * data::estimate_rows (src/data/row_estimate.cpp, which inflates gzip itself) counts the
+//    lines the reader reads: all of them for plain and valid gzip, for a truncated stream
+//    between the lines read before the Truncated and the lines of the whole text.
 // DataError (corrupt gzip) is the expected outcome of bad streams; anything else escapes.
 #include <zlib.h>
 
@@ -25,6 +28,7 @@
 
 #include "fuzz_util.h"
 #include "sparsetrain/data/line_source.h"
+#include "sparsetrain/data/row_estimate.h"
 
 using namespace sparsetrain;
 using data::LineSource;
@@ -172,6 +176,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // only the trailer is missing (a 1-byte file is read as plain text).
       FUZZ_CHECK(false);
     }
+
+    // The row count the learning-rate schedule uses (the input is far below its 32 MiB sample).
+    const data::RowEstimate est = data::estimate_rows({in});
+    FUZZ_CHECK(est.exact);
+    if ((mode == 0 && !gzip_magic) || mode == 2) FUZZ_CHECK(est.rows == lines.size());
+    if (mode == 3 && !recs.empty() && recs.back().status == LineSource::Status::Truncated)
+      FUZZ_CHECK(est.rows >= recs.size() - 1 && est.rows <= lines.size());
 
     // Resume: a reader seeking to the cursor after line k reads the same rest.
     if (!recs.empty() && (mode == 0 || mode >= 2)) {
